@@ -1,0 +1,178 @@
+"""Validate a frame as it arrives on the wire and say which requirement a bad one breaks.
+
+A verdict answers the question a server (and the conformance suite) needs answered: is this frame valid, and
+if not, which SPEC.md requirement does it break, which error `code` must the server answer with, or which close
+code must it close with. The checks run in the order a server meets them on the wire:
+
+    binary frame?            -> INPUT-004, close 1003
+    not UTF-8?               -> INPUT-005, close 1007
+    over max_frame_bytes?    -> LIMIT-001, close 1009
+    not a JSON object?       -> INPUT-001, error bad_json
+    schema (client-frame)    -> INPUT-002 / INPUT-003 / IDENT-004 / LIMIT-002, from the schemas' `x-requirement`
+
+Server frames are checked against `server-frame.schema.json` only (FRAME-001); the stricter per-requirement
+checks on server frames (seq, event, ...) live in `roomwire.spec.protocol`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import ValidationError
+
+from roomwire.spec.codes import CLIENT_FRAME_TYPES, CloseCode, ErrorCode
+from roomwire.spec.limits import DEFAULT_LIMITS
+from roomwire.spec.schemas import CLIENT_FRAME, SERVER_FRAME, validator
+
+#: When several requirements are broken at once, the verdict names the first of these that applies.
+_PRECEDENCE = ("INPUT-004", "INPUT-005", "LIMIT-001", "INPUT-001", "INPUT-002", "IDENT-004", "INPUT-003", "LIMIT-002")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way in which a frame breaks the spec."""
+
+    requirement_id: str
+    message: str
+    path: str = ""  # JSON pointer into the frame, "" for the frame itself
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of validating one frame. `frame` is the parsed object when the payload was a JSON object."""
+
+    violations: tuple[Violation, ...] = ()
+    frame: dict[str, Any] | None = None
+    error_code: ErrorCode | None = None
+    close_code: CloseCode | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.violations
+
+    @property
+    def requirement_id(self) -> str | None:
+        """The requirement the frame breaks first (see `_PRECEDENCE`); None for a valid frame."""
+        if not self.violations:
+            return None
+        broken = {v.requirement_id for v in self.violations}
+        for requirement in _PRECEDENCE:
+            if requirement in broken:
+                return requirement
+        return self.violations[0].requirement_id
+
+
+def _decode(payload: str | bytes) -> str | Verdict:
+    if isinstance(payload, str):
+        return payload
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Verdict(
+            violations=(Violation("INPUT-005", f"text frame is not valid UTF-8 ({exc.reason})"),),
+            close_code=CloseCode.INVALID_PAYLOAD,
+        )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
+
+
+def parse_json_object(text: str) -> dict[str, Any] | str:
+    """The JSON object in `text`, or a one-line reason why it is not one (NaN/Infinity are not JSON)."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        return f"not JSON: {exc}"
+    if not isinstance(value, dict):
+        return f"JSON {type(value).__name__}, not an object"
+    return value
+
+
+def _requirement_of(error: ValidationError, default: str) -> str:
+    annotated = error.schema.get("x-requirement") if isinstance(error.schema, dict) else None
+    return annotated if isinstance(annotated, str) else default
+
+
+_MESSAGE_CHARS = 200
+
+
+def _message(error: ValidationError) -> str:
+    """jsonschema quotes the whole instance; a 60 KB frame must not become a 60 KB report line."""
+    text = error.message
+    return text if len(text) <= _MESSAGE_CHARS else f"{text[: _MESSAGE_CHARS - 20]}… ({error.validator} failed)"
+
+
+def _pointer(error: ValidationError) -> str:
+    return "".join(f"/{part}" for part in error.absolute_path)
+
+
+def validate_client_frame(frame: dict[str, Any]) -> Verdict:
+    """Validate an already-parsed client frame against `client-frame.schema.json`."""
+    violations = tuple(
+        Violation(_requirement_of(error, "INPUT-003"), _message(error), _pointer(error))
+        for error in validator(CLIENT_FRAME).iter_errors(frame)
+    )
+    if not violations:
+        return Verdict(frame=frame)
+    frame_type = frame.get("type")
+    if not isinstance(frame_type, str):
+        code = ErrorCode.BAD_FRAME  # INPUT-002: missing or non-string type
+    elif frame_type not in CLIENT_FRAME_TYPES:
+        code = ErrorCode.UNKNOWN_TYPE
+    elif all(v.requirement_id == "LIMIT-002" for v in violations):
+        code = ErrorCode.TOO_LONG
+    else:
+        code = ErrorCode.BAD_FRAME
+    return Verdict(violations=violations, frame=frame, error_code=code)
+
+
+def validate_client_payload(
+    payload: str | bytes, *, binary: bool = False, max_frame_bytes: int = DEFAULT_LIMITS.max_frame_bytes
+) -> Verdict:
+    """Validate a client frame as received: `payload` is the frame's data, `binary` its opcode.
+
+    Text-frame data may be given as `bytes` (to test invalid UTF-8) or `str`.
+    """
+    if binary:
+        return Verdict(
+            violations=(Violation("INPUT-004", "binary frame; the protocol is JSON text only"),),
+            close_code=CloseCode.UNSUPPORTED_DATA,
+        )
+    size = len(payload) if isinstance(payload, bytes) else len(payload.encode("utf-8", "surrogatepass"))
+    if size > max_frame_bytes:
+        return Verdict(
+            violations=(Violation("LIMIT-001", f"frame of {size} bytes exceeds max_frame_bytes={max_frame_bytes}"),),
+            close_code=CloseCode.MESSAGE_TOO_BIG,
+        )
+    text = _decode(payload)
+    if isinstance(text, Verdict):
+        return text
+    parsed = parse_json_object(text)
+    if isinstance(parsed, str):
+        return Verdict(violations=(Violation("INPUT-001", parsed),), error_code=ErrorCode.BAD_JSON)
+    return validate_client_frame(parsed)
+
+
+def validate_server_frame(frame: dict[str, Any]) -> Verdict:
+    """Validate an already-parsed server frame against `server-frame.schema.json` (FRAME-001)."""
+    violations = tuple(
+        Violation(_requirement_of(error, "FRAME-001"), _message(error), _pointer(error))
+        for error in validator(SERVER_FRAME).iter_errors(frame)
+    )
+    return Verdict(violations=violations, frame=frame)
+
+
+def validate_server_payload(payload: str | bytes, *, binary: bool = False) -> Verdict:
+    """Validate a frame a server sent (FRAME-001: a text frame holding one valid JSON object)."""
+    if binary:
+        return Verdict(violations=(Violation("FRAME-001", "the server sent a binary frame"),))
+    text = _decode(payload)
+    if isinstance(text, Verdict):
+        return Verdict(violations=(Violation("FRAME-001", "the server sent a text frame that is not UTF-8"),))
+    parsed = parse_json_object(text)
+    if isinstance(parsed, str):
+        return Verdict(violations=(Violation("FRAME-001", f"the server sent {parsed}"),))
+    return validate_server_frame(parsed)

@@ -1,0 +1,1 @@
+"""Tests of roomwire, one folder per package."""
