@@ -168,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
+    sock.listen(2048)  # connections wait in the backlog until uvicorn serves, so the printed port is usable at once
     host, port = sock.getsockname()[:2]
     print(f"{LISTENING_PREFIX}{host}:{port}", flush=True)  # noqa: T201 - the parent process reads the port here
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))

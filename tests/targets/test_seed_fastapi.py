@@ -1,0 +1,226 @@
+"""The seed copy is broken exactly as issue 4 says: these tests document reality and fail if the copy were fixed.
+
+Each test runs `python -m roomwire.targets.seed_fastapi --port 0` (uvicorn, its own process: the seed keeps its
+rooms and Gemini client in module globals) and talks to it over real sockets with the `websockets` client. The
+numbered failures are issue 4's "The seed's failures we reproduced". Timeouts scale from `UNIT`; a "nothing
+arrives" assertion waits `QUIET` seconds, long enough for a loopback broadcast on a busy 2-core machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from roomwire.targets.seed_fastapi import LISTENING_PREFIX
+
+UNIT = 2.0
+QUIET = 1.0
+#: Rooms to try a racy failure in before calling it absent.
+TRIES = 10
+#: Environment variables that could point the SDK elsewhere or change its mode; the child never inherits them.
+SDK_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI",
+           "GOOGLE_GENAI_USE_ENTERPRISE", "GOOGLE_GENAI_API_VERSION")  # fmt: skip
+
+
+@dataclass
+class SeedServer:
+    """A running seed copy: its URL base and everything it logged so far (uvicorn logs to stderr)."""
+
+    process: subprocess.Popen[str]
+    port: int
+    log_lines: list[str] = field(default_factory=list)
+
+    def url(self, room: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/v1/ws/chat/{room}"
+
+    @property
+    def log(self) -> str:
+        return "".join(self.log_lines)
+
+    async def wait_for_log(self, text: str, within: float = UNIT) -> None:
+        """Wait until `text` has been logged (the server logs after it acts, so poll)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while text not in self.log:
+            if loop.time() > deadline:
+                raise AssertionError(f"{text!r} not logged within {within} s; log:\n{self.log}")
+            await asyncio.sleep(0.02)
+
+
+@contextmanager
+def seed_server(extra_env: dict[str, str] | None = None) -> Iterator[SeedServer]:
+    """Start the seed copy on a free port; stop it (and its log reader) whatever happens."""
+    env = {k: v for k, v in os.environ.items() if k not in SDK_ENV}
+    env.update(extra_env or {})
+    command = [sys.executable, "-m", "roomwire.targets.seed_fastapi", "--host", "127.0.0.1", "--port", "0"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reader: threading.Thread | None = None
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        assert first.startswith(LISTENING_PREFIX), f"seed copy did not start: {first!r}"
+        server = SeedServer(process=process, port=int(first.rsplit(":", 1)[1]))
+        stderr = process.stderr
+        reader = threading.Thread(target=lambda: server.log_lines.extend(iter(stderr.readline, "")), daemon=True)
+        reader.start()
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - only if uvicorn ignores SIGTERM
+            process.kill()
+            process.wait()
+        if reader is not None:
+            reader.join(timeout=5)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def seed() -> Iterator[SeedServer]:
+    with seed_server() as server:
+        yield server
+
+
+@asynccontextmanager
+async def members(url: str, count: int) -> AsyncIterator[list[ClientConnection]]:
+    """`count` clients joined one after the other (the seed's room list keeps that order)."""
+    clients: list[ClientConnection] = []
+    try:
+        for _ in range(count):
+            clients.append(await asyncio.wait_for(connect(url), UNIT))
+        yield clients
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def say(client: ClientConnection, nickname: str, content: str) -> None:
+    await client.send(json.dumps({"type": "user_msg", "nickname": nickname, "content": content}))
+
+
+async def next_frame(client: ClientConnection, within: float = UNIT) -> dict[str, object]:
+    frame = json.loads(await asyncio.wait_for(client.recv(), within))
+    assert isinstance(frame, dict)
+    return frame
+
+
+async def frames_within(client: ClientConnection, seconds: float = QUIET) -> list[dict[str, object]]:
+    """Every frame that arrives within `seconds` (stops early if the connection closes)."""
+    frames: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    try:
+        while (left := deadline - loop.time()) > 0:
+            frames.append(await next_frame(client, left))
+    except (TimeoutError, ConnectionClosed):
+        pass
+    return frames
+
+
+async def all_greet(clients: list[ClientConnection]) -> None:
+    """Each client speaks once (so the seed's `data` is bound) and every echo is read."""
+    for i, client in enumerate(clients):
+        await say(client, f"n{i}", "hello")
+        for other in clients:
+            assert (await next_frame(other))["content"] == "hello"
+
+
+async def test_the_copy_works_when_nothing_goes_wrong(seed: SeedServer) -> None:
+    """The baseline the failures depart from: a user_msg reaches everyone, sender included, as the seed sends it."""
+    async with members(seed.url("ok"), 2) as (a, b):
+        await say(a, "A", "안녕")
+        expected = {"type": "user_msg", "nickname": "A", "content": "안녕"}
+        assert await next_frame(a) == expected
+        assert await next_frame(b) == expected
+
+
+async def test_failure_2_leaving_before_speaking_announces_nothing(seed: SeedServer) -> None:
+    """Seed failure 2: `data` is unbound in the `except` block, so the leave notice raises UnboundLocalError."""
+    async with members(seed.url("f2"), 2) as (stayer, leaver):
+        await leaver.close()
+        await seed.wait_for_log("UnboundLocalError")
+        assert await frames_within(stayer) == [], "the seed copy announced a leave it cannot announce"
+
+
+async def test_failure_3_two_leaving_at_once_crash_the_broadcast(seed: SeedServer) -> None:
+    """Seed failure 3: a leaver's notice goes to the other leaver's already closed socket, which raises.
+
+    The stayer joins last, so it sits after both leavers in the room list and a broadcast that dies never reaches
+    it. Whether the second close is seen before the first leaver's broadcast is a race (usually won on a warm
+    server), so the scenario runs in fresh rooms until a leave goes missing.
+    """
+    for attempt in range(TRIES):
+        async with members(seed.url(f"f3-{attempt}"), 3) as clients:
+            leaver1, leaver2, stayer = clients
+            await all_greet(clients)
+            await asyncio.gather(leaver1.close(), leaver2.close())
+            notices = [f for f in await frames_within(stayer) if f.get("type") == "system"]
+        if len(notices) < 2:
+            break
+    assert len(notices) < 2, f"both leaves were announced in each of {TRIES} rooms"
+    await seed.wait_for_log("ClientDisconnected")
+
+
+@pytest.mark.parametrize("bad_frame", ["not json", '{"content": "no type"}'], ids=["non-json", "no-type"])
+async def test_failure_4_bad_frame_kills_the_handler_and_poisons_the_room(seed: SeedServer, bad_frame: str) -> None:
+    """Seed failure 4: `receive_json()` / `data["type"]` raise outside the `except`, leaving a dead socket.
+
+    From then on a broadcast in that room fails at the dead socket: members after it get nothing, and the
+    speaker's own handler dies too (its `WebSocketDisconnect` handler broadcasts to the dead socket again).
+    """
+    async with members(seed.url("f4"), 3) as (poisoner, speaker, listener):
+        await poisoner.send(bad_frame)
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(poisoner.recv(), UNIT)
+        await say(speaker, "S", "anyone there?")
+        assert await frames_within(listener) == [], "a member after the dead socket still got the broadcast"
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(speaker.recv(), UNIT)
+    assert ("JSONDecodeError" if bad_frame == "not json" else "KeyError") in seed.log
+
+
+async def test_failure_6_one_stalled_reader_stalls_the_room(seed: SeedServer) -> None:
+    """Seed failure 6: `await ws.send_json` to a member that does not read blocks the whole broadcast loop.
+
+    The stalled member shrinks its receive buffer so that what piles up is the server's side (uvicorn's
+    transport buffer plus the kernel send buffer, which autotunes to 4 MiB here), then never reads again.
+    """
+    url = seed.url("f6")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", seed.port))
+    payload = base64.b64encode(os.urandom(24_576)).decode()  # 32 KiB that permessage-deflate cannot shrink
+    async with connect(url, sock=sock, max_queue=1, close_timeout=0.5) as stalled, members(url, 2) as (speaker, other):
+        assert stalled is not None
+        sent = 0
+        stalled_after: int | None = None
+        while sent < 2_000:  # 64 MiB: far beyond any buffer on this machine
+            await say(speaker, "S", payload)
+            sent += 1
+            try:
+                await next_frame(speaker, UNIT)
+                await next_frame(other, UNIT)
+            except TimeoutError:
+                stalled_after = sent - 1
+                break
+        assert stalled_after is not None, "the room never stalled: the seed copy no longer awaits each member"
+        queued = stalled_after * (len(payload) + 50)
+        assert 256 * 1024 < queued < 32 * 1024 * 1024, f"stalled after {queued} bytes queued, not about 4 MB"
+        await say(other, "O", "hello?")  # another speaker is stuck behind the same member
+        assert await frames_within(speaker) == []
