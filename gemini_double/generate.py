@@ -1,0 +1,212 @@
+"""One generateContent / streamGenerateContent call: fault or quota first, then the answer, chunk by chunk.
+
+Order, as Google's front end would see it: the route and key were checked by `app`; here a queued fault that
+applies is taken (error faults answer at once), else the quota is charged (429 past it), else the planned answer
+is sent: after the first-chunk delay the 200 headers and the first chunk, then one chunk per interval, then the
+chunked terminator. Stream faults change that plan: `abort` returns mid-body (Hypercorn then closes the
+connection without the terminating chunk, which the SDK reports as an incomplete chunked read), `stall` sends
+the headers and waits for the client to leave or the double to stop, `no_finish` drops the finishReason,
+`safety` ends with a blocked chunk, `stream_error` sends `data: {"error": ...}`, `replay` sends a given body.
+Every step is written into the call's journal entry as it happens.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import error_bodies, wire
+from .answers import Answer, digest, plan_answer
+from .asgi import ClientWatch, Receive, Send, send_part, send_whole, start_stream
+from .error_bodies import ErrorReply
+from .faults import ERROR_KINDS, Fault
+from .journal import JournalEntry
+from .keys import KeyInfo
+from .request import GenerateRequest
+from .state import DoubleState
+
+_SSE_EVENT = re.compile(r".*?(?:\r\n\r\n|\n\n|\r\r)|.+$", re.DOTALL)
+
+
+@dataclass
+class Call:
+    """A generation request whose route, key and body are valid."""
+
+    state: DoubleState
+    receive: Receive
+    send: Send
+    entry: JournalEntry
+    model: str
+    request: GenerateRequest
+    key: KeyInfo
+    sse: bool
+    stream: bool
+
+
+async def reply_error(send: Send, entry: JournalEntry, reply: ErrorReply, key: KeyInfo, outcome: str) -> None:
+    """Send a Google error body and journal it, with any echoed key redacted from the journal's copy."""
+    await send_whole(send, reply.status, wire.pretty_json(reply.body), (*wire.JSON_HEADERS, *reply.headers))
+    error = reply.body["error"]
+    assert isinstance(error, dict)
+    message = str(error["message"])
+    if key.secret:
+        message = message.replace(key.secret, "[REDACTED]")
+    entry.status, entry.outcome, entry.error_message = reply.status, outcome, message
+
+
+async def run(call: Call) -> None:
+    """Answer the call (see the module docstring for the order of checks)."""
+    state, entry = call.state, call.entry
+    fault = state.faults.take(call.model, call.request.last_user_text)
+    if fault is not None:
+        entry.fault = fault.to_json()
+        if fault.kind in ERROR_KINDS:
+            await reply_error(call.send, entry, _fault_error(fault, call), call.key, fault.kind)
+            return
+    else:
+        limit = state.config.quota_for(call.model)
+        wait = state.quota.admit(
+            call.model, call.key.fingerprint or "", limit, state.clock(), state.config.quota_window_s
+        )
+        if wait is not None and limit is not None:
+            reply = error_bodies.rate_limited(
+                call.model, limit, wait, retry_after_header=state.config.retry_after_header
+            )
+            await reply_error(call.send, entry, reply, call.key, "quota_exceeded")
+            return
+    cut_after = fault is not None and fault.kind in ("abort", "stream_error", "safety")
+    min_chunks = fault.after_chunks + 1 if fault is not None and cut_after else 1  # N chunks, then the fault
+    answer = plan_answer(call.request, seed=state.config.seed, bank=state.bank, min_chunks=min_chunks)
+    entry.answer_text, entry.chunks_planned = answer.text, len(answer.chunks)
+    entry.outcome = fault.kind if fault is not None else "ok"
+    interrupt = state.interrupt_event()
+    try:
+        async with ClientWatch(call.receive, interrupt) as watch:
+            if call.stream and call.sse:
+                await _stream(call, answer, fault, watch)
+            else:
+                await _whole(call, answer, fault, watch)
+    finally:
+        state.release(interrupt)
+    entry.disconnected = watch.client_gone
+    entry.finished_ms = state.now_ms()
+    if watch.interrupt.is_set() and entry.outcome == "ok":
+        entry.outcome = "client_disconnected" if watch.client_gone else "shutdown"
+
+
+def _fault_error(fault: Fault, call: Call) -> ErrorReply:
+    if fault.kind == "rate_limit":
+        limit = call.state.config.quota_for(call.model) or 10
+        return error_bodies.rate_limited(
+            call.model, limit, fault.retry_delay_s, retry_after_header=call.state.config.retry_after_header
+        )
+    if fault.kind == "server_error":
+        return error_bodies.internal()
+    if fault.kind == "unavailable":
+        return error_bodies.unavailable()
+    if fault.kind == "key_echo":
+        return error_bodies.key_echo(call.key.secret or "")
+    return error_bodies.invalid_key()
+
+
+def _timing(call: Call) -> tuple[float, float]:
+    """(first-chunk delay, chunk interval) in seconds; the delay is drawn from the preset's range by the request."""
+    timing = call.state.config.timing
+    low, high = timing.first_chunk_ms
+    fraction = digest(call.request, call.state.config.seed)[1] / 255
+    return (low + (high - low) * fraction) / 1000.0, timing.chunk_interval_ms / 1000.0
+
+
+def _frames(call: Call, answer: Answer, fault: Fault | None) -> tuple[list[bytes], list[str], str]:
+    """The SSE events to send, the answer text each carries, and how the stream ends (end, abort or stall)."""
+    rid = wire.response_id(call.state.config.seed, call.entry.seq)
+    kind = fault.kind if fault is not None else None
+    if kind == "stall":
+        return [], [], "stall"
+    if kind == "replay":
+        assert fault is not None and fault.body is not None
+        events = [m.group(0).encode("utf-8") for m in _SSE_EVENT.finditer(fault.body) if m.group(0)]
+        return events, [""] * len(events), "end"
+    chunks = wire.stream_chunks(answer, call.model, rid, finish=kind not in ("no_finish", "abort", "safety"))
+    texts = list(answer.chunks)
+    if kind in ("abort", "stream_error", "safety"):
+        assert fault is not None
+        chunks, texts = chunks[: fault.after_chunks], texts[: fault.after_chunks]
+    events = [wire.sse_event(chunk) for chunk in chunks]
+    if kind == "safety":
+        events.append(wire.sse_event(wire.blocked_response(answer.prompt_tokens, call.model, rid)))
+        texts.append("")
+    if kind == "stream_error":
+        assert fault is not None
+        events.append(wire.sse_event(error_bodies.by_code(fault.code, call.model).body))
+        texts.append("")
+    return events, texts, "abort" if kind == "abort" else "end"
+
+
+async def _stream(call: Call, answer: Answer, fault: Fault | None, watch: ClientWatch) -> None:
+    entry, send = call.entry, call.send
+    first, interval = _timing(call)
+    events, texts, ending = _frames(call, answer, fault)
+    if await watch.pause(first):
+        return
+    status = fault.status if fault is not None and fault.kind == "replay" else 200
+    headers = wire.SSE_HEADERS if status == 200 else wire.JSON_HEADERS
+    await start_stream(send, status, (*headers, ("server-timing", f"gfet4t7; dur={round(first * 1000)}")))
+    entry.status = status
+    for index, (event, text) in enumerate(zip(events, texts, strict=True)):
+        if index and await watch.pause(interval):
+            return
+        await send_part(send, event)
+        entry.chunk_times_ms.append(call.state.now_ms())
+        entry.sent_text += text
+    if ending == "stall":
+        await watch.interrupt.wait()
+    elif ending == "abort":
+        await watch.pause(interval)  # then return mid-body: Hypercorn drops the connection
+    else:
+        await send_part(send, b"", last=True)
+        entry.finish_reason = _sent_finish(answer, fault)
+
+
+def _sent_finish(answer: Answer, fault: Fault | None) -> str | None:
+    if fault is None:
+        return answer.finish_reason
+    return {"safety": "SAFETY", "replay": None, "no_finish": None, "stream_error": None}.get(fault.kind)
+
+
+async def _whole(call: Call, answer: Answer, fault: Fault | None, watch: ClientWatch) -> None:
+    """generateContent (and streamGenerateContent without alt=sse, sent as one JSON array)."""
+    entry, send = call.entry, call.send
+    first, interval = _timing(call)
+    if await watch.pause(first + interval * (len(answer.chunks) - 1)):
+        return
+    kind = fault.kind if fault is not None else None
+    rid = wire.response_id(call.state.config.seed, entry.seq)
+    if kind == "stream_error":
+        assert fault is not None
+        await reply_error(send, entry, error_bodies.by_code(fault.code, call.model), call.key, "stream_error")
+        return
+    if kind == "replay":
+        assert fault is not None and fault.body is not None
+        await send_whole(send, fault.status, fault.body.encode("utf-8"), wire.JSON_HEADERS)
+        entry.status = fault.status
+        return
+    if kind == "safety":
+        body = wire.pretty_json(wire.blocked_response(answer.prompt_tokens, call.model, rid))
+    elif call.stream:
+        chunks = wire.stream_chunks(answer, call.model, rid, finish=kind != "no_finish")
+        body = ("[" + ",\r\n".join(wire.pretty_json(c).decode("utf-8").rstrip("\n") for c in chunks) + "]").encode()
+    else:
+        body = wire.pretty_json(wire.whole_response(answer, call.model, rid, finish=kind != "no_finish"))
+    entry.status = 200
+    if kind in ("abort", "stall"):
+        await start_stream(send, 200, wire.JSON_HEADERS)
+        if kind == "stall":
+            await watch.interrupt.wait()
+            return
+        await send_part(send, body[: len(body) // 2])
+        return  # mid-body: the connection is dropped
+    await send_whole(send, 200, body, wire.JSON_HEADERS)
+    entry.sent_text = "" if kind == "safety" else answer.text
+    entry.chunk_times_ms.append(call.state.now_ms())
+    entry.finish_reason = _sent_finish(answer, fault)
