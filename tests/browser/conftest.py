@@ -1,0 +1,88 @@
+"""Fixtures for the real-browser tests: Debian's chromium through Playwright, and servers on 127.0.0.1.
+
+The tests need `chromium` on PATH (never a downloaded browser). Without it they skip, with the reason, on a
+developer's machine, and fail in CI (`CI` set), where `.ci/run` installs it: a browser suite that silently skips
+in CI proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+
+from roomwire.conformance.browser import chromium_executable, launch_chromium
+
+from .scripted_server import ScriptedServer
+
+#: Room-sized viewport: the chat sits beside a game, so tests look at it in a narrow column.
+VIEWPORT = {"width": 420, "height": 720}
+
+
+def require_chromium() -> str:
+    path = chromium_executable()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not on PATH; CI must run the browser tests (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium is not on PATH (apt-get install chromium); CI runs these tests")
+    return path
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    path = require_chromium()
+    async with async_playwright() as playwright:
+        launched = await launch_chromium(playwright, executable=path)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@dataclass
+class PageProblems:
+    """Uncaught script errors and CSP refusals seen on any page of a test: each one fails the test."""
+
+    seen: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("pageerror", lambda error: self.seen.append(f"uncaught: {error}"))
+        page.on("console", self._console)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.seen.append(f"CSP: {message.text}")
+
+
+OpenPage = Callable[[str], Awaitable[Page]]
+
+
+@pytest.fixture
+async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
+    """Open a URL in a new browser context (its own cookies and storage: one person per call)."""
+    problems = PageProblems()
+    contexts = []
+
+    async def opener(url: str) -> Page:
+        context = await browser.new_context(viewport={"width": VIEWPORT["width"], "height": VIEWPORT["height"]})
+        contexts.append(context)
+        page = await context.new_page()
+        problems.watch(page)
+        await page.goto(url)
+        return page
+
+    try:
+        yield opener
+    finally:
+        for context in contexts:
+            await context.close()
+    assert problems.seen == [], problems.seen
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[ScriptedServer]:
+    async with ScriptedServer().running() as server:
+        yield server
