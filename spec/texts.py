@@ -85,6 +85,8 @@ def event_text(event: SystemEvent, lang: Lang = DEFAULT_LANG, *, nickname: str =
     return _EVENT_TEXTS[lang][event].format(nickname=nickname, room=room)
 
 
-def code_text(code: ErrorCode | NoticeCode, lang: Lang = DEFAULT_LANG, *, retry_after: int = 0, max_chars: int = 0) -> str:
+def code_text(
+    code: ErrorCode | NoticeCode, lang: Lang = DEFAULT_LANG, *, retry_after: int = 0, max_chars: int = 0
+) -> str:
     """The `content` of an error or notice frame; `retry_after` and `max_chars` fill `{s}` and `{max}`."""
     return _CODE_TEXTS[lang][code].format(s=retry_after, max=max_chars)

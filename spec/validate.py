@@ -5,8 +5,8 @@ if not, which SPEC.md requirement does it break, which error `code` must the ser
 code must it close with. The checks run in the order a server meets them on the wire:
 
     binary frame?            -> INPUT-004, close 1003
+    over max_frame_bytes?    -> LIMIT-001, close 1009 (a WebSocket stack refuses the frame before decoding it)
     not UTF-8?               -> INPUT-005, close 1007
-    over max_frame_bytes?    -> LIMIT-001, close 1009
     not a JSON object?       -> INPUT-001, error bad_json
     schema (client-frame)    -> INPUT-002 / INPUT-003 / IDENT-004 / LIMIT-002, from the schemas' `x-requirement`
 

@@ -1,0 +1,112 @@
+"""SPEC.md as a catalog: every requirement with its ID, level, checklist items, section and text.
+
+SPEC.md is the source; this module only reads it (the format is in SPEC.md §0), so a requirement exists in
+code exactly when it exists in the document. The conformance registry refuses checks for IDs not found here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib.resources import files
+
+
+class Level(StrEnum):
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+    MAY = "MAY"
+
+
+#: The seed's nine checklist items (체크리스트), numbered as SPEC.md §15 numbers them.
+CHECKLIST: dict[int, str] = {
+    1: "API key configured on the server (GEMINI_API_KEY in backend/.env)",
+    2: "WebSocket connects at wss://…/api/v1/ws/chat/{room_id}",
+    3: "A's message shows up for B in the same room in real time",
+    4: "AI answer streams with a typing effect",
+    5: "Korean in, Korean out",
+    6: "Closing a tab removes the connection and shows a leave notice",
+    7: "Chat recovers after a network drop and reconnect",
+    8: "Exceeding Gemini's free tier shows an AI error in the chat",
+    9: "The API key is visible nowhere in the browser's developer tools",
+}
+
+_REQUIREMENT = re.compile(
+    r"^- \*\*(?P<id>[A-Z]+-\d{3})\*\* · (?P<level>MUST|SHOULD|MAY) · items? (?P<items>[\d, ]+) — (?P<text>.+)$"
+)
+_SECTION = re.compile(r"^## (?P<title>.+)$")
+_TABLE_ROW = re.compile(r"^\| (?P<item>\d) \| (?P<seed>.+?) \| (?P<ids>[A-Z0-9, -]+?) \|$")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    level: Level
+    items: tuple[int, ...]
+    text: str
+    section: str
+    notes: str = ""  # the indented Why:/Seed: lines
+
+    @property
+    def area(self) -> str:
+        return self.id.split("-", 1)[0]
+
+
+def spec_text() -> str:
+    return files("roomwire.spec").joinpath("SPEC.md").read_text(encoding="utf-8")
+
+
+def parse_requirements(text: str) -> dict[str, Requirement]:
+    """Requirements in document order; a duplicate ID is an error in the document."""
+    found: dict[str, Requirement] = {}
+    section = ""
+    last: Requirement | None = None
+    for line in text.splitlines():
+        if heading := _SECTION.match(line):
+            section, last = heading["title"], None
+            continue
+        if match := _REQUIREMENT.match(line):
+            if match["id"] in found:
+                raise ValueError(f"SPEC.md defines {match['id']} twice")
+            items = tuple(int(part) for part in match["items"].replace(" ", "").split(",") if part)
+            last = Requirement(match["id"], Level(match["level"]), items, match["text"].strip(), section)
+            found[last.id] = last
+        elif last is not None and line.startswith("    ") and line.strip():
+            last = Requirement(
+                last.id, last.level, last.items, last.text, last.section, f"{last.notes} {line.strip()}".strip()
+            )
+            found[last.id] = last
+        else:
+            last = None
+    return found
+
+
+def parse_checklist_table(text: str) -> dict[int, tuple[str, ...]]:
+    """SPEC.md §15: checklist item -> the requirement IDs the table lists for it."""
+    table: dict[int, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        if match := _TABLE_ROW.match(line.strip()):
+            table[int(match["item"])] = tuple(part.strip() for part in match["ids"].split(",") if part.strip())
+    return table
+
+
+@cache
+def catalog() -> dict[str, Requirement]:
+    """Every requirement of the installed SPEC.md, by ID, in document order."""
+    return parse_requirements(spec_text())
+
+
+@cache
+def checklist_table() -> dict[int, tuple[str, ...]]:
+    return parse_checklist_table(spec_text())
+
+
+def requirement(requirement_id: str) -> Requirement:
+    """One requirement; KeyError names an ID SPEC.md does not define."""
+    return catalog()[requirement_id]
+
+
+def by_item(item: int) -> list[Requirement]:
+    """Requirements serving one checklist item, in document order."""
+    return [r for r in catalog().values() if item in r.items]
