@@ -8,6 +8,7 @@ in CI proves nothing.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -20,6 +21,11 @@ from .scripted_server import ScriptedServer
 
 #: Room-sized viewport: the chat sits beside a game, so tests look at it in a narrow column.
 VIEWPORT = {"width": 420, "height": 720}
+
+
+def canary_key() -> str:
+    """A fresh key-shaped canary, FAKE and for tests only: `AIza` and 35 URL-safe characters, as Google's."""
+    return "AIza" + "FAKEcanary" + secrets.token_urlsafe(32)[:25]
 
 
 def require_chromium() -> str:
