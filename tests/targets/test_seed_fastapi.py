@@ -24,7 +24,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from roomwire.targets.seed_fastapi import LISTENING_PREFIX
+from roomwire.gemini_double import AsyncDoubleControl, DoubleConfig, DoubleThread
+from roomwire.targets.seed_fastapi import FAKE_SEED_API_KEY, LISTENING_PREFIX
 
 UNIT = 2.0
 QUIET = 1.0
@@ -97,6 +98,21 @@ def seed() -> Iterator[SeedServer]:
         yield server
 
 
+@dataclass
+class WiredSeed:
+    """The seed copy with its SDK pointed at a Gemini double by `GOOGLE_GEMINI_BASE_URL` alone."""
+
+    server: SeedServer
+    double_url: str
+
+
+@pytest.fixture
+def wired() -> Iterator[WiredSeed]:
+    with DoubleThread(DoubleConfig(latency="fast", quota_rpm=None)) as double:
+        with seed_server({"GOOGLE_GEMINI_BASE_URL": double.base_url}) as server:
+            yield WiredSeed(server=server, double_url=double.base_url)
+
+
 @asynccontextmanager
 async def members(url: str, count: int) -> AsyncIterator[list[ClientConnection]]:
     """`count` clients joined one after the other (the seed's room list keeps that order)."""
@@ -150,6 +166,63 @@ async def test_the_copy_works_when_nothing_goes_wrong(seed: SeedServer) -> None:
         assert await next_frame(b) == expected
 
 
+async def ask(client: ClientConnection, question: str) -> None:
+    await client.send(json.dumps({"type": "ai_msg", "content": question, "history": []}))
+
+
+async def assert_room_poisoned(speaker: ClientConnection, listener: ClientConnection) -> None:
+    """A dead socket sits before `listener` in the room: a broadcast never reaches it and kills the speaker."""
+    await say(speaker, "S", "anyone there?")
+    assert await frames_within(listener) == [], "a member after the dead socket still got the broadcast"
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(speaker.recv(), UNIT)
+
+
+async def test_the_sdk_reaches_the_double_through_its_own_environment_variable(wired: WiredSeed) -> None:
+    """No code change points the seed at the double: `GOOGLE_GEMINI_BASE_URL` is read by google-genai itself."""
+    async with members(wired.server.url("ai"), 1) as (asker,):
+        await ask(asker, "안녕")
+        frames = [await next_frame(asker)]
+        while frames[-1]["type"] != "ai_done":
+            frames.append(await next_frame(asker))
+    assert [f["type"] for f in frames[:-1]] == ["ai_chunk"] * (len(frames) - 1) and len(frames) > 1
+    async with AsyncDoubleControl(wired.double_url) as control:
+        assert len(await control.journal()) == 1
+
+
+async def test_failure_1_upstream_429_kills_the_asker_and_poisons_the_room(wired: WiredSeed) -> None:
+    """Seed failure 1: the SDK's ClientError escapes the handler: no ai_done, the asker's dead socket stays."""
+    async with AsyncDoubleControl(wired.double_url) as control:
+        await control.queue_fault("rate_limit", count=1)
+    async with members(wired.server.url("f1"), 3) as (asker, speaker, listener):
+        await ask(asker, "점수 올리는 법?")
+        received: list[dict[str, object]] = []
+        with pytest.raises(ConnectionClosed):
+            while True:
+                received.append(await next_frame(asker))
+        assert received == [], "the seed copy answered a 429 with frames (an ai_done?)"
+        await assert_room_poisoned(speaker, listener)
+    assert "429 RESOURCE_EXHAUSTED" in wired.server.log
+
+
+async def test_failure_5_the_upstream_error_body_is_logged_at_error_with_the_key(wired: WiredSeed) -> None:
+    """Seed failure 5: uvicorn logs the unhandled ClientError at ERROR, and its text is the whole upstream body.
+
+    The double's `key_echo` fault answers like Google's CONSUMER_SUSPENDED 403, whose message echoes the key.
+    """
+    async with AsyncDoubleControl(wired.double_url) as control:
+        await control.queue_fault("key_echo", count=1)
+    async with members(wired.server.url("f5"), 1) as (asker,):
+        await ask(asker, "hi")
+        with pytest.raises(ConnectionClosed):
+            await next_frame(asker)
+    await wired.server.wait_for_log(f"api_key:{FAKE_SEED_API_KEY}")
+    log = wired.server.log
+    error_at = log.index("ERROR:")
+    assert "Exception in ASGI application" in log[error_at : log.index("\n", error_at)]
+    assert log.index(FAKE_SEED_API_KEY) > error_at, "the key is logged as part of the ERROR record"
+
+
 async def test_failure_2_leaving_before_speaking_announces_nothing(seed: SeedServer) -> None:
     """Seed failure 2: `data` is unbound in the `except` block, so the leave notice raises UnboundLocalError."""
     async with members(seed.url("f2"), 2) as (stayer, leaver):
@@ -188,10 +261,7 @@ async def test_failure_4_bad_frame_kills_the_handler_and_poisons_the_room(seed: 
         await poisoner.send(bad_frame)
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(poisoner.recv(), UNIT)
-        await say(speaker, "S", "anyone there?")
-        assert await frames_within(listener) == [], "a member after the dead socket still got the broadcast"
-        with pytest.raises(ConnectionClosed):
-            await asyncio.wait_for(speaker.recv(), UNIT)
+        await assert_room_poisoned(speaker, listener)
     assert ("JSONDecodeError" if bad_frame == "not json" else "KeyError") in seed.log
 
 
