@@ -101,7 +101,8 @@ class LeakySite:
 
     def _leaky_page(self, response: Response) -> Response:
         html = bytes(response.body).decode()
-        if self.leaks:
+        if self.leaks:  # a leaky deployment also loosens the page's policy to run its own script
+            html = html.replace("script-src ", "script-src 'self' ", 1)
             html = html.replace("</head>", '<script src="static/leak.js"></script>\n</head>')
         if "dom" in self.leaks:
             html = html.replace("</body>", f'<div hidden data-debug="{self.secret}"></div>\n</body>')

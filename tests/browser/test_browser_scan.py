@@ -42,7 +42,7 @@ async def test_clean_deployment_has_no_finding() -> None:
         "sent a chat message and saw it broadcast",
         "asked the AI and saw the answer end",
     )
-    for place in ("dom", "script", "response_body", "response_header", "ws_frame_received", "ws_frame_sent"):
+    for place in ("dom", "response_body", "response_header", "ws_frame_received", "ws_frame_sent", "global"):
         assert result.searched.get(place, 0) >= 1, place
     assert result.searched["ws_frame_received"] >= 6  # welcome, join, broadcast, 3 chunks, done
     result.raise_for_findings()  # nothing to raise
