@@ -1,0 +1,148 @@
+"""The upstream AI (Gemini) behind a small interface; the only module that imports google-genai.
+
+`GenaiClient.stream()` turns one question into text pieces followed by one `AiEnd` (finish reason, block reason,
+token usage). It builds the request exactly as SPEC.md §7 says (AI-007..AI-010): the configured system
+instruction, the capped history in order with its roles, the question as the last `user` turn, and the configured
+`maxOutputTokens`. The SDK's `APIError` is replaced by `UpstreamHttpError` (status, parsed body, no message), so
+no SDK error text travels further; timeouts and the mapping to notices live in `relay.py` / `upstream_errors.py`.
+
+Facts this relies on (gemini-wire-facts.md): the 3.x async stream is lazy (the request goes out, and 429 is
+raised, on the first `__anext__`), so both the `await` and the iteration are inside the same guard; the SDK sends
+the key only in the `x-goog-api-key` header (SEC-002); it does not retry unless asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from roomwire.reference.upstream_errors import UpstreamHttpError
+from roomwire.spec.messages import HistoryItem
+
+
+@dataclass(frozen=True, slots=True)
+class AiRequest:
+    """One question with the history to send along (already capped to `max_history_items`, AI-009)."""
+
+    question: str
+    history: Sequence[HistoryItem] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    output_tokens: int = 0  # candidates + thoughts: both are billed as output
+
+
+@dataclass(frozen=True, slots=True)
+class AiEnd:
+    """The last item of every stream that did not raise."""
+
+    finish_reason: str | None
+    block_reason: str | None = None
+    usage: Usage | None = None
+
+
+AiItem = str | AiEnd
+
+
+class AiClient(Protocol):
+    """What the server needs from upstream; replaceable through `create_app(ai_client_factory=...)`."""
+
+    def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
+        """Non-empty text pieces in order, then one `AiEnd`; raises on failure (see `upstream_errors.classify`)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def _name(value: Any) -> str | None:
+    """An SDK enum (or an unknown string the SDK kept as is) as its wire word."""
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))
+
+
+def _usage(metadata: Any) -> Usage | None:
+    if metadata is None:
+        return None
+    output = (metadata.candidates_token_count or 0) + (metadata.thoughts_token_count or 0)
+    return Usage(prompt_tokens=metadata.prompt_token_count or 0, output_tokens=output)
+
+
+class GenaiClient:
+    """`AiClient` over the real google-genai SDK, pointed at Google or at a Gemini double (`base_url`)."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        system_prompt: str,
+        max_tokens: int,
+        temperature: float = 0.8,
+        base_url: str | None = None,
+    ) -> None:
+        options = types.HttpOptions(base_url=base_url) if base_url else None
+        self._client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
+        self._model = model
+        self._config = types.GenerateContentConfig(
+            system_instruction=system_prompt,  # AI-008: only ever the configured text
+            max_output_tokens=max_tokens,  # AI-010
+            temperature=temperature,
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),  # no tools: no AFC loop
+        )
+
+    @staticmethod
+    def contents(request: AiRequest) -> list[types.Content]:
+        """AI-009: history items in order with their roles, then the question as the last `user` turn."""
+        turns = [types.Content(role=item.role, parts=[types.Part(text=item.content)]) for item in request.history]
+        turns.append(types.Content(role="user", parts=[types.Part(text=request.question)]))
+        return turns
+
+    async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
+        try:
+            response = await self._client.aio.models.generate_content_stream(
+                model=self._model, contents=self.contents(request), config=self._config
+            )
+            end = AiEnd(finish_reason=None)
+            try:
+                async for chunk in response:
+                    text = chunk.text
+                    if text:
+                        yield text
+                    end = _merge(end, chunk)
+            finally:
+                await _close(response)
+            yield end
+        except genai_errors.APIError as exc:  # UP-008: keep status and body, drop the text
+            raise UpstreamHttpError(exc.code, exc.status, exc.details) from None
+
+    async def aclose(self) -> None:
+        await self._client.aio.aclose()
+
+
+async def _close(response: object) -> None:
+    """Close the SDK's stream (and its HTTP response) when we stop early; it is an async generator in 3.x."""
+    aclose = getattr(response, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(RuntimeError):  # "already running": it failed mid-iteration and is closing
+            await aclose()
+
+
+def _merge(end: AiEnd, chunk: types.GenerateContentResponse) -> AiEnd:
+    """Fold one chunk's finish reason, block reason and running usage into what is known so far."""
+    finish = end.finish_reason
+    if chunk.candidates:
+        finish = _name(chunk.candidates[0].finish_reason) or finish
+    block = end.block_reason
+    if chunk.prompt_feedback is not None:
+        block = _name(chunk.prompt_feedback.block_reason) or block
+    usage = _usage(chunk.usage_metadata) or end.usage
+    return AiEnd(finish_reason=finish, block_reason=block, usage=usage)

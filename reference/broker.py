@@ -1,0 +1,193 @@
+"""The room registry behind a small interface, so that rooms can live in memory or in Redis.
+
+All room state (the `seq` counter, presence, the resume history) lives behind `Broker`; the WebSocket code only
+calls these methods and receives `RoomEvent`s through `Member.deliver`. A broker for several server instances
+(Redis) implements the same interface: it assigns `seq` from one shared counter per room, publishes events to
+every instance, and delivers them to its local members (SPEC.md §5: `seq` stays per room, not per instance).
+
+Ordering contract (CONN-004, CHAT-004): `join` subscribes the member *before* it reads the room's `seq`, so every
+event with a greater `seq` reaches the member; events may reach it before `join` returns (a Redis subscription is
+asynchronous), and the member itself holds them back until its welcome is out (`connection.py`).
+
+    Broker (ABC)
+    ├── MemoryBroker        memory.py, one process (memory://)
+    └── (RedisBroker)       later, several processes (redis://)
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from roomwire.reference.frames import WireFrame
+from roomwire.spec.codes import LeaveReason, SystemEvent
+from roomwire.spec.errors import ConfigError
+from roomwire.spec.messages import ServerUserMsg, System
+from roomwire.spec.texts import Lang, neutral_name
+
+if TYPE_CHECKING:
+    from roomwire.reference.settings import Settings
+
+
+class EventKind(StrEnum):
+    USER_MSG = "user_msg"
+    JOIN = "join"
+    LEAVE = "leave"
+
+
+@dataclass(slots=True, eq=False)
+class RoomEvent:
+    """A room event (a `user_msg`, `join` or `leave`) with its `seq`; rendered per language at most once."""
+
+    room: str
+    kind: EventKind
+    seq: int
+    ts: int
+    nickname: str | None  # None: the neutral name, in each recipient's language (IDENT-003)
+    content: str | None = None
+    id: str | None = None
+    count: int | None = None
+    reason: LeaveReason | None = None
+    _frames: dict[Lang, WireFrame] = field(default_factory=dict, repr=False)
+
+    def frame(self, lang: Lang) -> WireFrame:
+        """The wire frame for recipients reading `lang`; one encoding per language, shared by all of them."""
+        cached = self._frames.get(lang)
+        if cached is None:
+            cached = self._frames[lang] = WireFrame.of(self._render(lang))
+        return cached
+
+    def _render(self, lang: Lang) -> ServerUserMsg | System:
+        name = self.nickname if self.nickname is not None else neutral_name(lang)
+        if self.kind is EventKind.USER_MSG:
+            assert self.content is not None
+            return ServerUserMsg(nickname=name, content=self.content, seq=self.seq, ts=self.ts, id=self.id)
+        if self.kind is EventKind.JOIN:
+            return System.presence(
+                SystemEvent.JOIN, nickname=name, seq=self.seq, ts=self.ts, count=self.count, lang=lang
+            )
+        return System.presence(
+            SystemEvent.LEAVE, nickname=name, seq=self.seq, ts=self.ts, count=self.count, reason=self.reason, lang=lang
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """A room event before the broker gives it `seq`, `ts` and (for presence) `count`."""
+
+    kind: EventKind
+    nickname: str | None
+    content: str | None = None
+    id: str | None = None
+    reason: LeaveReason | None = None
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Member(Protocol):
+    """A local connection subscribed to a room. `deliver` must not block and must not raise."""
+
+    @property
+    def nickname(self) -> str | None: ...
+
+    def deliver(self, event: RoomEvent) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """What a new member learns when it joins: the welcome's `seq` and `members`, and what to replay."""
+
+    seq: int
+    members: tuple[str | None, ...]  # None: a member without a nickname (the neutral name)
+    replay: tuple[RoomEvent, ...] = ()
+    complete: bool = True  # RECON-004: nothing in (since, seq] was missing from what was kept
+
+
+class RoomFull(Exception):
+    """The room has `room_capacity` members (LIMIT-006)."""
+
+
+class BrokerUnavailable(Exception):
+    """The broker cannot serve the request now (a lost Redis connection); the server says `degraded`."""
+
+
+StateListener = Callable[[bool], None]  # called with True when healthy again, False when degraded
+
+
+class Broker(ABC):
+    """Rooms: membership, presence, `seq`, fan-out and recent history (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._listeners: list[StateListener] = []
+
+    async def start(self) -> None:  # noqa: B027 - optional hook: a memory broker has nothing to connect
+        """Connect to the backing store; called once before the first `join`."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release everything; no method is called afterwards."""
+
+    @abstractmethod
+    async def join(self, room: str, member: Member, *, capacity: int, since: int | None) -> Joined:
+        """Subscribe `member` and add it to the room's presence, atomically with reading `seq`.
+
+        Raises:
+            RoomFull: the room already has `capacity` members (nothing changed).
+        """
+
+    @abstractmethod
+    async def leave(self, room: str, member: Member) -> None:
+        """Unsubscribe `member` and remove it from presence (no event; see `publish`). Idempotent."""
+
+    @abstractmethod
+    async def rename(self, room: str, member: Member) -> None:
+        """`member.nickname` was bound: later `members` lists show it."""
+
+    @abstractmethod
+    async def publish(self, room: str, draft: EventDraft) -> RoomEvent:
+        """Give `draft` the room's next `seq` (and `count` for presence), keep it for resume, deliver it."""
+
+    @abstractmethod
+    def stats(self) -> tuple[int, int]:
+        """(rooms with members, members) known to this instance."""
+
+    @property
+    def healthy(self) -> bool:
+        return True
+
+    @property
+    def state(self) -> str:
+        """For /healthz: `ok`, or a word saying what is wrong."""
+        return "ok" if self.healthy else "degraded"
+
+    def on_state_change(self, listener: StateListener) -> None:
+        """Call `listener(healthy)` when the broker loses or regains its backing store."""
+        self._listeners.append(listener)
+
+    def _notify(self, healthy: bool) -> None:
+        for listener in list(self._listeners):
+            listener(healthy)
+
+
+BrokerFactory = Callable[["Settings"], Broker]
+
+
+def create_broker(settings: Settings) -> Broker:
+    """The broker for `settings.broker_url`.
+
+    Raises:
+        ConfigError: the URL's scheme is unknown, or its broker is not available in this version.
+    """
+    scheme, _, _ = settings.broker_url.partition("://")
+    if scheme == "memory":
+        from roomwire.reference.memory import MemoryBroker
+
+        return MemoryBroker(history=settings.resume_history)
+    if scheme in ("redis", "rediss"):
+        raise ConfigError(f"ROOMWIRE_BROKER_URL: the Redis broker ({scheme}://) is not available yet; use memory://")
+    raise ConfigError(f"ROOMWIRE_BROKER_URL: unknown broker {settings.broker_url!r} (memory:// or redis://)")

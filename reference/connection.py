@@ -1,0 +1,437 @@
+"""One accepted WebSocket: its membership of a room, the rule for every client frame, and how it ends.
+
+Lifecycle, in the order the methods run:
+
+    run ─► enter ─────────► read_loop ─────────────────────► finish
+           │ address limit   │ on_text: rate ► JSON ► check   │ stop_ai, announce_leave
+           │ broker.join     │   ► on_user_msg / on_ai_msg /  │
+           │ welcome, replay │     on_ping, or handle_bad_frame
+           │ announce_join   │ on_binary ► close 1003
+                             └ websocket.disconnect ► leave_reason_of
+
+Frames go out through `self.outbox` (never awaited: FLOW-001); AI answers run in their own task (`relay.py`,
+AI-005). The server ends a connection with `close_soon`, which announces the leave at once and closes after
+what is queued (or, for a slow consumer, instead of it).
+
+Seams: every rule is a small method, so a deliberately broken variant (the conformance suite's "broken
+references") overrides one of them and passes its class to `create_app(connection_class=...)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from time import monotonic, perf_counter
+from typing import TYPE_CHECKING, Any
+
+from roomwire.reference.ai import AiRequest
+from roomwire.reference.broker import EventDraft, EventKind, Joined, RoomEvent, RoomFull
+from roomwire.reference.fastcheck import fast_valid, has_lone_surrogate, id_ok, over_length
+from roomwire.reference.frames import WireFrame
+from roomwire.reference.handshake import Admission
+from roomwire.reference.hypercorn_ext import EXTENSION, REASON
+from roomwire.reference.outbox import AsgiSend, FastWire, Outbox, Wire
+from roomwire.reference.ratelimit import FrameRateLimiter, Verdict
+from roomwire.reference.relay import relay
+from roomwire.reference.upstream_errors import Failure
+from roomwire.spec.codes import AiStatus, CloseCode, ErrorCode, LeaveReason, NoticeCode
+from roomwire.spec.messages import (
+    AiChunk,
+    AiDone,
+    ClientAiMsg,
+    ClientPing,
+    ClientUserMsg,
+    Pong,
+    Resume,
+    ServerFrame,
+    System,
+    parse_client_frame,
+)
+from roomwire.spec.texts import neutral_name
+from roomwire.spec.validate import parse_json_object, validate_client_frame
+
+if TYPE_CHECKING:
+    from roomwire.reference.hub import Hub
+
+log = logging.getLogger(__name__)
+
+AsgiReceive = Any  # Callable[[], Awaitable[dict[str, Any]]]
+
+#: Close reasons are fixed texts (ERR-003).
+CLOSE_REASONS = {
+    CloseCode.GOING_AWAY: "server shutting down",
+    CloseCode.UNSUPPORTED_DATA: "binary frames are not supported",
+    CloseCode.POLICY_VIOLATION: "too many frames",
+    CloseCode.INTERNAL_ERROR: "internal error",
+    CloseCode.SERVICE_RESTART: "server restarting",
+    CloseCode.TRY_AGAIN_LATER: "try again later",
+}
+_LEAVE_REASONS = frozenset(reason.value for reason in LeaveReason)
+
+
+class Connection:
+    """One member of one room (see the module docstring). Implements `broker.Member`."""
+
+    def __init__(self, hub: Hub, admission: Admission, scope: dict[str, Any], send: AsgiSend) -> None:
+        self.hub = hub
+        self.room = admission.room
+        self.lang = admission.lang
+        self.address = admission.address
+        self.since = admission.since if hub.resume_enabled else None
+        self.max_chars = hub.limits.max_content_chars
+        self.limiter = (
+            None if hub.settings.no_limits else FrameRateLimiter(hub.limits.rate_per_s, hub.limits.burst, monotonic())
+        )
+        self._nickname = admission.nickname  # IDENT-001: from the query, else the first frame that has one
+        self._scope = scope
+        self._send = send
+        self.outbox: Outbox
+        self._pending: list[RoomEvent] | None = []  # events that arrive before the welcome is out
+        self._last_seq = 0
+        self._joined = self._announced = self._left = self._address_taken = False
+        self._leave_reason: LeaveReason | None = None
+        self._ai_task: asyncio.Task[None] | None = None
+        self._ai_stop = "left"
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- identity and delivery (broker.Member) ----------------------------------------------------------------
+
+    @property
+    def nickname(self) -> str | None:
+        return self._nickname
+
+    @property
+    def display_name(self) -> str:
+        return self._nickname if self._nickname is not None else neutral_name(self.lang)  # IDENT-003
+
+    def deliver(self, event: RoomEvent) -> None:
+        """A room event for this member: each `seq` once and in order (CHAT-004), only after the welcome."""
+        if event.seq <= self._last_seq:
+            return
+        if self._pending is not None:
+            self._pending.append(event)
+            return
+        self._last_seq = event.seq
+        self.outbox.push(event.frame(self.lang))
+
+    @property
+    def ai_task(self) -> asyncio.Task[None] | None:
+        """The AI answer in flight, if any."""
+        task = self._ai_task
+        return task if task is not None and not task.done() else None
+
+    def push(self, frame: ServerFrame) -> None:
+        """Send a frame to this connection only."""
+        self.outbox.push(WireFrame.of(frame))
+
+    # --- lifecycle --------------------------------------------------------------------------------------------
+
+    async def run(self, receive: AsgiReceive) -> None:
+        """Serve the connection until it ends; the upgrade has been admitted (handshake.py)."""
+        await self._send({"type": "websocket.accept"})
+        self.outbox = Outbox(
+            self.make_wire(), limit=self.hub.limits.send_queue_bytes, flusher=self.hub.flusher,
+            on_overflow=self.on_overflow, counts=self.hub.metrics.frames_out,
+        )  # fmt: skip
+        self.hub.register(self)
+        reason = LeaveReason.DROP
+        try:
+            if await self.enter():
+                reason = await self.read_loop(receive)
+            else:
+                await self.wait_disconnect(receive)
+        finally:
+            await self.finish(reason)
+
+    def make_wire(self) -> Wire:
+        extension = self._scope.get("extensions", {}).get(EXTENSION)
+        if extension is None:
+            return Wire(self._send)
+        return FastWire(self._send, extension.get("transport"), extension["is_open"])
+
+    async def enter(self) -> bool:
+        """Join the room and send the welcome first (CONN-003), then the replay, then announce (PRES-001)."""
+        if not self.hub.take_address(self.address):
+            self.refuse(ErrorCode.TOO_MANY_CONNECTIONS)  # LIMIT-006
+            return False
+        self._address_taken = True
+        try:
+            joined = await self.hub.broker.join(
+                self.room, self, capacity=self.hub.limits.room_capacity, since=self.since
+            )
+        except RoomFull:
+            self.refuse(ErrorCode.ROOM_FULL)  # LIMIT-006
+            return False
+        self._joined = True
+        self.push(self.welcome_frame(joined))
+        for event in joined.replay:  # RECON-004: before any live event
+            self.outbox.push(event.frame(self.lang))
+        pending, self._pending = self._pending or [], None
+        self._last_seq = joined.seq  # CONN-004: everything after the welcome's seq, nothing before
+        for event in pending:
+            self.deliver(event)
+        await self.announce_join()
+        return True
+
+    def welcome_frame(self, joined: Joined) -> System:
+        members = tuple(name if name is not None else neutral_name(self.lang) for name in joined.members)
+        resume = None
+        if self.since is not None:
+            resume = Resume(since=self.since, replayed=len(joined.replay), complete=joined.complete)
+        return System.welcome(
+            room=self.room, nickname=self._nickname, seq=joined.seq, members=members, limits=self.hub.limits,
+            capabilities=self.hub.capabilities, resume=resume, lang=self.lang,
+        )  # fmt: skip
+
+    async def announce_join(self) -> None:
+        await self.hub.broker.publish(self.room, EventDraft(EventKind.JOIN, nickname=self._nickname))
+        self._announced = True
+
+    def refuse(self, code: ErrorCode) -> None:
+        """LIMIT-006: told why, closed with 1013, never welcomed nor announced."""
+        self.hub.metrics.refused.labels(code.value).inc()
+        self._leave_reason = LeaveReason.SERVER
+        self.send_error(code)
+        self.outbox.close(CloseCode.TRY_AGAIN_LATER, CLOSE_REASONS[CloseCode.TRY_AGAIN_LATER])
+
+    async def read_loop(self, receive: AsgiReceive) -> LeaveReason:
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.receive":
+                try:
+                    text = message.get("text")
+                    if text is not None:
+                        await self.on_text(text)
+                    else:
+                        self.on_binary()
+                except Exception:  # a bug of ours: end this connection, never the others
+                    log.exception("handling a frame failed; closing that connection")
+                    self.close_soon(CloseCode.INTERNAL_ERROR, LeaveReason.SERVER)
+            elif kind == "websocket.disconnect":
+                return self.leave_reason_of(message)
+
+    async def wait_disconnect(self, receive: AsgiReceive) -> None:
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    def leave_reason_of(self, message: dict[str, Any]) -> LeaveReason:
+        """PRES-007: why the connection ended (the server's own reason wins; 1006 means no close frame)."""
+        if self._leave_reason is not None:
+            return self._leave_reason
+        said = message.get(REASON)
+        if said in _LEAVE_REASONS:
+            return LeaveReason(said)
+        return LeaveReason.DROP if message.get("code") == CloseCode.ABNORMAL else LeaveReason.CLOSE
+
+    async def finish(self, reason: LeaveReason) -> None:
+        self.stop_ai("left")  # AI-011
+        await self.announce_leave(reason)
+        self.hub.unregister(self)
+        if self._address_taken:
+            self.hub.release_address(self.address)
+
+    async def announce_leave(self, reason: LeaveReason) -> None:
+        """PRES-002/003/005: leave the room once; announce it only if the join was announced."""
+        if self._left:
+            return
+        self._left = True
+        self.hub.metrics.closes.labels(reason.value).inc()
+        if self._joined:
+            await self.hub.broker.leave(self.room, self)
+        if self._announced:
+            draft = EventDraft(EventKind.LEAVE, nickname=self._nickname, reason=reason)
+            await self.hub.broker.publish(self.room, draft)
+
+    def close_soon(self, code: CloseCode, reason: LeaveReason, *, discard: bool = False) -> None:
+        """End the connection from the server side: leave announced now, close frame after the queue."""
+        if self.outbox.closing:
+            return
+        self._leave_reason = reason
+        self.stop_ai("left")
+        self.outbox.close(code, CLOSE_REASONS[code], discard=discard)
+        self._spawn(self.announce_leave(reason))
+
+    def on_overflow(self) -> None:
+        """FLOW-002: a member that does not read is dropped (1013, leave reason `server`), its queue discarded."""
+        log.info("dropping a slow consumer in room %s (send queue over %d bytes)", self.room, self.outbox.queued_bytes)
+        self.close_soon(CloseCode.TRY_AGAIN_LATER, LeaveReason.SERVER, discard=True)
+
+    async def end_for_restart(self, code: CloseCode = CloseCode.SERVICE_RESTART) -> None:
+        """RECON-002: end an in-flight answer with its ai_done, say `server_restart`, close with 1012."""
+        if self.outbox.closing:
+            return
+        task = self._ai_task
+        if task is not None and not task.done():
+            self._ai_stop = "shutdown"
+            task.cancel()
+            await asyncio.wait([task])
+        self.push(System.notice(NoticeCode.SERVER_RESTART, lang=self.lang))
+        self.close_soon(code, LeaveReason.SERVER)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- client frames ----------------------------------------------------------------------------------------
+
+    async def on_text(self, text: str) -> None:
+        """One text frame: rate limit, then JSON, then the schema, then the frame's own rule."""
+        if self.outbox.closing:
+            return
+        if self.limiter is not None:
+            verdict = self.limiter.check(monotonic())
+            if not verdict.allowed:
+                self.on_rate_limited(text, verdict)
+                return
+        parsed = parse_json_object(text)
+        if isinstance(parsed, str):
+            self.hub.metrics.frame_in(None)
+            self.handle_bad_frame(ErrorCode.BAD_JSON, None)  # INPUT-001
+            return
+        self.hub.metrics.frame_in(parsed.get("type"))
+        code = self.check_frame(parsed, text)
+        if code is not None:
+            self.handle_bad_frame(code, parsed)
+            return
+        frame = parse_client_frame(parsed)
+        if isinstance(frame, ClientUserMsg):
+            await self.on_user_msg(frame)
+        elif isinstance(frame, ClientAiMsg):
+            await self.on_ai_msg(frame)
+        else:
+            self.on_ping(frame)
+
+    def check_frame(self, frame: dict[str, Any], text: str) -> ErrorCode | None:
+        """The error code a parsed frame earns (INPUT-002/003, IDENT-004, LIMIT-002), or None when it is valid."""
+        if not fast_valid(frame, self.max_chars):
+            verdict = validate_client_frame(frame)
+            if not verdict.valid:
+                return verdict.error_code or ErrorCode.BAD_FRAME
+            if over_length(frame, self.max_chars):
+                return ErrorCode.TOO_LONG
+        if has_lone_surrogate(frame, text):  # valid JSON, but not text that UTF-8 can carry on
+            return ErrorCode.BAD_FRAME
+        return None
+
+    def handle_bad_frame(self, code: ErrorCode, frame: dict[str, Any] | None) -> None:
+        """The error notice (INPUT-006: the frame's `id`, never its content), and `ai_done` for an ai_msg."""
+        frame_id, is_ai = _id_and_kind(frame)
+        self.send_error(code, id=frame_id)
+        if is_ai:
+            self.send_ai_done(AiStatus.REJECTED, frame_id)  # INPUT-008
+
+    def on_rate_limited(self, text: str, verdict: Verdict) -> None:
+        """LIMIT-003: dropped, one notice per second at most; LIMIT-004: a persistent flood is closed (1008)."""
+        self.hub.metrics.frame_in("dropped")
+        if verdict.flood:
+            self.close_soon(CloseCode.POLICY_VIOLATION, LeaveReason.SERVER)
+            return
+        frame = None
+        if verdict.notify or "ai_msg" in text:  # parse only when the answer depends on it
+            parsed = parse_json_object(text)
+            frame = parsed if isinstance(parsed, dict) else None
+        frame_id, is_ai = _id_and_kind(frame)
+        if verdict.notify:
+            self.send_error(ErrorCode.RATE_LIMITED, id=frame_id, retry_after=verdict.retry_after)
+        if is_ai:
+            self.send_ai_done(AiStatus.REJECTED, frame_id)  # INPUT-008
+
+    def on_binary(self) -> None:
+        """INPUT-004: a binary frame means the peer does not speak this protocol."""
+        self.hub.metrics.frame_in("binary")
+        self.close_soon(CloseCode.UNSUPPORTED_DATA, LeaveReason.SERVER)
+
+    async def bind_nickname(self, nickname: str | None) -> None:
+        """IDENT-001/002: the first nickname binds for good; later ones are ignored, never adopted."""
+        if nickname is None or self._nickname is not None:
+            return
+        self._nickname = nickname
+        if self._joined:
+            await self.hub.broker.rename(self.room, self)
+
+    async def on_user_msg(self, frame: ClientUserMsg) -> None:
+        """CHAT-001/002: to everyone in the room, sender included, under the bound nickname, content untouched."""
+        await self.bind_nickname(frame.nickname)
+        started = perf_counter()
+        draft = EventDraft(EventKind.USER_MSG, nickname=self._nickname, content=frame.content, id=frame.id)
+        await self.hub.broker.publish(self.room, draft)
+        self.hub.metrics.broadcast_seconds.observe(perf_counter() - started)
+
+    def on_ping(self, frame: ClientPing) -> None:
+        self.push(Pong(id=frame.id))
+
+    # --- AI ---------------------------------------------------------------------------------------------------
+
+    async def on_ai_msg(self, frame: ClientAiMsg) -> None:
+        """AI-006 busy, LIMIT-005 budget, else start the answer beside the read loop (AI-005)."""
+        await self.bind_nickname(frame.nickname)
+        if self._ai_task is not None:
+            self.reject_ai(ErrorCode.AI_BUSY, frame.id)
+            return
+        if self.hub.shutting_down:
+            self.reject_ai(None, frame.id)
+            return
+        wait = self.hub.budget.try_acquire(monotonic())
+        if wait:
+            self.reject_ai(ErrorCode.AI_QUOTA, frame.id, retry_after=wait)
+            return
+        history = frame.history[-self.hub.limits.max_history_items :]  # AI-009
+        request = AiRequest(question=frame.content, history=history)
+        self._ai_stop = "left"
+        self._ai_task = asyncio.get_running_loop().create_task(self._answer(request, frame.id))
+        self._ai_task.add_done_callback(self._ai_finished)
+
+    def reject_ai(self, code: ErrorCode | None, id: str | None, *, retry_after: int | None = None) -> None:
+        """INPUT-008: the reason, then `ai_done` `rejected`; `code` None means the server is restarting."""
+        if code is None:
+            self.push(System.notice(NoticeCode.SERVER_RESTART, lang=self.lang))
+        else:
+            self.send_error(code, id=id, retry_after=retry_after)
+        self.send_ai_done(AiStatus.REJECTED, id)
+
+    async def _answer(self, request: AiRequest, id: str | None) -> None:
+        try:
+            await relay(
+                self.hub.ai, request, self, id, timeout_s=self.hub.limits.ai_timeout_s, metrics=self.hub.metrics
+            )
+        except asyncio.CancelledError:
+            if self._ai_stop == "shutdown":
+                self.send_ai_done(AiStatus.ERROR, id)  # AI-002, RECON-002
+            raise
+
+    def _ai_finished(self, task: asyncio.Task[None]) -> None:
+        if self._ai_task is task:
+            self._ai_task = None
+        if not task.cancelled() and task.exception() is not None:
+            log.error("an AI answer task failed", exc_info=task.exception())
+
+    def stop_ai(self, why: str) -> None:
+        """Cancel the answer in flight; the upstream request goes with it (AI-011)."""
+        task = self._ai_task
+        if task is not None and not task.done():
+            self._ai_stop = why
+            task.cancel()
+
+    def send_ai_chunk(self, content: str, id: str | None) -> None:
+        self.push(AiChunk(content=content, id=id))
+
+    def send_ai_error(self, failure: Failure, id: str | None) -> None:
+        self.send_error(failure.code, id=id, retry_after=failure.retry_after)
+
+    def send_ai_done(self, status: AiStatus, id: str | None) -> None:
+        if self._ai_task is not None and self._ai_task is asyncio.current_task():
+            self._ai_task = None  # the slot is free before the client can see this ai_done (AI-006)
+        self.push(AiDone(status=status, id=id))
+
+    def send_error(self, code: ErrorCode, *, id: str | None = None, retry_after: int | None = None) -> None:
+        self.push(System.error(code, lang=self.lang, id=id, retry_after=retry_after, max_chars=self.max_chars))
+
+
+def _id_and_kind(frame: dict[str, Any] | None) -> tuple[str | None, bool]:
+    """The frame's `id` if it is a valid one (INPUT-006), and whether the frame is an ai_msg (INPUT-008)."""
+    if frame is None:
+        return None, False
+    frame_id = frame.get("id")
+    return (frame_id if id_ok(frame_id) else None), frame.get("type") == "ai_msg"

@@ -1,0 +1,110 @@
+"""A fast path in front of the spec's validator: accept the common valid frame in microseconds.
+
+`roomwire.spec.validate` checks a frame against the JSON Schemas; that costs about 300 µs per frame, more than
+the whole broadcast to a room of ten. So the server first asks `fast_valid`, which answers True only for frames
+that are certainly valid (it reads its patterns and bounds from the same schemas), and hands anything else to
+`validate_client_frame` for the verdict and the error code. A false "no" costs time, never correctness; a
+false "yes" would be a bug, and `tests/reference/test_fastcheck.py` checks with Hypothesis that there is none.
+
+The configured `max_content_chars` may be lower than the schemas' 2000; `over_length` checks that limit.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from roomwire.spec.limits import MAX_HISTORY_ITEMS_IN_FRAME
+from roomwire.spec.schemas import schema
+
+_DEFS = schema("common.schema.json")["$defs"]
+_NICKNAME = re.compile(_DEFS["nickname"]["pattern"])
+_NICKNAME_MIN = int(_DEFS["nickname"]["minLength"])
+_NICKNAME_MAX = int(_DEFS["nickname"]["maxLength"])
+_CLIENT_ID = re.compile(_DEFS["client_id"]["pattern"])
+_CONTENT_MIN = int(_DEFS["content"]["minLength"])
+_ROLES = frozenset(_DEFS["history_item"]["properties"]["role"]["enum"])
+_ABSENT = object()
+
+
+def nickname_ok(value: object) -> bool:
+    """SPEC.md §4: 1-32 code points, no control characters, no leading or trailing whitespace."""
+    return (
+        isinstance(value, str)
+        and _NICKNAME_MIN <= len(value) <= _NICKNAME_MAX
+        and _NICKNAME.search(value) is not None  # jsonschema's `pattern` is re.search too
+    )
+
+
+def id_ok(value: object) -> bool:
+    return isinstance(value, str) and _CLIENT_ID.search(value) is not None
+
+
+def _optional(frame: dict[str, Any], name: str, check: Any) -> bool:
+    value = frame.get(name, _ABSENT)
+    return value is _ABSENT or bool(check(value))
+
+
+def _content_ok(value: object, max_chars: int) -> bool:
+    return type(value) is str and _CONTENT_MIN <= len(value) <= max_chars
+
+
+def _history_ok(value: object, max_chars: int) -> bool:
+    if type(value) is not list or len(value) > MAX_HISTORY_ITEMS_IN_FRAME:
+        return False
+    for item in value:
+        if type(item) is not dict or item.get("role") not in _ROLES:
+            return False
+        content = item.get("content")
+        if type(content) is not str or len(content) > max_chars:
+            return False
+    return True
+
+
+def fast_valid(frame: dict[str, Any], max_chars: int) -> bool:
+    """True only if `frame` is a valid client frame whose texts are at most `max_chars` (<= the schemas' cap)."""
+    kind = frame.get("type")
+    if kind == "ping":
+        return _optional(frame, "id", id_ok)
+    if kind != "user_msg" and kind != "ai_msg":
+        return False
+    if not _content_ok(frame.get("content"), max_chars):
+        return False
+    if not (_optional(frame, "nickname", nickname_ok) and _optional(frame, "id", id_ok)):
+        return False
+    return kind == "user_msg" or _optional(frame, "history", lambda h: _history_ok(h, max_chars))
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _strings(frame: dict[str, Any]) -> list[str]:
+    values = [frame.get("content"), frame.get("nickname")]
+    history = frame.get("history")
+    if isinstance(history, list):
+        values += [item.get("content") for item in history if isinstance(item, dict)]
+    return [value for value in values if isinstance(value, str)]
+
+
+def has_lone_surrogate(frame: dict[str, Any], text: str) -> bool:
+    """JSON may escape a lone surrogate (`"\\ud800"`); such a string cannot be re-sent as UTF-8 (SPEC.md §2)."""
+    if _SURROGATE_ESCAPE.search(text) is None:  # the frame arrived as UTF-8, so only an escape can make one
+        return False
+    for value in _strings(frame):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
+def over_length(frame: dict[str, Any], max_chars: int) -> bool:
+    """LIMIT-002 for a configured limit below the schemas': is a `content` (or history item) longer?"""
+    content = frame.get("content")
+    if isinstance(content, str) and len(content) > max_chars:
+        return True
+    history = frame.get("history")
+    return isinstance(history, list) and any(
+        isinstance(item, dict) and isinstance(item.get("content"), str) and len(item["content"]) > max_chars
+        for item in history
+    )

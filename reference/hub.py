@@ -1,0 +1,136 @@
+"""The server-wide state of one app: settings, broker, AI client and budget, metrics, live connections, shutdown.
+
+One `Hub` per `create_app()`; nothing is module-global, so tests run several servers in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any
+
+from roomwire.reference.ai import AiClient, AiItem, AiRequest
+from roomwire.reference.broker import Broker
+from roomwire.reference.metrics import Metrics
+from roomwire.reference.outbox import Flusher
+from roomwire.reference.ratelimit import AiBudget
+from roomwire.reference.settings import Settings
+from roomwire.spec.codes import Capability, CloseCode, NoticeCode
+from roomwire.spec.messages import System
+
+if TYPE_CHECKING:
+    from roomwire.reference.connection import Connection
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    """Everything the connections of one server share (see the module docstring)."""
+
+    def __init__(self, settings: Settings, broker: Broker, connection_class: type[Connection]) -> None:
+        self.settings = settings
+        self.limits = settings.limits
+        self.broker = broker
+        self.connection_class = connection_class
+        self.metrics = Metrics(settings.ai_model, self.gauges)
+        self.flusher = Flusher()
+        self.budget = AiBudget(settings.budget_rpm)
+        self.ai: AiClient = _NotStarted()
+        self.connections: set[Connection] = set()
+        self.started = False  # the app's resources exist (while_serving ran)
+        self.shutting_down = False
+        self.resume_enabled = settings.resume_history > 0
+        self.capabilities: tuple[str, ...] = (Capability.PING.value,) + (
+            (Capability.RESUME.value,) if self.resume_enabled else ()
+        )
+        self._addresses: Counter[str] = Counter()
+        self._exempt = frozenset(settings.address_limit_exempt)
+        self._empty: asyncio.Event | None = None
+        self._shutdown: asyncio.Task[None] | None = None
+        broker.on_state_change(self._broker_state)
+
+    # --- connections ------------------------------------------------------------------------------------------
+
+    def take_address(self, address: str) -> bool:
+        """LIMIT-006: count a connection from `address`; False when that address is at its limit."""
+        limit = self.settings.max_connections_per_address
+        if limit and address not in self._exempt and self._addresses[address] >= limit:
+            return False
+        self._addresses[address] += 1
+        return True
+
+    def release_address(self, address: str) -> None:
+        self._addresses[address] -= 1
+        if self._addresses[address] <= 0:
+            del self._addresses[address]
+
+    def register(self, connection: Connection) -> None:
+        self.connections.add(connection)
+        if self._empty is not None:
+            self._empty.clear()
+
+    def unregister(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        if not self.connections and self._empty is not None:
+            self._empty.set()
+
+    def gauges(self) -> dict[str, float]:
+        rooms, _ = self.broker.stats()
+        return {"connections": len(self.connections), "rooms": rooms}
+
+    def health(self) -> dict[str, Any]:
+        rooms, members = self.broker.stats()
+        healthy = self.broker.healthy and not self.shutting_down
+        return {
+            "status": "ok" if healthy else ("stopping" if self.shutting_down else "degraded"),
+            "connections": len(self.connections),
+            "rooms": rooms,
+            "members": members,
+            "broker": self.broker.state,
+        }
+
+    def _broker_state(self, healthy: bool) -> None:
+        code = NoticeCode.RESTORED if healthy else NoticeCode.DEGRADED
+        log.warning("broker %s", "restored" if healthy else "degraded")
+        for connection in list(self.connections):
+            connection.push(System.notice(code, lang=connection.lang))
+
+    # --- shutdown ---------------------------------------------------------------------------------------------
+
+    def begin_shutdown(self, code: CloseCode = CloseCode.SERVICE_RESTART) -> asyncio.Task[None]:
+        """Start the graceful stop (idempotent); new upgrades are refused from now on."""
+        if self._shutdown is None:
+            self.shutting_down = True
+            self._shutdown = asyncio.get_running_loop().create_task(self._drain(code))
+        return self._shutdown
+
+    async def _drain(self, code: CloseCode) -> None:
+        """RECON-002: let answers finish for the grace period, end the rest with ai_done, notice, close 1012."""
+        answers = [task for c in self.connections if (task := c.ai_task) is not None]
+        log.info("stopping: %d connections, %d AI answers in flight", len(self.connections), len(answers))
+        if answers:
+            await asyncio.wait(answers, timeout=self.settings.shutdown_grace_s)
+        connections = list(self.connections)
+        await asyncio.gather(*(c.end_for_restart(code) for c in connections), return_exceptions=True)
+        self._empty = asyncio.Event()
+        if not self.connections:
+            self._empty.set()
+        try:
+            await asyncio.wait_for(self._empty.wait(), self.settings.close_timeout_s + 1.0)
+        except TimeoutError:
+            log.warning("%d connections did not close in time", len(self.connections))
+
+
+class _NotStarted:
+    """The AI client before the app has started (a request then is a bug, reported as an upstream error)."""
+
+    async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:  # pragma: no cover - a bug
+        nothing: list[AiItem] = []
+        for item in nothing:
+            yield item
+        raise RuntimeError("the AI client is not started")
+
+    async def aclose(self) -> None:
+        """Nothing to close."""

@@ -1,0 +1,263 @@
+"""Our extension of Hypercorn's WebSocket stream: keepalive that closes, exact limits, and a fast send path.
+
+Hypercorn (0.17, 0.18) gets five things wrong or slow for this protocol, all inside `WSStream`:
+
+1. Keepalive (PRES-004). `websocket_ping_interval` sends pings, but pongs are dropped unread, so a half-open
+   peer is never noticed. Here a ping that gets no pong within `websocket_ping_timeout` aborts the TCP
+   connection, after telling the app (`websocket.disconnect` with `roomwire.reason: "timeout"`).
+2. Frame size (LIMIT-001). Hypercorn counts *characters* of text messages, keeps buffering the rest of an
+   oversized message after answering 1009, and never tells the app. Here the limit is in bytes, the buffer is
+   dropped at once, the rest of the message is discarded as it arrives, and the app hears of it.
+3. Protocol errors (INPUT-005). When wsproto finds invalid UTF-8 (or another framing error) Hypercorn closes
+   TCP without a close frame, so the peer sees 1006. Here the peer gets the close frame (1007, 1002) first.
+4. Closes the peer never completes. After a server-initiated close, a peer that neither answers nor reads would
+   keep its socket (and the bytes queued for it) until the kernel gives up; here a watchdog aborts it after
+   `roomwire_close_timeout` seconds. A client's close frame reaches the app as `roomwire.reason: "close"`
+   (Hypercorn reports every end as 1006, which hides PRES-007's close/drop distinction).
+5. Speed. Every ASGI `websocket.send` goes through wsproto and an awaited drain. The app gets the TCP
+   transport of an HTTP/1.1 WebSocket (scope extension `roomwire.ws`), writes pre-framed bytes to it directly
+   while it is not congested, and sends `roomwire.ws.send_frames` (pre-framed bytes, awaited drain) otherwise.
+   permessage-deflate is declined, which is what makes frames shareable, and removes inflate bombs.
+
+Everything is in `RoomwireWSStream`, a subclass installed in place of Hypercorn's `WSStream` by `install()`,
+which behaves exactly as Hypercorn's own unless the server's config is a `RoomwireConfig`. `install()` refuses
+Hypercorn versions it was not written against (the app then runs on plain ASGI, and logs that keepalive is off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib.metadata import version
+from time import monotonic
+from typing import Any, cast
+
+from hypercorn.asyncio.tcp_server import TCPServer
+from hypercorn.config import Config
+from hypercorn.protocol import h2, h11
+from hypercorn.protocol import ws_stream as hypercorn_ws
+from hypercorn.protocol.events import Data, StreamClosed
+from hypercorn.typing import ASGISendEvent, WebsocketAcceptEvent
+from wsproto.connection import ConnectionState
+from wsproto.events import CloseConnection, Message, Ping, Pong
+from wsproto.frame_protocol import CloseReason
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_VERSIONS = ("0.17.", "0.18.")
+EXTENSION = "roomwire.ws"
+SEND_FRAMES = "roomwire.ws.send_frames"  # {"type": SEND_FRAMES, "data": bytes of whole frames}
+ABORT = "roomwire.ws.abort"  # {"type": ABORT}: drop the TCP connection now
+REASON = "roomwire.reason"  # key of websocket.disconnect: "close", "drop", "timeout" or "server"
+
+
+class RoomwireConfig(Config):
+    """Hypercorn's config plus the two settings the extension adds."""
+
+    websocket_ping_timeout: float | None = None
+    roomwire_close_timeout: float = 5.0
+
+
+class RoomwireWSStream(hypercorn_ws.WSStream):
+    """Hypercorn's `WSStream` with the five changes of the module docstring (only under a `RoomwireConfig`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rw = isinstance(self.config, RoomwireConfig)
+        self._rw_closed = asyncio.Event()
+        self._rw_pong = asyncio.Event()
+        self._rw_bytes = 0  # bytes of the message being received
+        self._rw_discard = False  # the rest of an oversized message, or anything after a failure
+        self._rw_told = False  # the app has had its websocket.disconnect
+        self._rw_watching = False
+
+    # --- plumbing -------------------------------------------------------------------------------------------
+
+    def _rw_tcp(self) -> TCPServer | None:
+        """The TCP server under this stream: `send` is the HTTP protocol's, whose own `send` is the server's."""
+        protocol = getattr(self.send, "__self__", None)
+        server = getattr(getattr(protocol, "send", None), "__self__", None)
+        return server if isinstance(server, TCPServer) else None
+
+    def _rw_transport(self) -> asyncio.WriteTransport | None:
+        server = self._rw_tcp()
+        return server.writer.transport if server is not None else None
+
+    def _rw_abort(self) -> None:
+        transport = self._rw_transport()
+        if transport is not None:
+            transport.abort()
+        else:  # pragma: no cover - HTTP/2 or HTTP/3 stream: end this stream only
+            self.task_group.spawn(self.send, StreamClosed(stream_id=self.stream_id))
+
+    async def _rw_tell_app(self, code: int, reason: str) -> None:
+        if not self._rw_told and self.app_put is not None:
+            self._rw_told = True
+            await self.app_put({"type": "websocket.disconnect", "code": code, REASON: reason})
+
+    def _rw_watch(self) -> None:
+        if not self._rw_watching:
+            self._rw_watching = True
+            self.task_group.spawn(self._rw_watchdog)
+
+    async def _rw_watchdog(self) -> None:
+        """Abort a closing connection that is not gone, or not flushed, after the close timeout."""
+        timeout = cast(RoomwireConfig, self.config).roomwire_close_timeout
+        deadline = monotonic() + timeout
+        try:
+            await asyncio.wait_for(self._rw_closed.wait(), timeout)
+        except TimeoutError:
+            self._rw_abort()
+            return
+        transport = self._rw_transport()
+        if transport is not None and transport.get_write_buffer_size():
+            await asyncio.sleep(max(0.0, deadline - monotonic()))
+            if transport.get_write_buffer_size():
+                transport.abort()
+
+    # --- overrides ------------------------------------------------------------------------------------------
+
+    async def handle(self, event: Any) -> None:
+        if self._rw and isinstance(event, StreamClosed):
+            self._rw_closed.set()
+            await self._rw_tell_app(CloseReason.ABNORMAL_CLOSURE, "drop")  # PRES-003: TCP ended, no close frame
+        await super().handle(event)
+
+    async def _accept(self, message: WebsocketAcceptEvent) -> None:
+        if not self._rw:
+            return await super()._accept(message)
+        self.handshake.extensions = None  # decline permessage-deflate (module docstring, 5)
+        await super()._accept(message)
+        transport = self._rw_transport() if isinstance(getattr(self.send, "__self__", None), h11.H11Protocol) else None
+        self.scope["extensions"][EXTENSION] = {"transport": transport, "is_open": self._rw_is_open}
+
+    def _rw_is_open(self) -> bool:
+        """Whether frames may still go out: after a close frame nothing may follow it (RFC 6455 §5.5.1)."""
+        return not self.closed and self.connection.state is ConnectionState.OPEN
+
+    def _rw_closing(self) -> bool:
+        """We sent a close frame and wait for the peer's (or for the watchdog)."""
+        connection = getattr(self, "connection", None)
+        return connection is not None and not self.closed and connection.state is ConnectionState.LOCAL_CLOSING
+
+    async def app_send(self, message: ASGISendEvent | None) -> None:
+        if self._rw and message is None and self._rw_closing():
+            return  # the app is done, but closing TCP now would reset a peer still sending: wait for its close
+        if self._rw and message is not None:
+            kind = message["type"]
+            if kind == SEND_FRAMES:
+                if not self.closed and self.connection.state is ConnectionState.OPEN:
+                    await self.send(Data(stream_id=self.stream_id, data=cast(dict[str, Any], message)["data"]))
+                return
+            if kind == ABORT:
+                self._rw_abort()
+                return
+            if kind == "websocket.close" and self.state is hypercorn_ws.ASGIWebsocketState.CONNECTED:
+                self._rw_watch()
+        await super().app_send(message)
+
+    async def _handle_events(self) -> None:
+        if not self._rw:
+            return await super()._handle_events()
+        for event in self.connection.events():
+            if isinstance(event, Message):
+                await self._rw_message(event)
+            elif isinstance(event, Ping):
+                await self._send_wsproto_event(event.response())
+            elif isinstance(event, Pong):
+                self._rw_pong.set()
+            elif isinstance(event, CloseConnection):
+                await self._rw_close_event(event)
+
+    async def _rw_message(self, event: Message[Any]) -> None:
+        if self._rw_discard:
+            return
+        data = event.data
+        size = len(data)
+        if isinstance(data, str) and size * 4 > self.config.websocket_max_message_size - self._rw_bytes:
+            size = len(data.encode("utf-8"))  # count bytes, not characters (LIMIT-001)
+        self._rw_bytes += size
+        if self._rw_bytes > self.config.websocket_max_message_size:
+            self._rw_discard = True
+            self.buffer.clear()
+            await self._send_wsproto_event(CloseConnection(code=CloseReason.MESSAGE_TOO_BIG))
+            await self._rw_tell_app(CloseReason.MESSAGE_TOO_BIG, "server")
+            self._rw_watch()
+            return
+        self.buffer.extend(event)
+        if event.message_finished:
+            self._rw_bytes = 0
+            assert self.app_put is not None
+            await self.app_put(self.buffer.to_message())
+            self.buffer.clear()
+
+    async def _rw_close_event(self, event: CloseConnection) -> None:
+        if self.connection.state is ConnectionState.OPEN:
+            # wsproto failed the connection (invalid UTF-8: 1007, bad framing: 1002) and sent nothing: say so.
+            # Its parser is dead, so the peer's close frame will not be seen: half-close, and let the peer's EOF
+            # (or the watchdog) end the connection. Closing outright could reset data the peer still sends.
+            self._rw_discard = True
+            await self._send_wsproto_event(CloseConnection(code=event.code))
+            await self._rw_tell_app(event.code, "server")
+            transport = self._rw_transport()
+            if transport is not None and transport.can_write_eof():
+                transport.write_eof()
+            self._rw_watch()
+            return
+        await self._rw_tell_app(event.code, "close")
+        if self.connection.state is ConnectionState.REMOTE_CLOSING:
+            await self._send_wsproto_event(event.response())
+        await self.send(StreamClosed(stream_id=self.stream_id))
+
+    async def _send_pings(self) -> None:
+        timeout = getattr(self.config, "websocket_ping_timeout", None)
+        if not self._rw or timeout is None:
+            return await super()._send_pings()
+        interval = self.config.websocket_ping_interval
+        assert interval is not None
+        while True:
+            try:  # Hypercorn sleeps the whole interval, so a closed connection's task lingers that long
+                async with asyncio.timeout(interval):
+                    await self._rw_closed.wait()
+                return
+            except TimeoutError:
+                pass
+            if self.closed:
+                return
+            self._rw_pong.clear()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._send_wsproto_event(Ping())
+                    await self._rw_pong.wait()
+            except TimeoutError:
+                if not self.closed:  # PRES-004: no pong in time
+                    await self._rw_tell_app(CloseReason.ABNORMAL_CLOSURE, "timeout")
+                    self._rw_abort()
+                return
+
+
+def supported(hypercorn_version: str | None = None) -> bool:
+    found = hypercorn_version or version("hypercorn")
+    return found.startswith(SUPPORTED_VERSIONS)
+
+
+_installed = False
+
+
+def install() -> bool:
+    """Make Hypercorn create `RoomwireWSStream`s (idempotent); False, with an error logged, if it cannot."""
+    global _installed
+    if _installed:
+        return True
+    if not supported():
+        log.error(
+            "Hypercorn %s is not one this server's WebSocket extension was written for (%s); running without it: "
+            "no keepalive timeout (PRES-004), slower sends",
+            version("hypercorn"),
+            ", ".join(v + "x" for v in SUPPORTED_VERSIONS),
+        )
+        return False
+    setattr(h11, "WSStream", RoomwireWSStream)  # noqa: B010 - the name is not exported; we replace it
+    setattr(h2, "WSStream", RoomwireWSStream)  # noqa: B010
+    _installed = True
+    return True

@@ -1,0 +1,150 @@
+"""Run the app under Hypercorn, configured in code, with the graceful stop of RECON-002.
+
+`serve()` binds the listening socket itself (so port 0 works and the real URL is known before the first
+client), builds a `RoomwireConfig` (keepalive, frame limit, close timeout; see `hypercorn_ext`), installs the
+WebSocket extension, and serves until `stop` is set (the CLI sets it on SIGTERM/SIGINT). Then Hypercorn stops
+accepting while the hub ends AI answers, says `server_restart` and closes every socket with 1012; when the last
+connection is gone, the app's resources are released and `serve()` returns.
+
+`running_server()` is the same in a background task, for tests and the conformance suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from quart import Quart
+
+from roomwire.reference import hypercorn_ext
+from roomwire.reference.app import create_app, hub_of
+from roomwire.reference.handshake import CHAT_PREFIX
+from roomwire.reference.hub import Hub
+from roomwire.reference.settings import Settings
+
+log = logging.getLogger("roomwire.reference")
+
+#: Hypercorn's per-connection queue of received messages (ASGI `receive`): bounded, so a client that sends
+#: faster than its handler reads is slowed by TCP, not buffered (10 x max_frame_bytes at most).
+MAX_APP_QUEUE = 10
+BACKLOG = 2048
+
+
+def hypercorn_config(settings: Settings, fd: int) -> hypercorn_ext.RoomwireConfig:
+    """Hypercorn's settings for `settings`, serving the already bound socket `fd`."""
+    config = hypercorn_ext.RoomwireConfig()
+    config.bind = [f"fd://{fd}"]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.backlog = BACKLOG
+    config.max_app_queue_size = MAX_APP_QUEUE
+    config.websocket_max_message_size = settings.limits.max_frame_bytes  # LIMIT-001, in bytes (hypercorn_ext)
+    config.websocket_ping_interval = float(settings.ping_interval_s)  # PRES-004
+    config.websocket_ping_timeout = float(settings.ping_timeout_s)
+    config.roomwire_close_timeout = settings.close_timeout_s
+    config.graceful_timeout = settings.shutdown_grace_s + settings.close_timeout_s + 2.0
+    config.include_server_header = False
+    if settings.certfile is not None:
+        config.certfile = settings.certfile
+        config.keyfile = settings.keyfile
+    return config
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=BACKLOG)
+
+
+def websocket_url(settings: Settings, port: int) -> str:
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"{'wss' if settings.tls else 'ws'}://{host}:{port}{CHAT_PREFIX}{{room_id}}"
+
+
+async def serve(
+    settings: Settings,
+    *,
+    app: Quart | None = None,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[str], Any] | None = None,
+) -> None:
+    """Serve until `stop` is set, then stop gracefully (module docstring). `ready(url)` is called once bound."""
+    app = app if app is not None else create_app(settings)
+    hub = hub_of(app)
+    if not hypercorn_ext.install():
+        log.error("WebSocket keepalive is OFF: half-open connections will not be noticed (PRES-004)")
+    sock = listen(settings.host, settings.port)
+    port = sock.getsockname()[1]
+    config = hypercorn_config(settings, sock.detach())
+    if settings.tls:
+        config.create_ssl_context()  # fail now on a bad certificate, not at the first client
+    stop = stop if stop is not None else asyncio.Event()
+    if ready is not None:
+        ready(websocket_url(settings, port))
+    await hypercorn_serve(app, config, shutdown_trigger=_trigger(stop, hub), mode="asgi")
+
+
+def _trigger(stop: asyncio.Event, hub: Hub) -> Callable[[], Awaitable[None]]:
+    async def wait() -> None:
+        await stop.wait()
+        log.info("stopping: refusing new connections, closing the open ones with 1012")
+        hub.begin_shutdown()
+
+    return wait
+
+
+@dataclass
+class RunningServer:
+    """A server running in the current event loop (see `running_server`)."""
+
+    url: str  # ws://127.0.0.1:PORT/api/v1/ws/chat/{room_id}
+    app: Quart
+    stop: asyncio.Event
+
+    @property
+    def hub(self) -> Hub:
+        return hub_of(self.app)
+
+    def ws(self, room: str, query: str = "") -> str:
+        """The WebSocket URL of `room`, with an optional query string (`nickname=a&lang=en`)."""
+        return self.url.replace("{room_id}", room) + (f"?{query}" if query else "")
+
+    @property
+    def http(self) -> str:
+        """`http(s)://host:port` of the same server (for /healthz, /metrics)."""
+        base = self.url.split(CHAT_PREFIX)[0]
+        return base.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
+
+
+@contextlib.asynccontextmanager
+async def running_server(settings: Settings, **app_options: Any) -> AsyncIterator[RunningServer]:
+    """Serve `create_app(settings, **app_options)` in a task while the block runs; stop it gracefully after."""
+    app = create_app(settings, **app_options)
+    stop = asyncio.Event()
+    bound: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, app=app, stop=stop, ready=bound.set_result))
+    try:
+        url = await asyncio.wait_for(asyncio.shield(bound), 30)
+        await _wait_started(app, task)
+        yield RunningServer(url=url, app=app, stop=stop)
+    finally:
+        stop.set()
+        await task
+
+
+async def _wait_started(app: Quart, task: asyncio.Task[None]) -> None:
+    """Until the app's `while_serving` has run (the AI client exists), or the server failed to start."""
+    hub = hub_of(app)
+    for _ in range(3000):
+        if task.done():
+            task.result()
+            raise RuntimeError("the server stopped during start-up")
+        if hub.started:
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError("the server did not start within 30 s")
