@@ -7,16 +7,21 @@ in CI proves nothing.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from roomwire.conformance.browser import chromium_executable, launch_chromium
+from roomwire.gemini_double.config import DoubleConfig
+from roomwire.gemini_double.server import DoubleThread, RunningDouble
 
+from .reference_server import ReferenceProcess
 from .scripted_server import ScriptedServer
 
 #: Room-sized viewport: the chat sits beside a game, so tests look at it in a narrow column.
@@ -92,3 +97,21 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
 async def scripted() -> AsyncIterator[ScriptedServer]:
     async with ScriptedServer().running() as server:
         yield server
+
+
+@pytest.fixture
+def double() -> Iterator[RunningDouble]:
+    """The Gemini double, in a thread of this process: tests queue faults and read its journal over HTTP."""
+    with DoubleThread(DoubleConfig()) as running:
+        yield running
+
+
+@pytest.fixture
+async def reference(double: RunningDouble, tmp_path: Path) -> AsyncIterator[ReferenceProcess]:
+    """`roomwire serve` in a subprocess, using the double and a fresh canary key; stopped even on failure."""
+    server = ReferenceProcess(double_url=double.base_url, api_key=canary_key(), workdir=tmp_path)
+    try:
+        await asyncio.to_thread(server.start)
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)
