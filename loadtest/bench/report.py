@@ -1,0 +1,135 @@
+"""Turn the runs of a benchmark into medians, spreads and ratios, as a table and as JSON.
+
+Ratios are paired: in each round the reference ran next to the seed (order rotated from round to round), so
+`reference / seed` is computed per round and the median of those is reported, with its min and max. That cancels
+most of the drift a shared 2-core machine has between rounds, which a ratio of two medians would not.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+
+#: Per scenario, the metrics shown in the table: (key, label, better) where better is "higher" or "lower".
+HEADLINES: Mapping[str, tuple[tuple[str, str, str], ...]] = {
+    "capacity10": (
+        ("deliveries_per_s", "fan-out, room of 10: deliveries/s", "higher"),
+        ("server_cpu_us_per_delivery", "fan-out, room of 10: server CPU µs/delivery", "lower"),
+        ("loadgen_cpu_share", "fan-out, room of 10: load generator CPU (cores)", "lower"),
+    ),
+    "capacity100": (
+        ("deliveries_per_s", "fan-out, room of 100: deliveries/s", "higher"),
+        ("server_cpu_us_per_delivery", "fan-out, room of 100: server CPU µs/delivery", "lower"),
+        ("loadgen_cpu_share", "fan-out, room of 100: load generator CPU (cores)", "lower"),
+    ),
+    "latency": (
+        ("latency_p50_ms", "latency at 5,000 deliveries/s: p50 ms", "lower"),
+        ("latency_p99_ms", "latency at 5,000 deliveries/s: p99 ms", "lower"),
+        ("delivered_fraction", "latency run: fraction delivered", "higher"),
+    ),
+    "stall": (("fraction", "stalled reader: deliveries to the 9 ÷ no-stall control", "higher"),),
+    "ai": (
+        ("added_ttft_p99_ms", "AI, 20 askers: TTFT added by the server, p99 ms", "lower"),
+        ("added_ttft_p50_ms", "AI, 20 askers: TTFT added by the server, p50 ms", "lower"),
+        ("added_over_sdk_ttft_p99_ms", "AI, 20 askers: TTFT added beyond the SDK's own, p99 ms", "lower"),
+        ("server_ttft_p99_ms", "AI, 20 askers: TTFT via the server, p99 ms", "lower"),
+        ("double_ttft_p99_ms", "AI: the double's own TTFT (1 SDK stream), p99 ms", "lower"),
+    ),
+    "idle": (
+        ("rss_per_connection_kib", "idle connections: server RSS KiB per connection", "lower"),
+        ("connections", "idle connections: open at the end", "higher"),
+    ),
+}
+
+
+@dataclass
+class Run:
+    """One measurement: a target in a scenario in a round."""
+
+    round: int
+    scenario: str
+    target: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {k: _finite(v) if k == "metrics" else v for k, v in asdict(self).items()}
+
+
+def _finite(metrics: Mapping[str, float]) -> dict[str, float | None]:
+    return {k: (v if isinstance(v, int | float) and math.isfinite(v) else None) for k, v in metrics.items()}
+
+
+def spread(values: Iterable[float]) -> dict[str, float | int | None]:
+    """Median, min, max and count of the finite values (None when there are none)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return {"median": None, "min": None, "max": None, "n": 0}
+    return {"median": statistics.median(finite), "min": min(finite), "max": max(finite), "n": len(finite)}
+
+
+def summarize(runs: list[Run], base: str = "seed") -> dict[str, dict[str, object]]:
+    """`{scenario: {metric: {"targets": {target: spread}, "ratios": {target: spread of per-round ratios}}}}`."""
+    summary: dict[str, dict[str, object]] = {}
+    for scenario in dict.fromkeys(r.scenario for r in runs):
+        mine = [r for r in runs if r.scenario == scenario and r.error is None]
+        metrics = dict.fromkeys(k for r in mine for k in r.metrics)
+        targets = list(dict.fromkeys(r.target for r in mine))
+        per_metric: dict[str, object] = {}
+        for metric in metrics:
+            values = {t: [r.metrics.get(metric, math.nan) for r in mine if r.target == t] for t in targets}
+            ratios = {t: spread(_paired_ratios(mine, metric, t, base)) for t in targets if t != base}
+            per_metric[metric] = {"targets": {t: spread(v) for t, v in values.items()}, "ratios": ratios}
+        summary[scenario] = per_metric
+    return summary
+
+
+def _paired_ratios(runs: list[Run], metric: str, target: str, base: str) -> list[float]:
+    ratios = []
+    for round_ in sorted({r.round for r in runs}):
+        top = [r.metrics.get(metric, math.nan) for r in runs if r.round == round_ and r.target == target]
+        bottom = [r.metrics.get(metric, math.nan) for r in runs if r.round == round_ and r.target == base]
+        if top and bottom and bottom[0] and math.isfinite(bottom[0]):
+            ratios.append(top[0] / bottom[0])
+    return ratios
+
+
+def table(summary: Mapping[str, Mapping[str, object]], targets: list[str], base: str = "seed") -> str:
+    """The headline metrics: median [min–max] per target, then each median ratio to `base`."""
+    others = [t for t in targets if t != base]
+    header = ["metric", *targets, *(f"{t}÷{base}" for t in others)]
+    rows = [header]
+    for scenario, headlines in HEADLINES.items():
+        for key, label, better in headlines:
+            data = summary.get(scenario, {}).get(key)
+            if not isinstance(data, dict):
+                continue
+            cells = [f"{label} ({better} is better)"]
+            cells += [_cell(data["targets"].get(t)) for t in targets]
+            cells += [_cell(data["ratios"].get(t), ratio=True) for t in others]
+            rows.append(cells)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cell(stats: object, ratio: bool = False) -> str:
+    if not isinstance(stats, dict) or stats.get("median") is None:
+        return "n/a"
+    fmt = _fmt_ratio if ratio else _fmt
+    if stats["n"] == 1:
+        return fmt(stats["median"])
+    return f"{fmt(stats['median'])} [{fmt(stats['min'])}–{fmt(stats['max'])}]"
+
+
+def _fmt(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _fmt_ratio(value: float) -> str:
+    return f"{value:.2f}×"

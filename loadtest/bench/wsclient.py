@@ -1,0 +1,175 @@
+"""A lean WebSocket client for the benchmarks: an asyncio Protocol that frames by hand and never copies twice.
+
+The load generator shares one core with nothing but itself, and it must stay far from that core's limit while the
+server under test saturates the other one, or the benchmark measures the client. A full client library (the
+`websockets` asyncio client: futures, a frame queue, UTF-8 checks per message) costs several times more per
+received frame than this: here a received text frame is one header parse and one `bytes` slice handed to a
+callback, and a sent frame is a header plus `apply_mask` from websockets' C speedups. Pings are answered (uvicorn
+pings every 20 s), close frames end the connection, and `pause_reading()` makes a member that stops reading (the
+stalled-reader scenario). Compression is not offered, so no server negotiates permessage-deflate: the benchmark
+measures fan-out, not zlib.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import struct
+from collections.abc import Callable
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - websockets ships its C speedups for this platform
+    from websockets.utils import apply_mask
+
+OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x8, 0x9, 0xA
+FrameHandler = Callable[[bytes], None]
+
+
+def _ignore(payload: bytes) -> None:
+    """The default frame handler."""
+
+
+class BenchConnection(asyncio.Protocol):
+    """One client connection; `on_text` gets each text frame's payload (servers here never fragment)."""
+
+    def __init__(self, host: str, port: int, path: str, on_text: FrameHandler = _ignore) -> None:
+        self.on_text = on_text
+        self._request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        self._buffer = bytearray()
+        self._open = False
+        self.transport: asyncio.Transport | None = None
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.received_bytes = 0
+
+    # -- asyncio.Protocol ------------------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self._request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._open = False
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("connection lost before the upgrade"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        self.received_bytes += len(data)
+        buffer = self._buffer
+        buffer += data
+        if not self._open:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(buffer[:end]).split(b"\r\n", 1)[0]
+            del buffer[: end + 4]
+            if b" 101 " not in status + b" ":
+                self.opened.set_exception(ConnectionError(f"upgrade refused: {status.decode(errors='replace')}"))
+                self.abort()
+                return
+            self._open = True
+            self.opened.set_result(None)
+        self._parse(buffer)
+
+    # -- frames ----------------------------------------------------------------------------------------------
+    def _parse(self, buffer: bytearray) -> None:
+        offset, size = 0, len(buffer)
+        while size - offset >= 2:
+            opcode, length = buffer[offset] & 0x0F, buffer[offset + 1] & 0x7F
+            start = offset + 2
+            if length == 126:
+                if size - start < 2:
+                    break
+                (length,) = struct.unpack_from("!H", buffer, start)
+                start += 2
+            elif length == 127:
+                if size - start < 8:
+                    break
+                (length,) = struct.unpack_from("!Q", buffer, start)
+                start += 8
+            end = start + length
+            if end > size:
+                break
+            payload = bytes(buffer[start:end])
+            offset = end
+            if opcode == OP_TEXT:
+                self.on_text(payload)
+            elif opcode == OP_PING:
+                self._send(OP_PONG, payload)
+            elif opcode == OP_CLOSE:
+                self._send(OP_CLOSE, payload[:2])
+                self.abort()
+                break
+        del buffer[:offset]
+
+    def _send(self, opcode: int, payload: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        length = len(payload)
+        if length < 126:
+            header = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
+        elif length < 65536:
+            header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, length)
+        else:
+            header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
+        mask = os.urandom(4)
+        self.transport.write(header + mask + apply_mask(payload, mask))
+
+    def send_text(self, payload: bytes) -> None:
+        """Send one text frame (UTF-8 bytes); silently nothing once the connection is closing."""
+        self._send(OP_TEXT, payload)
+
+    def pause_reading(self) -> None:
+        """Stop reading: the kernel buffers fill, then the server's send side does (a stalled reader)."""
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    @property
+    def is_open(self) -> bool:
+        return self._open and self.transport is not None and not self.transport.is_closing()
+
+
+async def open_connection(
+    host: str,
+    port: int,
+    path: str,
+    on_text: FrameHandler = _ignore,
+    *,
+    recv_buffer: int | None = None,
+    local_host: str | None = None,
+    within: float = 10.0,
+) -> BenchConnection:
+    """Connect and upgrade; `recv_buffer` shrinks SO_RCVBUF (before connect, so autotuning is off).
+
+    Raises:
+        ConnectionError: refused, or the upgrade was not answered 101.
+        TimeoutError: no upgrade within `within` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if recv_buffer is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
+        if local_host is not None:
+            sock.bind((local_host, 0))
+        sock.setblocking(False)
+        async with asyncio.timeout(within):
+            await loop.sock_connect(sock, (host, port))
+            _, protocol = await loop.create_connection(lambda: BenchConnection(host, port, path, on_text), sock=sock)
+            await protocol.opened
+    except BaseException:
+        sock.close()
+        raise
+    return protocol
