@@ -148,6 +148,7 @@ async def _stream(call: Call, answer: Answer, fault: Fault | None, watch: Client
     first, interval = _timing(call)
     events, texts, ending = _frames(call, answer, fault)
     if await watch.pause(first):
+        await _stopped_before_headers(call, watch)
         return
     status = fault.status if fault is not None and fault.kind == "replay" else 200
     headers = wire.SSE_HEADERS if status == 200 else wire.JSON_HEADERS
@@ -168,6 +169,12 @@ async def _stream(call: Call, answer: Answer, fault: Fault | None, watch: Client
         entry.finish_reason = _sent_finish(answer, fault)
 
 
+async def _stopped_before_headers(call: Call, watch: ClientWatch) -> None:
+    """The double stops before answering: 503 UNAVAILABLE (a client that left gets nothing)."""
+    if not watch.client_gone:
+        await reply_error(call.send, call.entry, error_bodies.unavailable(), call.key, "shutdown")
+
+
 def _sent_finish(answer: Answer, fault: Fault | None) -> str | None:
     if fault is None:
         return answer.finish_reason
@@ -179,6 +186,7 @@ async def _whole(call: Call, answer: Answer, fault: Fault | None, watch: ClientW
     entry, send = call.entry, call.send
     first, interval = _timing(call)
     if await watch.pause(first + interval * (len(answer.chunks) - 1)):
+        await _stopped_before_headers(call, watch)
         return
     kind = fault.kind if fault is not None else None
     rid = wire.response_id(call.state.config.seed, entry.seq)

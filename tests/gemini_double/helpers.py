@@ -25,6 +25,11 @@ SDK_RAISES_IN_STREAM_ERRORS = '{"error":' in inspect.getsource(_api_client.BaseA
 SDK_READS_RESPONSE_ID = "responseId" in inspect.getsource(models._GenerateContentResponse_from_mldev)
 
 
+def as_json(value: object) -> Any:
+    """JSON read in a test: the boundary where `Any` is allowed (STYLE: parsed at once, by the assertions)."""
+    return value
+
+
 def transport_errors() -> tuple[type[BaseException], ...]:
     """`RemoteProtocolError` of whichever HTTP libraries the SDK may use (httpx2 in 3.x, httpx in 1.x)."""
     found: list[type[BaseException]] = []
@@ -59,7 +64,7 @@ async def close_client(client: genai.Client) -> None:
         await aclose()
         client.close()
         return
-    api = client._api_client  # pragma: no cover - SDK 1.x only
+    api: Any = client._api_client  # pragma: no cover - SDK 1.x only
     await api._async_httpx_client.aclose()  # pragma: no cover - SDK 1.x only
     api._httpx_client.close()  # pragma: no cover - SDK 1.x only
 
@@ -69,7 +74,8 @@ def close_sync_client(client: genai.Client) -> None:
     if close is not None:
         close()
         return
-    client._api_client._httpx_client.close()  # pragma: no cover - SDK 1.x only
+    api: Any = client._api_client  # pragma: no cover - SDK 1.x only
+    api._httpx_client.close()  # pragma: no cover - SDK 1.x only
 
 
 async def stream(
