@@ -173,10 +173,9 @@ def _bad_id(draw: st.DrawFn) -> LabelledPayload:
 @st.composite
 def _bad_role(draw: st.DrawFn) -> LabelledPayload:
     frame = dict(draw(_base("ai_msg")))
-    role = draw(st.sampled_from(["assistant", "system", "User", "MODEL", ""]) | st.text(max_size=6))
+    other = st.text(max_size=6).filter(lambda role: role not in ("user", "model"))
+    role = draw(st.sampled_from(["assistant", "system", "User", "MODEL", ""]) | other)
     frame["history"] = [*frame.get("history", [])[:5], {"role": role, "content": "안녕?"}]
-    if role in ("user", "model"):
-        frame["history"][-1]["role"] = "bot"
     return _bad_frame(NearMiss.BAD_ROLE, frame, "INPUT-003", "history item with an unknown role", ErrorCode.BAD_FRAME)
 
 
