@@ -81,10 +81,11 @@ class Answer:
     def running_tokens(self) -> tuple[int, ...]:
         """`candidatesTokenCount` after each chunk (the usage Google reports grows chunk by chunk)."""
         counts: list[int] = []
-        sent = ""
+        ascii_chars = other = 0
         for chunk in self.chunks:
-            sent += chunk
-            counts.append(estimate_tokens(sent))
+            ascii_in_chunk = _ascii_count(chunk)
+            ascii_chars, other = ascii_chars + ascii_in_chunk, other + len(chunk) - ascii_in_chunk
+            counts.append(math.ceil(ascii_chars / 4) + other)
         return tuple(counts)
 
 
@@ -125,8 +126,12 @@ def forced_language(system_text: str) -> str | None:
 
 def estimate_tokens(text: str) -> int:
     """ceil(ASCII characters / 4) + 1 per other character: close to Gemini for English, pessimistic for Korean."""
-    ascii_chars = sum(1 for c in text if ord(c) < 128)
+    ascii_chars = _ascii_count(text)
     return math.ceil(ascii_chars / 4) + (len(text) - ascii_chars)
+
+
+def _ascii_count(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("ascii", "ignore"))
 
 
 def prompt_tokens(request: GenerateRequest) -> int:
