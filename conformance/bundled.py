@@ -1,0 +1,168 @@
+"""The bundled target: with no URL, the suite starts the Gemini double and a chat server, wired together.
+
+The double runs in the suite's own event loop; the chat server runs as a subprocess (its own interpreter, so
+it gets the second core and a crash of it is not a crash of the suite), started by the same command a person
+would use. The reference gets settings that make the suite fast, and the report says so (`BUNDLED_SETTINGS`):
+keepalive 8 s + 8 s (a half-open client is announced within 16 s, yet a member that stops reading can fill its
+send queue before the keepalive drops it), AI timeout 2 s, an AI budget the suite can spend in seconds, twenty
+members per room (LIMIT-006 is checked by filling one). Its key is a canary (a fake key of the right
+shape, new each run) that the double accepts and journals, so the key-leak checks are proven, not assumed.
+
+`bundled_target(variant=...)` starts instead a deliberately broken variant (roomwire.targets.broken) or the
+seed's copy (`seed`), for the suite's own tests and for demonstrations. Everything started is stopped at the
+end, also when the run fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import signal
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from roomwire.spec.errors import HarnessError
+
+#: The reference's settings in the bundled run (environment of `roomwire serve`), all within SPEC.md §10.
+BUNDLED_SETTINGS = {
+    "ROOMWIRE_PING_INTERVAL_S": "8",
+    "ROOMWIRE_PING_TIMEOUT_S": "8",
+    "ROOMWIRE_AI_TIMEOUT_S": "2",
+    "ROOMWIRE_AI_BUDGET_RPM": "60",
+    "ROOMWIRE_ROOM_CAPACITY": "20",
+    "ROOMWIRE_SHUTDOWN_GRACE_S": "1",
+    "ROOMWIRE_CLOSE_TIMEOUT_S": "2",
+    "ROOMWIRE_LOG_LEVEL": "WARNING",
+}
+#: The double's settings: streaming observable (25 ms between chunks), no quota of its own (the target's
+#: budget is under test, not the double's free tier).
+DOUBLE_SETTINGS = {"latency": "fast", "chunk_interval_ms": 25.0, "quota_rpm": None}
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+_URL = re.compile(r"(wss?://\S+)|listening on (\S+):(\d+)")
+_DROPPED_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI")
+
+
+def new_canary() -> str:
+    """A fake key of Google's shape (AIza + 35), unique per run: canary, FAKE, never a real key."""
+    return "AIza" + f"CANARY-roomwire-{secrets.token_hex(10)}"[:35]
+
+
+@dataclass
+class ServerProcess:
+    """A chat server subprocess that prints its WebSocket URL when it is ready, and stops on SIGTERM."""
+
+    command: list[str]
+    env: dict[str, str]
+    cwd: str
+    url: str = ""
+    process: asyncio.subprocess.Process | None = None
+    log: Path = field(default_factory=lambda: Path(tempfile.mkstemp(prefix="roomwire-target-", suffix=".log")[1]))
+
+    async def start(self) -> str:
+        with self.log.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                *self.command, env=self.env, cwd=self.cwd, stdout=asyncio.subprocess.PIPE, stderr=log
+            )
+        try:
+            self.url = await asyncio.wait_for(self._ready(), READY_TIMEOUT_S)
+        except (TimeoutError, HarnessError) as exc:
+            await self.stop()
+            raise HarnessError(f"the bundled target did not start ({exc}); its log:\n{self.tail()}") from None
+        return self.url
+
+    async def _ready(self) -> str:
+        assert self.process is not None and self.process.stdout is not None
+        while True:
+            line = (await self.process.stdout.readline()).decode("utf-8", "replace")
+            if not line:
+                raise HarnessError(f"exited with {await self.process.wait()}")
+            match = _URL.search(line)
+            if match and match.group(1):
+                return match.group(1)
+            if match:
+                return f"ws://{match.group(2)}:{match.group(3)}/api/v1/ws/chat/{{room_id}}"
+
+    async def stop(self) -> None:
+        """SIGTERM (a graceful stop), then SIGKILL if it does not end in time."""
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+    def tail(self, lines: int = 30) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def target_command(variant: str | None, double_url: str, port: int) -> list[str]:
+    """How to start `variant` (None: the reference) on `port`, wired to the double."""
+    if variant == "seed":
+        return [sys.executable, "-m", "roomwire.targets.seed_fastapi", "--port", str(port), "--log-level", "warning"]
+    name = variant or "reference"
+    return [sys.executable, "-m", "roomwire.targets.broken", name, "--port", str(port), "--gemini-base-url", double_url]
+
+
+def target_env(double_url: str, canary: str, variant: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV and not k.startswith("ROOMWIRE_")}
+    env.update(BUNDLED_SETTINGS, GEMINI_API_KEY=canary, PYTHONUNBUFFERED="1")
+    if variant == "seed":
+        env["GOOGLE_GEMINI_BASE_URL"] = double_url  # the seed's SDK client reads it (no code change)
+    return env
+
+
+@dataclass
+class Bundle:
+    """What a bundled run gives the suite."""
+
+    url: str
+    double_url: str
+    canary: str
+    restart: Callable[[], Awaitable[None]]
+    server: ServerProcess
+
+
+@contextlib.asynccontextmanager
+async def bundled_target(variant: str | None = None, options: dict[str, str] | None = None) -> AsyncIterator[Bundle]:
+    """Start the double and the target (see the module docstring); stop both when the block ends."""
+    from roomwire.gemini_double import DoubleConfig, serve_double
+
+    canary = new_canary()
+    with tempfile.TemporaryDirectory(prefix="roomwire-check-") as cwd:  # no developer .env is picked up
+        async with serve_double(DoubleConfig(**DOUBLE_SETTINGS)) as double:  # type: ignore[arg-type]
+            env = target_env(double.base_url, canary, variant)
+            env.update(options or {})
+            server = ServerProcess(target_command(variant, double.base_url, 0), env, cwd)
+            restarting: list[asyncio.Task[str]] = []
+            try:
+                url = await server.start()
+
+                async def restart() -> None:
+                    """RECON-002: a graceful stop (SIGTERM); the same server comes back on the same port in the
+                    background (starting an interpreter takes seconds, and a restart check only needs the stop)."""
+                    port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+                    await server.stop()
+                    server.command = target_command(variant, double.base_url, port)
+                    restarting.append(asyncio.create_task(server.start()))
+
+                yield Bundle(url=url, double_url=double.base_url, canary=canary, restart=restart, server=server)
+            finally:
+                for task in restarting:
+                    task.cancel()
+                await asyncio.gather(*restarting, return_exceptions=True)
+                await server.stop()
+                with contextlib.suppress(OSError):
+                    server.log.unlink()

@@ -1,0 +1,17 @@
+"""The checks, one module per SPEC.md section; importing this package registers them all in REGISTRY."""
+
+from roomwire.conformance.checks import (  # noqa: F401 - imported for their registrations
+    ai,
+    chat,
+    errors,
+    failures,
+    flow,
+    frames,
+    handshake,
+    identity,
+    inputs,
+    limits,
+    presence,
+    reconnect,
+    secrets,
+)

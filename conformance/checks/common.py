@@ -1,0 +1,192 @@
+"""Helpers the checks share: rooms of members, AI answers as frames, pacing under the rate limit, Hangul ratio.
+
+AI answers are read from the raw frames after the question (lenient, like every predicate here), not from
+`ClientProtocol`'s exchange bookkeeping, because that bookkeeping relies on `id` echoes (a SHOULD, AI-012)
+and a MUST check must not depend on a SHOULD.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import unicodedata
+from dataclasses import dataclass, field
+
+from roomwire.conformance import frames
+from roomwire.conformance.client import Client
+from roomwire.conformance.context import CheckContext
+from roomwire.spec.limits import HALF_OPEN_DEADLINE_S, LEAVE_DEADLINE_S
+from roomwire.spec.protocol import Received
+
+NAMES = ("Ann", "Bob", "Cy", "Dee", "Eve", "Finn", "Gus", "Hal")
+
+#: Codes that mean "the AI was not asked because of load", which no check about answers can judge through.
+QUOTA_CODES = ("ai_quota", "upstream_rate_limited")
+
+
+async def members(ctx: CheckContext, count: int, *, room: str | None = None, first: int = 0) -> list[Client]:
+    """`count` clients joined to one room, one after the other, named Ann, Bob, ..."""
+    where = room or ctx.room()
+    return [await ctx.driver.join(where, NAMES[(first + i) % len(NAMES)]) for i in range(count)]
+
+
+@dataclass
+class Answer:
+    """The frames that answered one ai_msg, as the asker received them."""
+
+    chunks: list[Received] = field(default_factory=list)
+    errors: list[Received] = field(default_factory=list)
+    dones: list[Received] = field(default_factory=list)
+    late_chunks: list[Received] = field(default_factory=list)  # ai_chunk after the first ai_done (AI-002)
+
+    @property
+    def text(self) -> str:
+        return "".join(str(frames.data(c).get("content", "")) for c in self.chunks)
+
+    @property
+    def status(self) -> str | None:
+        return str(frames.data(self.dones[0]).get("status")) if self.dones else None
+
+    @property
+    def codes(self) -> list[str]:
+        return [str(frames.data(e).get("code")) for e in self.errors]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors) or self.status in ("error", "blocked", "rejected")
+
+
+async def collect_answer(
+    ctx: CheckContext, client: Client, since: int, *, within: float | None = None, linger: float | None = None
+) -> Answer:
+    """Wait for the first ai_done after `since`, then `linger` (settle) to catch a second one or late chunks."""
+    await client.wait_for(frames.ai_done(), ctx.timeouts.ai if within is None else within, since)
+    await asyncio.sleep(ctx.timeouts.settle if linger is None else linger)
+    answer = Answer()
+    for item in client.received[since:]:
+        kind = frames.kind(item)
+        if kind == "ai_chunk":
+            (answer.late_chunks if answer.dones else answer.chunks).append(item)
+        elif kind == "ai_done":
+            answer.dones.append(item)
+        elif frames.system("error")(item):
+            answer.errors.append(item)
+    return answer
+
+
+async def ask(
+    ctx: CheckContext, client: Client, question: str, *, id: str | None = None, within: float | None = None
+) -> Answer:
+    since = client.mark()
+    await client.ask(question, id=id)
+    return await collect_answer(ctx, client, since, within=within)
+
+
+def skip_if_not_answered(ctx: CheckContext, answer: Answer, what: str) -> None:
+    """A check about a successful answer cannot judge one that failed for reasons outside its requirement."""
+    if any(code in QUOTA_CODES for code in answer.codes):
+        raise ctx.skip(f"the target refused the question for load ({', '.join(answer.codes)}); {what} not judged")
+    if not answer.dones:
+        return
+    if answer.failed and ctx.session.upstream is None:
+        raise ctx.skip(
+            f"the target's AI failed ({', '.join(answer.codes) or answer.status}); without --double the suite "
+            f"cannot tell an upstream problem from the target's, so {what} is not judged"
+        )
+
+
+def slow_question(ctx: CheckContext, token: str, *, chunks: int = 40) -> str:
+    """A question whose answer streams for a while: the double's `[[chunks=N]]` (N x its chunk interval)."""
+    directive = f" [[chunks={chunks}]] [[sentences={max(4, chunks // 4)}]]" if ctx.session.upstream else ""
+    return f"Tell me a long story about pinball, in many sentences. {token}{directive}"
+
+
+def leave_deadline(ctx: CheckContext) -> float:
+    """PRES-002/003's 5 seconds, plus scaled slack for the suite's own scheduling."""
+    return LEAVE_DEADLINE_S + ctx.timeouts(2.0)
+
+
+def half_open_deadline(ctx: CheckContext) -> float:
+    """PRES-004: advertised ping_interval_s + ping_timeout_s (SPEC bounds when not advertised), at most 60 s."""
+    limits = ctx.limits
+    advertised = (
+        limits.ping_interval_s + limits.ping_timeout_s if ctx.session.limits_advertised else HALF_OPEN_DEADLINE_S
+    )
+    return min(float(advertised), HALF_OPEN_DEADLINE_S) + ctx.timeouts(5.0)
+
+
+def hangul_ratio(text: str) -> float:
+    """Hangul letters / all letters (digits, punctuation and spaces ignored); 0.0 for a text without letters.
+
+    AI-007's rule: an answer is Korean when this is at least 0.5 (the double answers Korean to a question
+    whose letters are more than half Hangul, and a real Korean answer may carry a few Latin words).
+    """
+    letters = [ch for ch in text if unicodedata.category(ch).startswith("L")]
+    if not letters:
+        return 0.0
+    hangul = sum(1 for ch in letters if "HANGUL" in unicodedata.name(ch, ""))
+    return hangul / len(letters)
+
+
+class Pacer:
+    """Keeps one client's frames within the advertised rate (burst first, then rate_per_s), so a check that
+    sends many frames never provokes `rate_limited` by accident."""
+
+    def __init__(self, ctx: CheckContext, *, reserve: int = 3) -> None:
+        limits = ctx.limits
+        self.tokens = float(max(1, limits.burst - reserve))
+        self.rate = max(1.0, limits.rate_per_s * 0.8)
+        self.capacity = self.tokens
+        self.last = asyncio.get_running_loop().time()
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1:
+            await asyncio.sleep((1 - self.tokens) / self.rate)
+            self.tokens = 1
+            self.last = loop.time()
+        self.tokens -= 1
+
+
+@dataclass
+class Flood:
+    """A flood sent by `flood`: how many frames, over which seconds of the run clock, and the notices it got."""
+
+    token: str
+    sent: int
+    started: float
+    ended: float
+    notices: list[Received]
+
+
+async def flood(ctx: CheckContext, client: Client, *, over: int | None = None, cap: int = 200) -> Flood:
+    """Send frames as fast as possible until `over` more than the bucket can have admitted by now (burst plus
+    rate_per_s per elapsed second) have gone out; a slow machine sends slower but still overflows the bucket.
+
+    `over` defaults to half the burst (at least 1), so that fewer than `burst` frames are dropped and a
+    target may not yet treat it as a persistent flood (LIMIT-004)."""
+    limits = ctx.limits
+    extra = over if over is not None else max(1, limits.burst // 2)
+    token = ctx.token("flood")
+    since, clock = client.mark(), ctx.session.clock
+    started, sent = clock.now(), 0
+    while sent < cap and sent < limits.burst + limits.rate_per_s * (clock.now() - started) + extra:
+        if not await client.say(f"{token} {sent}"):
+            break
+        sent += 1
+    ended = clock.now()
+    await client.wait_for(frames.error("rate_limited"), ctx.timeouts.frame, since)
+    return Flood(token, sent, started, ended, client.find(frames.error("rate_limited"), since))
+
+
+def whitespace_padded(frame_json: str, size: int) -> str:
+    """`frame_json` grown to `size` UTF-8 bytes with JSON whitespace after its first `{` (still valid JSON)."""
+    missing = size - len(frame_json.encode("utf-8"))
+    return frame_json if missing <= 0 else "{" + " " * missing + frame_json[1:]
+
+
+def ceil_seconds(value: float) -> int:
+    return max(1, math.ceil(value))

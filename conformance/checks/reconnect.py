@@ -1,0 +1,115 @@
+"""SPEC.md §11, reconnect and resume: RECON-001 … RECON-004."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from roomwire.conformance import frames
+from roomwire.conformance.checks.common import ask, members, slow_question
+from roomwire.conformance.checks.presence import leave_or_blocked
+from roomwire.conformance.context import CheckContext
+from roomwire.conformance.registry import Need, requirement
+
+
+@requirement("RECON-001")
+async def a_dropped_client_can_rejoin_chat_and_ask(ctx: CheckContext) -> None:
+    """After its TCP connection is reset, a client reconnecting to the same URL is a member, chats and asks."""
+    room = ctx.room()
+    (ann,) = await members(ctx, 1, room=room)
+    old = await ctx.driver.join(room, "Bob", via_proxy=True)
+    ctx.driver.proxy_of(old).drop(rst=True)
+    bob = await ctx.driver.join(room, "Bob")
+    for sender, other in ((bob, ann), (ann, bob)):
+        text = ctx.token("back")
+        await sender.say(text)
+        await ctx.expect(other, frames.user_msg(text), f"{sender.label}'s message after the reconnect")
+    answer = await ask(ctx, bob, f"Say hi. {ctx.token('q')}")
+    if len(answer.dones) != 1:
+        raise ctx.violation("the reconnected client's question is answered (one ai_done)", bob.describe())
+    ctx.note(f"rejoined, chatted both ways, AI answered ({answer.status})")
+
+
+@requirement("RECON-002", needs=[Need.RESTART], exclusive=True, order=100)
+async def a_graceful_restart_ends_answers_notifies_and_closes_with_1012(ctx: CheckContext) -> None:
+    """On restart, an in-flight answer gets its ai_done, everyone gets server_restart, then a 1012 (or 1001) close."""
+    ann, bob = await members(ctx, 2)
+    since = ann.mark()
+    await ann.ask(slow_question(ctx, ctx.token("q"), chunks=60))
+    first = await ann.wait_for(frames.either(frames.ai_chunk(), frames.ai_done()), ctx.timeouts.ai, since)
+    in_flight = first is not None and frames.kind(first) == "ai_chunk"
+    restart = ctx.session.restart
+    assert restart is not None
+    stopping = asyncio.ensure_future(restart())
+    for client in (ann, bob):
+        await client.wait_closed(ctx.timeouts(15.0))
+        if not client.find(frames.system("notice", code="server_restart")):
+            raise ctx.violation(f"{client.label} receives a server_restart notice before the close", client.describe())
+        if not client.close_received or client.close_code not in (1012, 1001):
+            raise ctx.violation(
+                "close code 1012 (or 1001)", f"{client.label}: {client.close_code}; {client.describe()}"
+            )
+    await stopping
+    if in_flight and len(ann.find(frames.ai_done(), since)) != 1:
+        raise ctx.violation("the in-flight answer ends with its ai_done before the close", ann.describe(since))
+    ctx.note("server_restart and 1012/1001 on restart")
+    if in_flight:
+        ctx.note("the answer in flight got its ai_done")
+    else:
+        ctx.note("no answer was in flight (the question was refused, e.g. the AI budget was spent by LIMIT-005)")
+
+
+@requirement("RECON-003")
+async def a_reconnect_leaves_no_ghost(ctx: CheckContext) -> None:
+    """A client reset and reconnected at once is listed once, announced left once, and never again."""
+    room = ctx.room()
+    (ann,) = await members(ctx, 1, room=room)
+    old = await ctx.driver.join(room, "Bob", via_proxy=True)
+    ctx.driver.proxy_of(old).drop(rst=True)
+    bob = await ctx.driver.join(room, "Bob")
+    await leave_or_blocked(ctx, ann, "Bob", "PRES-003")
+    await asyncio.sleep(ctx.timeouts(1.0))
+    cy = await ctx.driver.join(room, "Cy")
+    welcome = cy.find(frames.system("welcome"))
+    listed = frames.data(welcome[0]).get("members") if welcome else None
+    if isinstance(listed, list) and listed.count("Bob") != 1:
+        raise ctx.violation("Bob once in members (one live connection) after the old one's leave", f"members {listed}")
+    text = ctx.token("alive")
+    await ann.say(text)
+    await ctx.expect(bob, frames.user_msg(text), "the reconnected Bob still receives the room")
+    leaves = Counter(frames.data(i).get("nickname") for i in ann.find(frames.system("leave")))
+    if leaves["Bob"] != 1:
+        raise ctx.violation(
+            "exactly one leave of Bob (the old connection) while the new one lives", f"{leaves['Bob']} leaves"
+        )
+    ctx.note(
+        "one leave for the old connection"
+        + ("; members list has Bob once" if welcome else "; no welcome, members not checked")
+    )
+
+
+@requirement("RECON-004")
+async def resume_replays_missed_events_when_advertised(ctx: CheckContext) -> None:
+    """A target advertising `resume` replays the events after `since`, in order, after the welcome."""
+    ann, bob = await members(ctx, 2)
+    welcome = ann.find(frames.system("welcome"))
+    capabilities = frames.data(welcome[0]).get("capabilities") if welcome else None
+    if not isinstance(capabilities, list) or "resume" not in capabilities:
+        raise ctx.skip("the target does not advertise the 'resume' capability (RECON-004 is a MAY)")
+    mark = frames.data(welcome[0]).get("seq")
+    texts = [ctx.token("missed") for _ in range(3)]
+    for text in texts:
+        await bob.say(text)
+    await ann.wait_for(frames.user_msg(texts[-1]), ctx.timeouts.frame)
+    late = await ctx.driver.join(ctx.room(), "Late", params={"since": str(mark)})
+    got = [frames.data(i).get("content") for i in late.find(frames.user_msg())]
+    info = (
+        frames.data(late.find(frames.system("welcome"))[0]).get("resume")
+        if late.find(frames.system("welcome"))
+        else None
+    )
+    if [t for t in got if t in texts] != texts or not isinstance(info, dict) or info.get("since") != mark:
+        raise ctx.violation(
+            f"the 3 missed messages replayed in order and welcome.resume.since={mark}", f"replayed {got}, resume {info}"
+        )
+    ctx.note(f"resume replayed {info.get('replayed')} events, complete={info.get('complete')}")

@@ -1,0 +1,138 @@
+"""SPEC.md §13, secrets and the browser boundary: SEC-001 … SEC-005.
+
+Key checks need a canary: a fake key configured in the target, known to the suite (`--canary-key`, or the
+bundled target's own). Before judging, `prove_canary` asks one question and reads the double's journal: only
+if the key fingerprint upstream saw is the canary's does "the canary appears nowhere" mean anything. Every
+frame and close reason of the whole run is searched for it as it arrives (transcript.LeakWatch); SEC-003 runs
+last (exclusive) so its verdict covers all of them, plus the target's HTTP responses and a `key_echo` fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from roomwire.conformance.checks.common import ask, members
+from roomwire.conformance.context import CheckContext
+from roomwire.conformance.http_probe import Fetched, http_client, page_and_assets, server_responses
+from roomwire.conformance.registry import Need, requirement
+from roomwire.conformance.upstream import UpstreamCall, fingerprint
+
+
+async def traced_call(ctx: CheckContext) -> UpstreamCall:
+    """One question the double journals; skips when the target makes no upstream call for it."""
+    (asker,) = await members(ctx, 1, room=ctx.room(9))
+    token = ctx.token("trace")
+    await ask(ctx, asker, f"Say hi. {token}")
+    calls = await ctx.upstream.wait_for_calls(token, ctx.timeouts.frame)
+    if not calls:
+        raise ctx.skip("the target made no upstream call for a question (is it wired to the double?)")
+    return calls[0]
+
+
+async def prove_canary(ctx: CheckContext) -> UpstreamCall:
+    """The journal shows the target sending the canary key; else SKIP saying what it sent instead."""
+    canary = ctx.session.canary or ""
+    memo = ctx.session.memo
+    async with ctx.session.memo_lock:
+        if "canary proof" not in memo:
+            try:
+                memo["canary proof"] = await traced_call(ctx)
+            except Exception as exc:
+                memo["canary proof"] = str(exc)
+        proof = memo["canary proof"]
+    if not isinstance(proof, UpstreamCall):
+        raise ctx.skip(f"could not trace a question upstream to prove the canary: {proof}")
+    if proof.key_fingerprint != fingerprint(canary):
+        raise ctx.skip(
+            f"the target does not send the canary key upstream (the double saw key fingerprint "
+            f"{proof.key_fingerprint or 'none'}, the canary's is {fingerprint(canary)}): "
+            "configure the canary as its key"
+        )
+    return proof
+
+
+@requirement("SEC-001", needs=[Need.CANARY])
+async def the_key_comes_from_the_servers_configuration(ctx: CheckContext) -> None:
+    """The key the target uses upstream is the one configured in it (the canary's fingerprint in the journal)."""
+    proof = await prove_canary(ctx)
+    ctx.note(
+        f"upstream saw the configured key (fingerprint {proof.key_fingerprint}); "
+        "refusing to start without a key is not observable from outside"
+    )
+
+
+@requirement("SEC-002", needs=[Need.DOUBLE])
+async def the_key_travels_only_in_the_x_goog_api_key_header(ctx: CheckContext) -> None:
+    """Upstream receives the key in x-goog-api-key, never as ?key= in the URL."""
+    call = await traced_call(ctx)
+    if call.key_location == "none":
+        raise ctx.skip("the target sent no key upstream at all")
+    if call.key_location != "header" or "key" in call.query:
+        raise ctx.violation(
+            "the key only in the x-goog-api-key header",
+            f"the key was in the {call.key_location} (query {sorted(call.query)})",
+        )
+    ctx.note("key in x-goog-api-key, none in the URL")
+
+
+def _scan(ctx: CheckContext, fetched: list[Fetched], requirement_id: str) -> None:
+    for item in fetched:
+        for where, text in (("headers", item.headers), ("body", item.body)):
+            for sighting in ctx.session.watch.scan(
+                text, where=f"HTTP GET {item.url} {where}", check=ctx.check.name, connection="http"
+            ):
+                raise ctx.violation(
+                    "the key in no HTTP response", f"{sighting.where}: {sighting.excerpt}", requirement_id
+                )
+
+
+@requirement("SEC-003", needs=[Need.CANARY], exclusive=True, order=0)
+async def the_key_appears_in_no_frame_close_reason_or_response(ctx: CheckContext) -> None:
+    """Not in any frame or close reason of the run (a key_echo fault included), nor in any HTTP response."""
+    await prove_canary(ctx)
+    ann, bob = await members(ctx, 2)
+    token = ctx.token("echo")
+    await ctx.upstream.fault("key_echo", match=token, count=3)
+    await ask(ctx, ann, f"Tell me a joke. {token}")
+    await asyncio.sleep(ctx.timeouts.settle)
+    endpoint = ctx.session.target.endpoint(0)
+    async with http_client(ctx.session.target.ssl_context() or False, ctx.timeouts.frame) as client:
+        _scan(ctx, await server_responses(client, endpoint, ctx.room(), ctx.token("missing")), "SEC-003")
+    sightings = [s for s in ctx.session.watch.sightings if s.secret_name == "canary key"]
+    if sightings:
+        first = sightings[0]
+        raise ctx.violation(
+            "the key in no frame or close reason",
+            f"{len(sightings)} sighting(s), first in a {first.where} of {first.check}/{first.connection}: "
+            f"{first.excerpt}",
+        )
+    ctx.note(f"canary absent from {ctx.session.watch.searched} frames, close reasons and responses (key_echo included)")
+
+
+@requirement("SEC-004")
+async def a_foreign_origin_is_refused_with_403(ctx: CheckContext) -> None:
+    """An upgrade with a foreign Origin gets 403; one without Origin is not refused for that."""
+    room = ctx.room()
+    foreign = f"https://{ctx.token('evil')}.example.invalid"
+    outcome = await ctx.driver.attempt(room, origin=foreign)
+    if outcome.client is not None or outcome.status != 403:
+        raise ctx.violation(
+            f"HTTP 403 for Origin {foreign}", "accepted" if outcome.client is not None else f"HTTP {outcome.status}"
+        )
+    plain = await ctx.driver.attempt(room)
+    if plain.client is None:
+        raise ctx.violation("an upgrade without Origin is not refused", f"HTTP {plain.status}")
+    ctx.note("foreign Origin refused with 403, no Origin accepted")
+
+
+@requirement("SEC-005", needs=[Need.CANARY])
+async def the_page_and_its_assets_hold_no_key(ctx: CheckContext) -> None:
+    """The page at / and the scripts and styles it loads from the same origin do not contain the key."""
+    await prove_canary(ctx)
+    endpoint = ctx.session.target.endpoint(0)
+    async with http_client(ctx.session.target.ssl_context() or False, ctx.timeouts.frame) as client:
+        fetched = await page_and_assets(client, endpoint)
+    _scan(ctx, fetched, "SEC-005")
+    page = fetched[0]
+    served = f"{len(fetched)} resource(s)" if page.status == 200 else f"no page at / (HTTP {page.status or page.error})"
+    ctx.note(f"{served} searched; DOM, storage and cookies in a browser need --browser (issue 8)")

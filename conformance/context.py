@@ -1,0 +1,145 @@
+"""What a check works with: its driver, the run's knowledge, and helpers that turn misses into evidence.
+
+Every helper that concludes "the target broke it" raises `SpecViolation` for the check's own requirement
+unless told another ID the check declared (`also=`), with the expectation and what actually arrived, so the
+report can always print Expected / Actual next to the transcripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from roomwire.conformance.client import Client
+from roomwire.conformance.driver import Driver
+from roomwire.conformance.frames import Predicate, summarize
+from roomwire.conformance.outcomes import Skip
+from roomwire.conformance.registry import Check
+from roomwire.conformance.session import Session, Timeouts
+from roomwire.conformance.upstream import Upstream
+from roomwire.spec.errors import HarnessError, SpecViolation
+from roomwire.spec.limits import Limits
+from roomwire.spec.protocol import Received
+
+
+class CheckContext:
+    """Passed to every check; see the module docstring."""
+
+    def __init__(self, session: Session, check: Check, driver: Driver) -> None:
+        self.session = session
+        self.check = check
+        self.driver = driver
+        self.notes: list[str] = []
+
+    # --- the run's knowledge ----------------------------------------------------------------------------------------
+
+    @property
+    def requirement_id(self) -> str:
+        return self.check.requirement_id
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return self.session.timeouts
+
+    @property
+    def limits(self) -> Limits:
+        """The limits the target advertised in its welcome, else SPEC.md §10's defaults."""
+        return self.session.limits
+
+    @property
+    def upstream(self) -> Upstream:
+        if self.session.upstream is None:
+            raise HarnessError(f"{self.check.name} needs the double but was run without one")
+        return self.session.upstream
+
+    def room(self, n: int = 1) -> str:
+        return self.driver.room(n)
+
+    def token(self, tag: str = "t") -> str:
+        return self.driver.token(tag)
+
+    def note(self, text: str) -> None:
+        """A line for the report's detail column when the check passes (what exactly was verified)."""
+        self.notes.append(text)
+
+    # --- verdict helpers --------------------------------------------------------------------------------------------
+
+    def violation(self, expected: str, actual: str, requirement_id: str | None = None) -> SpecViolation:
+        rid = requirement_id or self.requirement_id
+        if rid not in self.check.requirement_ids:
+            raise HarnessError(f"{self.check.name} attributed a violation to {rid}, which it does not declare")
+        return SpecViolation(rid, expected, actual)
+
+    @staticmethod
+    def skip(reason: str) -> Skip:
+        return Skip(reason)
+
+    async def expect(
+        self,
+        client: Client,
+        predicate: Predicate,
+        expected: str,
+        *,
+        within: float | None = None,
+        since: int = 0,
+        requirement_id: str | None = None,
+    ) -> Received:
+        """The first matching frame from `since` on, or a violation naming what came instead."""
+        wait = self.timeouts.frame if within is None else within
+        item = await client.wait_for(predicate, wait, since)
+        if item is None:
+            raise self.violation(
+                f"{client.label} receives {expected} (within {wait:.1f} s)", client.describe(since), requirement_id
+            )
+        return item
+
+    async def expect_none(
+        self,
+        clients: Sequence[Client],
+        predicate: Predicate,
+        forbidden: str,
+        *,
+        window: float | None = None,
+        since: Sequence[int] | None = None,
+        requirement_id: str | None = None,
+    ) -> None:
+        """Watch `clients` for `window` seconds; a matching frame at any of them is a violation."""
+        await asyncio.sleep(self.timeouts.settle if window is None else window)
+        for index, client in enumerate(clients):
+            start = since[index] if since is not None else 0
+            found = client.find(predicate, start)
+            if found:
+                raise self.violation(
+                    f"{client.label} never receives {forbidden}",
+                    f"{client.label} received {summarize(found)}",
+                    requirement_id,
+                )
+
+    def protocol_violations(self, clients: Sequence[Client], requirement_id: str | None = None) -> None:
+        """Raise the first invariant `ClientProtocol` recorded for this requirement on any of `clients`."""
+        rid = requirement_id or self.requirement_id
+        for client in clients:
+            for error in client.protocol.violations_of(rid):
+                raise self.violation(f"no frame breaks {rid}", f"{client.label}: {error.detail}", rid)
+
+    async def stays_open(self, client: Client, requirement_id: str | None = None) -> None:
+        """The connection is still open: not closed by the target, and it answers a WebSocket ping.
+
+        Deliberately not a chat round trip: that would make a broken broadcast (CHAT-001) fail every input
+        check too.
+        """
+        if client.closed.is_set() or not await client.ws_ping(self.timeouts.frame):
+            how = f"closed with {client.close_code} {client.close_reason!r}" if client.closed.is_set() else "no pong"
+            raise self.violation(f"{client.label}'s connection stays open", f"the connection was {how}", requirement_id)
+
+    async def expect_close(self, client: Client, codes: Sequence[int], what: str, within: float | None = None) -> None:
+        """The target closes `client` with one of `codes` (a close frame, not just a dropped TCP connection)."""
+        wait = self.timeouts.frame if within is None else within
+        if not await client.wait_closed(wait):
+            raise self.violation(
+                f"{what}: the target closes the connection with {'/'.join(map(str, codes))}",
+                f"still open after {wait:.1f} s; {client.describe()}",
+            )
+        if not client.close_received or client.close_code not in codes:
+            got = f"close frame {client.close_code}" if client.close_received else "no close frame (TCP ended)"
+            raise self.violation(f"{what}: close code {'/'.join(map(str, codes))}", f"{got}; {client.describe()}")

@@ -1,0 +1,41 @@
+"""`roomwire check --list` and `--list-targets`: the catalog as text, without running anything."""
+
+from __future__ import annotations
+
+from roomwire.conformance.registry import NOT_COVERED, REGISTRY
+from roomwire.spec.errors import UsageError
+
+
+def catalog_text() -> str:
+    """One block per requirement: ID, level, checklist items, text, and its checks or why it has none."""
+    import roomwire.conformance.checks  # noqa: F401 - registers the checks
+
+    lines = []
+    for req in REGISTRY.known.values():
+        lines.append(f"{req.id:10} {req.level.value:6} items {','.join(map(str, req.items)):10} {req.text}")
+        checks = REGISTRY.for_requirement(req.id)
+        for check in checks:
+            extras = [f"needs {', '.join(sorted(n.value for n in check.needs))}"] if check.needs else []
+            extras += ["exclusive"] if check.exclusive else []
+            lines.append(f"    check {check.name}{' (' + '; '.join(extras) + ')' if extras else ''}")
+        if not checks:
+            lines.append(f"    not covered: {NOT_COVERED.get(req.id, 'no check')}")
+    return "\n".join(lines) + "\n"
+
+
+def targets_text() -> str:
+    from roomwire.targets.broken import VARIANTS
+
+    lines = [
+        "reference      the reference server (the default)",
+        "seed           the seed's FastAPI copy (targets/seed_fastapi.py)",
+    ]
+    lines += [f"{v.name:22} {v.defect}; must fail {' '.join(sorted(v.fails))}" for v in VARIANTS.values()]
+    return "\n".join(lines) + "\n"
+
+
+def check_variant(name: str) -> None:
+    from roomwire.targets.broken import VARIANTS
+
+    if name not in ("reference", "seed", *VARIANTS):
+        raise UsageError(f"--bundled {name!r} is not a bundled target; see roomwire check --list-targets")

@@ -1,0 +1,186 @@
+"""Checks as registered functions, each bound to requirement IDs of SPEC.md (Schemathesis' `check` registry).
+
+A check is an `async def` taking a `CheckContext` (roomwire.conformance.context). It raises `SpecViolation`
+for its own requirement when the target breaks it, `Skip` when it cannot reach a verdict (with the reason),
+and nothing when the requirement held. Registration happens at import time, so the registry refuses at once:
+
+- an ID that SPEC.md does not define (a typo would otherwise make a requirement silently unchecked);
+- two checks with the same name (the report and `--only` address checks by name too);
+- a check that declares no ID.
+
+A check may serve several IDs (`also=`) when one scenario observes several requirements at once (the room
+model); its first ID is its own and the others are reported only when it attributes a violation to them.
+
+`NOT_COVERED` lists the requirements no black-box server check can observe, each with the reason the report
+shows. A test asserts that every MUST is either checked or listed there, never silently absent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+from roomwire.spec.requirements import Level, Requirement, catalog
+
+if TYPE_CHECKING:
+    from roomwire.conformance.context import CheckContext
+
+CheckFunc = Callable[["CheckContext"], Awaitable[None]]
+
+
+class Need(StrEnum):
+    """What a check needs beyond a chat URL; without it the runner reports SKIP with `NEED_REASONS`."""
+
+    DOUBLE = "double"  # the target is wired to the Gemini double and the suite can reach its control API
+    CANARY = "canary"  # a canary key configured in the target (and the double, to prove it is used)
+    RESTART = "restart"  # a target the suite itself started, so it can restart it
+
+
+NEED_REASONS: dict[Need, str] = {
+    Need.DOUBLE: "needs upstream control: wire the target to the Gemini double and pass --double URL",
+    Need.CANARY: "needs a canary key: configure a fake key in the target and pass --canary-key KEY (and --double)",
+    Need.RESTART: "needs a target the suite can restart (the bundled reference); a URL target cannot be restarted",
+}
+
+_CLIENT_REASON = "a client requirement: the chat page's behaviour, checked in a real browser (issue 8, --browser)"
+
+#: Requirements a black-box server check cannot observe, with the reason shown as their SKIP detail.
+NOT_COVERED: dict[str, str] = {
+    "FRAME-003": _CLIENT_REASON,
+    "CLIENT-001": _CLIENT_REASON,
+    "CLIENT-002": _CLIENT_REASON,
+    "CLIENT-003": _CLIENT_REASON,
+    "CLIENT-004": _CLIENT_REASON,
+    "CLIENT-005": _CLIENT_REASON,
+}
+
+
+class RegistryError(ValueError):
+    """A check was registered wrongly (unknown ID, duplicate name): a bug in the suite, caught at import."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One registered check.
+
+    Attributes:
+        name: the function's name, which says what must hold.
+        requirement_ids: its own ID first, then IDs it may also attribute violations to.
+        func: the coroutine function.
+        needs: capabilities without which it is skipped.
+        exclusive: runs after all others, alone (it disturbs the target: drains a budget, restarts it).
+        order: among exclusive checks, lower runs first (a check that spends the AI budget must come after
+            those that still need answers, a restart after everything).
+        slow: may take many seconds (waits for a timeout): scheduled first so the run ends sooner.
+        doc: the first line of its docstring.
+    """
+
+    name: str
+    requirement_ids: tuple[str, ...]
+    func: CheckFunc
+    needs: frozenset[Need] = frozenset()
+    exclusive: bool = False
+    slow: bool = False
+    doc: str = ""
+    order: int = 0
+
+    @property
+    def requirement_id(self) -> str:
+        return self.requirement_ids[0]
+
+
+@dataclass
+class Registry:
+    """Checks by name, in registration order."""
+
+    checks: dict[str, Check] = field(default_factory=dict)
+    known: dict[str, Requirement] = field(default_factory=catalog)
+
+    def requirement(
+        self,
+        requirement_id: str,
+        *,
+        also: Iterable[str] = (),
+        needs: Iterable[Need] = (),
+        exclusive: bool = False,
+        slow: bool = False,
+        order: int = 0,
+    ) -> Callable[[CheckFunc], CheckFunc]:
+        """Decorator registering an `async def check(ctx)` for `requirement_id` (see the module docstring)."""
+        ids = (requirement_id, *also)
+
+        def register(func: CheckFunc) -> CheckFunc:
+            self.add(
+                Check(
+                    name=func.__name__,
+                    requirement_ids=ids,
+                    func=func,
+                    needs=frozenset(needs),
+                    exclusive=exclusive,
+                    slow=slow,
+                    order=order,
+                    doc=(func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else "",
+                )
+            )
+            return func
+
+        return register
+
+    def add(self, check: Check) -> None:
+        unknown = [rid for rid in check.requirement_ids if rid not in self.known]
+        if unknown:
+            raise RegistryError(f"check {check.name!r} names requirement(s) SPEC.md does not define: {unknown}")
+        if len(set(check.requirement_ids)) != len(check.requirement_ids):
+            raise RegistryError(f"check {check.name!r} lists a requirement twice")
+        if check.name in self.checks:
+            raise RegistryError(f"a check named {check.name!r} is already registered")
+        if check.requirement_id in NOT_COVERED:
+            raise RegistryError(f"{check.requirement_id} is listed as not covered; remove it from NOT_COVERED")
+        self.checks[check.name] = check
+
+    def for_requirement(self, requirement_id: str) -> list[Check]:
+        """Checks whose own ID is `requirement_id`."""
+        return [c for c in self.checks.values() if c.requirement_id == requirement_id]
+
+    def uncovered(self, level: Level | None = None) -> list[str]:
+        """Requirement IDs with no check and no NOT_COVERED entry (a test keeps this empty for MUSTs)."""
+        own = {c.requirement_id for c in self.checks.values()}
+        return [
+            rid
+            for rid, req in self.known.items()
+            if rid not in own and rid not in NOT_COVERED and (level is None or req.level is level)
+        ]
+
+
+def matches(patterns: Iterable[str], requirement: Requirement, check_name: str | None = None) -> bool:
+    """Whether `--only` patterns (ID globs like 'CHAT-*', areas like 'PRES', or check names) select this."""
+    for pattern in patterns:
+        upper = pattern.upper()
+        if fnmatchcase(requirement.id, upper) or requirement.area == upper:
+            return True
+        if check_name is not None and fnmatchcase(check_name, pattern):
+            return True
+    return False
+
+
+_PATTERN = re.compile(r"^[A-Za-z0-9_*?\[\]-]+$")
+
+
+def parse_only(text: str) -> list[str]:
+    """Split `--only` ('CHAT-*,PRES-002 SEC-004') into patterns; raises ValueError on an empty or odd one."""
+    patterns = [part for part in re.split(r"[,\s]+", text.strip()) if part]
+    if not patterns:
+        raise ValueError("--only needs at least one requirement ID, area or glob")
+    for pattern in patterns:
+        if not _PATTERN.match(pattern):
+            raise ValueError(f"--only: {pattern!r} is not an ID, an area or a glob")
+    return patterns
+
+
+#: The suite's registry; `roomwire.conformance.checks` fills it on import.
+REGISTRY = Registry()
+requirement = REGISTRY.requirement

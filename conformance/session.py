@@ -1,0 +1,114 @@
+"""What one run knows and shares across its checks: target, clock, timeouts, upstream control, proxies.
+
+Also what the run *learned* about the target, so that one defect is paid for once: if the first connection
+got no welcome, later connections wait for it only briefly before using the fallback join detection
+(`Driver.join`); the limits a welcome advertised are what every check sizes its frames and waits by.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from roomwire.conformance.proxy import FaultProxy
+from roomwire.conformance.target import Endpoint, Target
+from roomwire.conformance.transcript import Clock, LeakWatch, Transcript
+from roomwire.conformance.upstream import Upstream
+from roomwire.spec.limits import DEFAULT_LIMITS, Limits
+
+#: SO_RCVBUF of the proxy's sockets for connections that play a client that stopped reading (FLOW-001).
+SLOW_READER_BUFFER = 4096
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Every wait of the suite, in seconds, scaled by `--timeout-factor` (slow CI, a far-away staging server)."""
+
+    factor: float = 1.0
+
+    def __call__(self, seconds: float) -> float:
+        return seconds * self.factor
+
+    @property
+    def connect(self) -> float:
+        return self(5.0)
+
+    @property
+    def welcome(self) -> float:
+        return self(3.0)
+
+    @property
+    def frame(self) -> float:
+        """A frame the target should send at once (a broadcast, an error notice)."""
+        return self(3.0)
+
+    @property
+    def settle(self) -> float:
+        """How long "nothing arrived" is watched for before it counts as nothing."""
+        return self(0.75)
+
+    @property
+    def close(self) -> float:
+        return self(2.0)
+
+    @property
+    def send(self) -> float:
+        return self(10.0)
+
+    @property
+    def ai(self) -> float:
+        """A whole normal AI answer (real Gemini takes seconds for 300 tokens)."""
+        return self(20.0)
+
+
+def new_run_id() -> str:
+    return secrets.token_hex(3)
+
+
+@dataclass
+class Session:
+    """Run-wide state; see the module docstring."""
+
+    target: Target
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    clock: Clock = field(default_factory=Clock)
+    run_id: str = field(default_factory=new_run_id)
+    watch: LeakWatch = field(default_factory=LeakWatch)
+    upstream: Upstream | None = None
+    canary: str | None = None
+    restart: Callable[[], Awaitable[None]] | None = None
+    limits: Limits = DEFAULT_LIMITS
+    limits_advertised: bool = False
+    welcome_seen: bool | None = None
+    transcripts: list[Transcript] = field(default_factory=list)
+    memo: dict[str, object] = field(default_factory=dict)  # results checks share (the canary proof)
+    memo_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _proxies: dict[tuple[str, int, bool], FaultProxy] = field(default_factory=dict)
+    _proxy_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        if self.canary:
+            self.watch.watch("canary key", self.canary)
+
+    async def proxy_for(self, endpoint: Endpoint, *, slow_reader: bool = False) -> FaultProxy:
+        """The fault proxy in front of `endpoint` (one per endpoint and buffer size, started on first use)."""
+        key = (endpoint.host, endpoint.port, slow_reader)
+        async with self._proxy_lock:  # two checks asking at once must get the same proxy
+            proxy = self._proxies.get(key)
+            if proxy is None:
+                buffer = SLOW_READER_BUFFER if slow_reader else None
+                proxy = FaultProxy(endpoint.host, endpoint.port, receive_buffer=buffer)
+                await proxy.start()
+                self._proxies[key] = proxy
+        return proxy
+
+    def welcome_wait(self) -> float:
+        """Full wait until the target is known to send no welcome; then a short one (CONN-003 reports it)."""
+        return self.timeouts.welcome if self.welcome_seen is not False else self.timeouts(0.5)
+
+    async def aclose(self) -> None:
+        for proxy in self._proxies.values():
+            await proxy.aclose()
+        self._proxies.clear()

@@ -1,0 +1,114 @@
+"""The suite as one call: `await run_suite(SuiteConfig(...))` -> RunResult. The CLI and the pytest plugin use it.
+
+With URLs, it checks them (and the double at `double_url`, if given). Without, it starts the bundled target
+(roomwire.conformance.bundled: the Gemini double and the reference server, wired together, with settings
+that make the suite fast) and stops it afterwards, whatever happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from roomwire.conformance.registry import REGISTRY, Registry
+from roomwire.conformance.runner import Progress, Runner, RunResult, Selection
+from roomwire.conformance.session import Session, Timeouts
+from roomwire.conformance.target import parse_target
+from roomwire.conformance.upstream import Upstream
+from roomwire.spec.errors import UsageError
+from roomwire.spec.requirements import Level
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuiteConfig:
+    """What `roomwire check` was asked to do (see `roomwire check --help`)."""
+
+    urls: tuple[str, ...] = ()
+    double_url: str | None = None
+    canary_key: str | None = None
+    only: tuple[str, ...] = ()
+    level: Level | None = None
+    ca_file: str | None = None
+    timeout_factor: float = 1.0
+    concurrency: int = 8
+    variant: str | None = None  # bundled only: a deliberately broken variant (roomwire.targets.broken)
+    bundled_options: dict[str, str] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if not 0.1 <= self.timeout_factor <= 100:
+            raise UsageError("--timeout-factor must be between 0.1 and 100")
+        if not 1 <= self.concurrency <= 64:
+            raise UsageError("--concurrency must be between 1 and 64")
+        if self.canary_key is not None and len(self.canary_key) < 8:
+            raise UsageError("--canary-key must be at least 8 characters (a short one matches ordinary text)")
+        if self.urls and self.variant is not None:
+            raise UsageError("a broken variant is a bundled target; give no URL with it")
+
+
+@contextlib.asynccontextmanager
+async def session_for(config: SuiteConfig) -> AsyncIterator[Session]:
+    """A Session on the configured target (starting the bundled one when no URL is given), closed after."""
+    config.validate()
+    timeouts = Timeouts(config.timeout_factor)
+    if config.urls:
+        target = parse_target(config.urls, config.ca_file)
+        upstream = Upstream(config.double_url, within=timeouts.frame) if config.double_url else None
+        session = Session(target=target, timeouts=timeouts, upstream=upstream, canary=config.canary_key)
+        try:
+            yield session
+        finally:
+            await session.aclose()
+            if upstream is not None:
+                await upstream.aclose()
+        return
+    from roomwire.conformance.bundled import bundled_target
+
+    async with bundled_target(variant=config.variant, options=config.bundled_options) as bundle:
+        upstream = Upstream(bundle.double_url, within=timeouts.frame)
+        session = Session(
+            target=parse_target([bundle.url]),
+            timeouts=timeouts,
+            upstream=upstream,
+            canary=bundle.canary,
+            restart=bundle.restart,
+        )
+        try:
+            yield session
+        finally:
+            await session.aclose()
+            await upstream.aclose()
+
+
+async def run_suite(
+    config: SuiteConfig, *, progress: Progress | None = None, registry: Registry = REGISTRY
+) -> RunResult:
+    """Run the selected checks; raises TargetUnreachable (exit 3) when the target cannot be reached at all."""
+    import roomwire.conformance.checks  # noqa: F401 - registers the checks
+
+    async with session_for(config) as session:
+        runner = Runner(
+            session, registry, Selection(config.only, config.level), concurrency=config.concurrency, progress=progress
+        )
+        result = await runner.run()
+        result.facts["target"] = (
+            f"bundled {config.variant or 'reference'}" if not config.urls else ", ".join(config.urls)
+        )
+        if not config.urls:
+            from roomwire.conformance.bundled import BUNDLED_SETTINGS
+
+            result.facts["bundled settings"] = ", ".join(
+                f"{k.removeprefix('ROOMWIRE_').lower()}={v}" for k, v in BUNDLED_SETTINGS.items()
+            )
+        if config.variant:
+            result.facts["variant"] = config.variant
+        result.facts["run_id"] = session.run_id
+        return result
+
+
+def selected_count(config: SuiteConfig, registry: Registry = REGISTRY) -> int:
+    """How many checks a run of `config` will start (for the progress display)."""
+    import roomwire.conformance.checks  # noqa: F401 - registers the checks
+
+    selection = Selection(config.only, config.level)
+    return sum(1 for c in registry.checks.values() if selection.wants(registry.known[c.requirement_id], [c]))

@@ -1,0 +1,99 @@
+"""Upstream-side defects: AI clients (the reference's `ai_client_factory` seam) that break one rule each.
+
+`ForwardsUpstreamText` wraps the reference's own client and lets upstream error text through to the asker
+(as the seed's handler would if it showed `str(exc)`); `QueryKeyClient` is a small Gemini client that puts
+the key in the URL (`?key=`), which proxies and access logs record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx
+
+from roomwire.reference.ai import AiClient, AiEnd, AiItem, AiRequest, GenaiClient
+from roomwire.reference.settings import Settings
+from roomwire.reference.upstream_errors import UpstreamHttpError
+
+
+class ForwardsUpstreamText:
+    """UP-008 (and SEC-003 with `key_echo`): an upstream error's own message is sent to the asker as a chunk."""
+
+    def __init__(self, inner: AiClient) -> None:
+        self.inner = inner
+
+    async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
+        try:
+            async for item in self.inner.stream(request):
+                yield item
+        except UpstreamHttpError as exc:
+            error = exc.details.get("error", {}) if isinstance(exc.details, dict) else {}
+            yield f"[upstream said: {error.get('message', exc.details)}]"
+            raise
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def forwards_upstream_text(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
+    inner = GenaiClient(
+        api_key=api_key, model=settings.ai_model, system_prompt=settings.ai_system_prompt,
+        max_tokens=settings.ai_max_tokens, temperature=settings.ai_temperature, base_url=base_url,
+    )  # fmt: skip
+    return ForwardsUpstreamText(inner)
+
+
+class QueryKeyClient:
+    """SEC-002: streamGenerateContent over httpx with the key as `?key=`, otherwise the request SPEC.md §7 asks."""
+
+    def __init__(self, settings: Settings, base_url: str, api_key: str) -> None:
+        self.settings = settings
+        self.url = f"{base_url.rstrip('/')}/v1beta/models/{settings.ai_model}:streamGenerateContent"
+        self.key = api_key
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(60.0), trust_env=False)
+
+    def body(self, request: AiRequest) -> dict[str, Any]:
+        turns = [{"role": h.role, "parts": [{"text": h.content}]} for h in request.history]
+        turns.append({"role": "user", "parts": [{"text": request.question}]})
+        return {
+            "contents": turns,
+            "systemInstruction": {"parts": [{"text": self.settings.ai_system_prompt}]},
+            "generationConfig": {
+                "maxOutputTokens": self.settings.ai_max_tokens,
+                "temperature": self.settings.ai_temperature,
+            },
+        }
+
+    async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
+        params = {"alt": "sse", "key": self.key}
+        async with self.http.stream("POST", self.url, params=params, json=self.body(request)) as response:
+            if response.status_code >= 400:
+                details = json.loads(await response.aread() or b"{}")
+                error = details.get("error", {})
+                raise UpstreamHttpError(response.status_code, error.get("status"), details)
+            end = AiEnd(finish_reason=None)
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                chunk = json.loads(line[5:])
+                if "error" in chunk:
+                    raise UpstreamHttpError(chunk["error"].get("code"), chunk["error"].get("status"), chunk)
+                candidate = (chunk.get("candidates") or [{}])[0]
+                text = "".join(p.get("text", "") for p in candidate.get("content", {}).get("parts", []))
+                if text:
+                    yield text
+                block = (chunk.get("promptFeedback") or {}).get("blockReason")
+                end = AiEnd(
+                    finish_reason=candidate.get("finishReason") or end.finish_reason,
+                    block_reason=block or end.block_reason,
+                )
+            yield end
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def key_in_query(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
+    return QueryKeyClient(settings, base_url or "https://generativelanguage.googleapis.com", api_key)
