@@ -1,0 +1,142 @@
+"""A tiny roomwire server for the load-test tests, with faults on request; run it in its own process.
+
+    python -m tests.loadtest.roomserver [--ai-chunks N] [--chunk-delay S] [--ai-budget N] [--hang-ai]
+                                        [--drop-every N] [--refuse]
+
+It speaks just enough of SPEC.md for the users: welcome, join/leave and user_msg with a per-room `seq`, and
+ai_msg answered by N ai_chunk + ai_done (or `ai_quota` + rejected past the budget). The faults let tests prove
+that a failure is counted: `--hang-ai` never sends ai_done, `--drop-every N` skips every N-th delivery to a
+member (a seq gap), `--refuse` answers every connection with `too_many_connections` and 1013 (LIMIT-006).
+It prints `PORT <n>` once listening on 127.0.0.1 and serves until killed. It runs in a separate process
+because the tests that drive it run gevent-patched clients, and asyncio does not belong under gevent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection, serve
+
+from roomwire.spec.codes import AiStatus, ErrorCode, SystemEvent
+from roomwire.spec.limits import DEFAULT_LIMITS
+from roomwire.spec.messages import AiChunk, AiDone, ServerUserMsg, System, encode
+from roomwire.spec.texts import Lang
+
+
+@dataclass
+class Room:
+    seq: int = 0
+    members: dict[ServerConnection, str] = field(default_factory=dict)
+
+
+class RoomServer:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.rooms: dict[str, Room] = {}
+        self.deliveries = itertools.count(1)
+        self.ai_accepted = 0
+
+    async def broadcast(self, room: Room, frame: ServerUserMsg | System) -> None:
+        for ws in list(room.members):
+            if self.args.drop_every and next(self.deliveries) % self.args.drop_every == 0:
+                continue
+            try:
+                await ws.send(encode(frame))
+            except Exception:  # a member that went away is removed by its own handler
+                pass
+
+    async def handle(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        path, _, query = ws.request.path.partition("?")
+        room_id = path.rsplit("/", 1)[-1]
+        nickname = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("nickname", "Someone")
+        if self.args.refuse:
+            await ws.send(encode(System.error(ErrorCode.TOO_MANY_CONNECTIONS, lang=Lang.EN)))
+            await ws.close(1013, "too many connections")
+            return
+        room = self.rooms.setdefault(room_id, Room())
+        members = (*room.members.values(), nickname)
+        await ws.send(
+            encode(
+                System.welcome(
+                    room=room_id,
+                    nickname=nickname,
+                    seq=room.seq,
+                    members=members,
+                    limits=DEFAULT_LIMITS,
+                    capabilities=("ping",),
+                    lang=Lang.EN,
+                )
+            )
+        )
+        room.members[ws] = nickname
+        await self.presence(room, SystemEvent.JOIN, nickname)
+        try:
+            async for message in ws:
+                await self.on_frame(ws, room, nickname, json.loads(message))
+        except Exception:  # a dropped client ends its handler like a closed one
+            pass
+        finally:
+            del room.members[ws]
+            await self.presence(room, SystemEvent.LEAVE, nickname)
+
+    async def presence(self, room: Room, event: Any, nickname: str) -> None:
+        room.seq += 1
+        frame = System.presence(
+            event, nickname=nickname, seq=room.seq, ts=int(time.time() * 1000), count=len(room.members), lang=Lang.EN
+        )
+        await self.broadcast(room, frame)
+
+    async def on_frame(self, ws: ServerConnection, room: Room, nickname: str, data: dict[str, Any]) -> None:
+        if data.get("type") == "user_msg":
+            room.seq += 1
+            frame = ServerUserMsg(
+                nickname=nickname, content=data["content"], seq=room.seq, ts=int(time.time() * 1000), id=data.get("id")
+            )
+            await self.broadcast(room, frame)
+        elif data.get("type") == "ai_msg":
+            asyncio.get_running_loop().create_task(self.answer(ws, data.get("id")))
+
+    async def answer(self, ws: ServerConnection, id: str | None) -> None:
+        if self.args.ai_budget is not None and self.ai_accepted >= self.args.ai_budget:
+            await ws.send(encode(System.error(ErrorCode.AI_QUOTA, id=id, retry_after=30, lang=Lang.EN)))
+            await ws.send(encode(AiDone(status=AiStatus.REJECTED, id=id)))
+            return
+        self.ai_accepted += 1
+        for n in range(self.args.ai_chunks):
+            await asyncio.sleep(self.args.chunk_delay)
+            await ws.send(encode(AiChunk(content=f"part {n} ", id=id)))
+        if not self.args.hang_ai:
+            await ws.send(encode(AiDone(status=AiStatus.OK, id=id)))
+
+
+async def main(args: argparse.Namespace) -> None:
+    server = RoomServer(args)
+    async with serve(server.handle, "127.0.0.1", args.port, compression=None) as running:
+        port = running.sockets[0].getsockname()[1]
+        sys.stdout.write(f"PORT {port}\n")
+        sys.stdout.flush()
+        await asyncio.Future()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--ai-chunks", type=int, default=3)
+    parser.add_argument("--chunk-delay", type=float, default=0.01)
+    parser.add_argument("--ai-budget", type=int, default=None)
+    parser.add_argument("--hang-ai", action="store_true")
+    parser.add_argument("--drop-every", type=int, default=0)
+    parser.add_argument("--refuse", action="store_true")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
