@@ -144,6 +144,8 @@ async def test_page_reconnects_by_itself_after_the_server_restarts(
     if signum == signal.SIGTERM:  # RECON-002: a graceful restart says so before closing with 1012
         notice = minsu.locator("#chat-log .notice[data-code='server_restart']")
         await expect(notice).to_have_text("서버가 재시작합니다. 잠시 후 다시 연결됩니다.")
+        await expect(minsu.locator("#status")).not_to_have_attribute("data-state", "open")
+        assert await minsu.locator("#chat-log .notice.dropped").count() == 0  # the server already said why
     else:
         await expect(minsu.locator("#chat-log .notice.dropped")).to_have_count(1)
     await expect(minsu.locator("#status")).not_to_have_attribute("data-state", "open")
