@@ -1,22 +1,27 @@
 """Loading the double's data from `fixtures/gemini/`: the sentence bank and the recorded real responses.
 
-The only module of the double that reads files; it reads through `importlib.resources`, so it works the same
-from the source tree, an editable install and a wheel.
+The only module of the double that reads files. It finds the `roomwire.fixtures` folder with `find_spec`, which
+works the same from the source tree, an editable install and a wheel, without importing `roomwire.fixtures`
+(whose `__init__` loads the frame fixtures and, through them, the JSON Schema validator: the double needs none
+of that).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from functools import cache
-from importlib import resources
-from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import cast
 
 from .answers import SentenceBank
 
 
-def _gemini_fixtures() -> Traversable:
-    return resources.files("roomwire.fixtures").joinpath("gemini")
+def _gemini_fixtures() -> Path:
+    spec = importlib.util.find_spec("roomwire.fixtures")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - roomwire is always installed whole
+        raise FileNotFoundError("roomwire.fixtures is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "gemini"
 
 
 @cache
