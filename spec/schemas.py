@@ -5,12 +5,13 @@ The schemas ship inside the package (`roomwire/spec/schemas/`) and are registere
 
 JSON Schema's `pattern` is an ECMA-262 regular expression, where `$` (without the multiline flag) matches only
 at the very end of the string. jsonschema runs patterns with Python's `re.search`, whose `$` also matches
-before a trailing newline: `^[A-Za-z0-9_-]{1,64}$` would accept `"lobby\n"` and the nickname pattern would
-accept `"철수\n"`, a control character SPEC.md §4 forbids. `validator()` therefore checks `pattern` with
-ECMA-262's meaning of `$` (`ecma_regex`); the schemas stay portable and other validators need no change.
+before a trailing newline: `^[A-Za-z0-9_-]{1,64}$` would accept "lobby" plus a newline, and the nickname
+pattern a nickname ending in a newline, a control character SPEC.md §4 forbids. `validator()` therefore checks
+`pattern` with ECMA-262's meaning of `$` (`ecma_regex`); the schemas stay portable and other validators need no
+change.
 jsonschema picks the validator class of every `$ref`-ed subschema from its `$schema`, which would switch back
 to the stock 2020-12 class at the first file boundary; so the registry and `validator()` get the schemas
-without `$schema` (every one of them is 2020-12: `_validated` and the tests check that).
+without `$schema` (all of them are 2020-12, which `roomwire spec check` and tests/spec/test_schemas.py check).
 """
 
 from __future__ import annotations
