@@ -12,6 +12,7 @@ Every step is written into the call's journal entry as it happens.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -125,8 +126,8 @@ def _frames(call: Call, answer: Answer, fault: Fault | None) -> tuple[list[bytes
         return [], [], "stall"
     if kind == "replay":
         assert fault is not None and fault.body is not None
-        events = [m.group(0).encode("utf-8") for m in _SSE_EVENT.finditer(fault.body) if m.group(0)]
-        return events, [""] * len(events), "end"
+        raw = [m.group(0) for m in _SSE_EVENT.finditer(fault.body) if m.group(0)]
+        return [event.encode("utf-8") for event in raw], [_event_text(event) for event in raw], "end"
     chunks = wire.stream_chunks(answer, call.model, rid, finish=kind not in ("no_finish", "abort", "safety"))
     texts = list(answer.chunks)
     if kind in ("abort", "stream_error", "safety"):
@@ -141,6 +142,16 @@ def _frames(call: Call, answer: Answer, fault: Fault | None) -> tuple[list[bytes
         events.append(wire.sse_event(error_bodies.by_code(fault.code, call.model).body))
         texts.append("")
     return events, texts, "abort" if kind == "abort" else "end"
+
+
+def _event_text(event: str) -> str:
+    """The answer text in one replayed SSE event (for the journal's `sent_text`); "" when it has none."""
+    try:
+        obj = json.loads(event.strip().removeprefix("data:"))
+        parts = obj["candidates"][0]["content"]["parts"]
+        return "".join(p["text"] for p in parts if isinstance(p.get("text"), str) and not p.get("thought"))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return ""
 
 
 async def _stream(call: Call, answer: Answer, fault: Fault | None, watch: ClientWatch) -> None:

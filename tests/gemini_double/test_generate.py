@@ -87,6 +87,8 @@ async def test_replay_with_an_error_status_on_a_stream(http: httpx.AsyncClient, 
     response = await http.post(STREAM, json=_body("tok-r"))
     assert response.status_code == 503 and response.text == body
     assert response.headers["content-type"] == "application/json; charset=UTF-8"
+    [entry] = await control.journal(match="tok-r")
+    assert entry["sent_text"] == ""  # an error body carries no answer text
 
 
 async def test_stream_error_event_is_sse_framed(http: httpx.AsyncClient, control: AsyncDoubleControl) -> None:

@@ -266,6 +266,8 @@ async def test_recorded_real_stream_replayed_through_the_sdk(sdk: genai.Client, 
     assert [c.usage_metadata.candidates_token_count for c in chunks if c.usage_metadata] == [31, 79, 80]
     expected_id = "ru1garvBEoOiqtsP2fznmQw" if SDK_READS_RESPONSE_ID else None
     assert {c.response_id for c in chunks} == {expected_id}
+    [entry] = await control.journal(match="tok-replay")
+    assert entry["sent_text"] == "".join(t or "" for t in texts(chunks)) and len(entry["chunk_times_ms"]) == 3
 
 
 async def test_shutdown_ends_a_stalled_stream_promptly() -> None:
