@@ -28,10 +28,9 @@ def _pruned(**fields: Any) -> JsonObject:
 def encode(frame: ClientFrame | ServerFrame) -> str:
     """The frame as the compact JSON text sent on the wire (UTF-8 text, not \\u-escaped).
 
-    A client may send a string holding an unpaired surrogate escape (`"\\ud800"`): it is JSON (RFC 8259 §8.2)
-    and valid against the schemas, but the decoded string cannot be encoded as UTF-8, so a server echoing it
-    (CHAT-002) would fail to send the frame. Such a frame is sent with `\\u` escapes, which carry the same
-    string in plain ASCII.
+    SPEC.md §2 rejects client strings holding an unpaired surrogate escape (`"\\ud800"`), but a frame built
+    from other data may still hold one; such a frame is sent with `\\u` escapes rather than failing to encode
+    as UTF-8.
     """
     text = json.dumps(frame.to_json(), ensure_ascii=False, separators=(",", ":"))
     try:

@@ -109,11 +109,29 @@ def _pointer(error: ValidationError) -> str:
     return "".join(f"/{part}" for part in error.absolute_path)
 
 
+def _lone_surrogates(value: Any, path: str = "") -> list[str]:
+    """JSON pointers of strings holding an unpaired surrogate (SPEC.md §2: strings are text, I-JSON)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return [path]
+        return []
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _lone_surrogates(item, f"{path}/{key}")]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _lone_surrogates(item, f"{path}/{index}")]
+    return []
+
+
 def validate_client_frame(frame: dict[str, Any]) -> Verdict:
-    """Validate an already-parsed client frame against `client-frame.schema.json`."""
+    """Validate an already-parsed client frame against `client-frame.schema.json` and SPEC.md §2's text rule."""
     violations = tuple(
         Violation(_requirement_of(error, "INPUT-003"), _message(error), _pointer(error))
         for error in validator(CLIENT_FRAME).iter_errors(frame)
+    ) + tuple(
+        Violation("INPUT-003", "string holds an unpaired surrogate (not text: I-JSON, RFC 7493)", path)
+        for path in _lone_surrogates(frame)
     )
     if not violations:
         return Verdict(frame=frame)
