@@ -1,0 +1,152 @@
+"""While Redis is lost: local rooms keep working. When it is back: tell the others, lift `seq`, catch up.
+
+During an outage an instance cannot reach the shared counter, so it numbers its local events from a private
+range (`LocalRoom.outage_seq`): `(shared // BLOCK + 1) * BLOCK + slot * SPAN + n`. `shared` is at most the
+counter, so every instance's range lies above every `seq` the counter gave and below
+`(counter // BLOCK + 2) * BLOCK`; the slot (unique per live instance, redis_scripts.START) keeps the ranges of
+two instances apart. On reconnection `reconcile` sets the counter to `(max(counter, seen) // BLOCK + 2) * BLOCK`
+(JUMP) in every room where this instance used its range or Redis lost its data, so no `seq` is ever given twice,
+and the members of every instance see the outage as a jump in `seq` (CHAT-005: detectable loss).
+
+What an outage loses, precisely (docs/scaleout.md):
+- events of other instances published while this one was cut off, when this one used its outage range in that
+  room meanwhile (otherwise they are caught up from history, up to `resume_history` events);
+- this instance's outage events, for the members of other instances (they never reach Redis or history);
+- nothing of presence: joins and leaves of the outage are announced to the others afterwards, exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from roomwire.reference.broker import EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull, now_ms
+from roomwire.reference.redis_codec import body, decode, nickname_json
+from roomwire.reference.redis_room import LocalRoom, PendingLeave
+from roomwire.reference.redis_scripts import BLOCK
+from roomwire.reference.redis_shared import leave_if_present
+from roomwire.spec.codes import LeaveReason
+
+if TYPE_CHECKING:
+    from roomwire.reference.redis_broker import RedisBroker
+    from roomwire.reference.redis_shared import Claim
+
+log = logging.getLogger(__name__)
+
+
+# --- during the outage ------------------------------------------------------------------------------------------
+
+
+def join_locally(
+    broker: RedisBroker, local: LocalRoom, member: Member, member_id: str, capacity: int, since: int | None
+) -> Joined:
+    """A join while Redis is lost: `members` and capacity from the last known state (the mirror)."""
+    if local.count > capacity:
+        local.remove(member)
+        raise RoomFull(local.name)
+    local.unannounced.add(member_id)
+    if local.delivered is None:
+        local.delivered = local.shared
+        local.release(())
+    seq = local.delivered
+    if since is None:
+        return Joined(seq=seq, members=local.names())
+    replay, complete = local.replay(since, seq)
+    return Joined(seq=seq, members=local.names(), replay=replay, complete=complete)
+
+
+def publish_locally(broker: RedisBroker, room: str, draft: EventDraft, claim: Claim | None) -> RoomEvent:
+    """Deliver to this instance's members with an outage `seq`; remember what the others must learn."""
+    local = broker.room(room)
+    assert broker.slot is not None
+    seq = local.outage_seq(broker.slot)
+    if seq is None:  # pragma: no cover - needs SPAN (4 million) events in one room during one outage
+        log.error("room %s: the outage range of this instance is used up; event dropped", room)
+        return RoomEvent(room=room, kind=draft.kind, seq=0, ts=now_ms(), nickname=draft.nickname)
+    presence = draft.kind is not EventKind.USER_MSG
+    event = RoomEvent(
+        room=room, kind=draft.kind, seq=seq, ts=now_ms(), nickname=draft.nickname, content=draft.content,
+        id=draft.id, count=local.count if presence else None, reason=draft.reason,
+    )  # fmt: skip
+    local.delivered = seq
+    local.deliver(event)
+    if claim is None:
+        return event
+    if draft.kind is EventKind.JOIN and claim.member in local.ids:
+        local.unannounced.add(claim.member)
+    elif draft.kind is EventKind.LEAVE:
+        mode = {"claimed": "claimed", "deferred": "present"}.get(claim.state, "silent")
+        reason = draft.reason or LeaveReason.DROP
+        local.pending_leaves.append(PendingLeave(claim.member, draft.nickname, reason, mode))
+    return event
+
+
+# --- Redis is back ----------------------------------------------------------------------------------------------
+
+
+async def reconcile(broker: RedisBroker, local: LocalRoom, lost_data: bool) -> None:
+    """Make Redis agree with this instance about `local`, then deliver what history has that we missed.
+
+    Raises:
+        one of `redis_link.LOST`: Redis went away again; the caller retries the whole recovery later.
+    """
+    local.holding = True  # what arrives meanwhile waits, and is delivered in order by `release`
+    try:
+        await _register(broker, local, lost_data)
+        if lost_data or local.outage_next is not None:
+            seen = max(local.delivered or 0, local.shared)
+            lifted = await broker.call("jump", [broker.keys.seq(local.name)], seen, BLOCK)
+            local.shared = max(local.shared, int(lifted))
+            local.outage_next = None
+        await _announce(broker, local)
+        assert broker.link is not None
+        raw = await broker.link.client.lrange(broker.keys.history(local.name), 0, -1)
+    except BaseException:
+        local.release(())
+        raise
+    local.release(decode(local.name, entry) for entry in raw)
+
+
+async def _register(broker: RedisBroker, local: LocalRoom, lost_data: bool) -> None:
+    """Store every local member (and its nickname, which may have been bound meanwhile) again; a member that
+    must still be there but is not was announced as left by a survivor: evict it (PRES-005)."""
+    if not local.members:
+        return
+    args: list[str] = [local.name]
+    for member, member_id in local.members.items():
+        known = "0" if lost_data or member_id in local.unannounced else "1"
+        args += [member_id, nickname_json(member.nickname), known]
+    keys = [broker.keys.members(local.name), broker.keys.instance_rooms(broker.me)]
+    for raw in await broker.call("register", keys, *args):
+        gone = local.ids.get(raw.decode())
+        if gone is not None:
+            broker.evict(local, gone)
+
+
+async def _announce(broker: RedisBroker, local: LocalRoom) -> None:
+    """Tell the other instances who joined and left during the outage; `q` keeps this instance's own members
+    from seeing them twice, and they stay out of history (inside the jump, so resume says incomplete)."""
+    room = local.name
+    for member_id in list(local.unannounced):
+        member = local.ids.get(member_id)
+        if member is not None:
+            fragment = body(EventDraft(EventKind.JOIN, nickname=member.nickname), member_id, broker.me, quiet=True)
+            await _emit(broker, room, fragment)
+        local.unannounced.discard(member_id)
+    while local.pending_leaves:
+        leave = local.pending_leaves[0]
+        draft = EventDraft(EventKind.LEAVE, nickname=leave.nickname, reason=leave.reason)
+        fragment = body(draft, leave.member, broker.me, quiet=True)
+        if leave.mode == "claimed":
+            await _emit(broker, room, fragment)
+        elif leave.mode == "present":
+            await leave_if_present(broker, room, leave.member, fragment, store=False)
+        else:
+            assert broker.link is not None
+            await broker.link.client.hdel(broker.keys.members(room), leave.member)
+        local.pending_leaves.pop(0)
+
+
+async def _emit(broker: RedisBroker, room: str, fragment: str) -> None:
+    channel = broker.keys.channel(room)
+    await broker.call("publish", broker.keys.room_keys(room), channel, broker.history, fragment, 1, 0, broker.ttl_ms)

@@ -1,0 +1,243 @@
+"""Redis keys, channels and the Lua scripts that make each room change atomic across instances.
+
+Keys (`P` is the `prefix` option, `R` a room id, `I` an instance id; room ids are `[A-Za-z0-9_-]`, CONN-002):
+
+    P:room:R:seq        string  the room's last `seq` (INCR)                                   SPEC §5
+    P:room:R:history    list    the last `resume_history` encoded events, oldest first          RECON-004
+    P:room:R:members    hash    member id -> nickname as JSON (`"ann"` or `null`), all instances  §6
+    P:room:R            channel every encoded room event, in `seq` order
+    P:instances         zset    instance id -> lease expiry (ms, Redis clock)
+    P:instance:I:rooms  set     rooms where instance I has (or had) members: what a reaper visits
+    P:reaping           zset    instance id -> claim expiry, while a survivor announces its members
+    P:reaped:I          string  "I was reaped": a partitioned instance learns it when it comes back
+    P:epoch             string  random token; a different one after reconnecting means Redis lost its data
+    P:slots             counter gives each instance its slot (its private range of outage `seq`s)
+    P:ping:I            channel the instance's own heartbeat echo, proving its subscriber still hears
+
+Why Lua: `seq` must rise in the order events are published (CHAT-004), across instances. INCR and PUBLISH in
+one script run atomically in Redis, so seq 6 can never be published before seq 5, and the history list gets the
+same event in the same step. The scripts build the message around a JSON fragment the publisher serialized once
+(`{"s":seq,"t":ts[,"c":count],<fragment>}`); `ts` comes from Redis's clock, so one room has one clock.
+
+Member ids are `I.N`. A member's `leave` is published by whoever removes its field from the members hash (HDEL
+returns 1 to exactly one caller), which makes the announcement of a dead instance's members exactly-once even
+when several survivors reap at the same time (PRES-005).
+
+Not Redis Cluster: scripts touch keys they compute (instance and room keys together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: `seq`s a room skips after an outage, and how they are shared among instances (see redis_broker.py).
+BLOCK = 1 << 32
+SLOTS = 1024
+SPAN = BLOCK // SLOTS
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key and channel names under one prefix."""
+
+    prefix: str
+
+    def seq(self, room: str) -> str:
+        return f"{self.prefix}:room:{room}:seq"
+
+    def history(self, room: str) -> str:
+        return f"{self.prefix}:room:{room}:history"
+
+    def members(self, room: str) -> str:
+        return f"{self.prefix}:room:{room}:members"
+
+    def channel(self, room: str) -> str:
+        return f"{self.prefix}:room:{room}"
+
+    def room_of(self, channel: bytes) -> str | None:
+        """The room of a room channel; None for any other channel (an instance's ping)."""
+        name = channel.decode()
+        prefix = f"{self.prefix}:room:"
+        return name[len(prefix) :] if name.startswith(prefix) else None
+
+    def room_keys(self, room: str) -> list[str]:
+        """KEYS of every room script: seq, history, members."""
+        return [self.seq(room), self.history(room), self.members(room)]
+
+    @property
+    def instances(self) -> str:
+        return f"{self.prefix}:instances"
+
+    @property
+    def reaping(self) -> str:
+        return f"{self.prefix}:reaping"
+
+    @property
+    def epoch(self) -> str:
+        return f"{self.prefix}:epoch"
+
+    @property
+    def slots(self) -> str:
+        return f"{self.prefix}:slots"
+
+    def instance_rooms(self, instance: str) -> str:
+        return f"{self.prefix}:instance:{instance}:rooms"
+
+    def reaped(self, instance: str) -> str:
+        return f"{self.prefix}:reaped:{instance}"
+
+    def ping(self, instance: str) -> str:
+        return f"{self.prefix}:ping:{instance}"
+
+
+#: Shared by the room scripts. KEYS: seq, history, members. `emit` assigns the next seq and publishes; `store`
+#: false keeps an event out of the history (reconciliation after an outage, see redis_outage.py).
+_EMIT = """
+local function num(x) return string.format('%.0f', x) end
+local function emit(channel, cap, body, presence, store, ttl)
+  local seq = redis.call('INCR', KEYS[1])
+  local t = redis.call('TIME')
+  local msg = '{"s":' .. num(seq) .. ',"t":' .. num(t[1] * 1000 + math.floor(t[2] / 1000))
+  local count = nil
+  if presence then
+    count = redis.call('HLEN', KEYS[3])
+    msg = msg .. ',"c":' .. count
+  end
+  msg = msg .. ',' .. body .. '}'
+  if store and cap > 0 then
+    redis.call('RPUSH', KEYS[2], msg)
+    redis.call('LTRIM', KEYS[2], -cap, -1)
+  end
+  if count == 0 then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  end
+  redis.call('PUBLISH', channel, msg)
+  return msg
+end
+"""
+
+#: ARGV: channel, history cap, body fragment, presence ("1": add count), store ("1"), empty-room ttl ms.
+PUBLISH = (
+    _EMIT
+    + """
+return emit(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', ARGV[5] == '1', ARGV[6])
+"""
+)
+
+#: KEYS: seq, history, members, instance rooms. ARGV: member id, nickname JSON, capacity, history ("1"), room.
+#: Returns {1, seq, members (flat hash), history} or {0} when the room is full (LIMIT-006, all instances).
+JOIN = """
+if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[3]) then return {0} end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[5])
+redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', KEYS[2])
+local history = {}
+if ARGV[4] == '1' then history = redis.call('LRANGE', KEYS[2], 0, -1) end
+return {1, redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[3]), history}
+"""
+
+#: A leave decided elsewhere (an outage, a dead instance): HDEL first, publish only if this caller removed it.
+#: ARGV: channel, history cap, member id, body fragment, store ("1"), ttl ms. Returns the message or false.
+LEAVE_IF_PRESENT = (
+    _EMIT
+    + """
+if redis.call('HDEL', KEYS[3], ARGV[3]) == 0 then return false end
+return emit(ARGV[1], tonumber(ARGV[2]), ARGV[4], true, ARGV[5] == '1', ARGV[6])
+"""
+)
+
+#: Announce every member of instance ARGV[3] (member ids `I.N`) as left, exactly once each.
+#: ARGV: channel, history cap, instance id, reason, ttl ms. Returns how many were announced.
+REAP_ROOM = (
+    _EMIT
+    + """
+local prefix = ARGV[3] .. '.'
+local fields = redis.call('HGETALL', KEYS[3])
+local n = 0
+for i = 1, #fields, 2 do
+  local id = fields[i]
+  if string.sub(id, 1, #prefix) == prefix and redis.call('HDEL', KEYS[3], id) == 1 then
+    emit(ARGV[1], tonumber(ARGV[2]),
+      '"k":"l","n":' .. fields[i + 1] .. ',"r":"' .. ARGV[4] .. '","m":"' .. id .. '"', true, true, ARGV[5])
+    n = n + 1
+  end
+end
+return n
+"""
+)
+
+#: Re-register members after an outage. KEYS: members, instance rooms. ARGV: room, then triples
+#: (member id, nickname JSON, "1" = only if still present). Returns the ids that were gone (reaped meanwhile).
+REGISTER = """
+redis.call('SADD', KEYS[2], ARGV[1])
+local gone = {}
+for i = 2, #ARGV, 3 do
+  if ARGV[i + 2] == '1' and redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then
+    table.insert(gone, ARGV[i])
+  else
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return gone
+"""
+
+#: After an outage: lift the counter past every `seq` any instance may have used meanwhile (redis_broker.py).
+#: KEYS: seq. ARGV: the highest seq this instance knows, BLOCK. Returns the new counter.
+JUMP = """
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+local m = math.max(c, tonumber(ARGV[1]))
+local j = (math.floor(m / tonumber(ARGV[2])) + 2) * tonumber(ARGV[2])
+redis.call('SET', KEYS[1], string.format('%.0f', j))
+return string.format('%.0f', j)
+"""
+
+#: First registration. KEYS: epoch, slots, instances. ARGV: a fresh epoch token, instance id, lease ms,
+#: a slot to keep ("" at first start). Returns {epoch, slot}.
+START = """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+end
+local slot = tonumber(ARGV[4])
+if slot == nil then
+  slot = (redis.call('INCR', KEYS[2]) - 1) % 1024
+elseif tonumber(redis.call('GET', KEYS[2]) or '0') < slot + 1 then
+  redis.call('SET', KEYS[2], slot + 1)
+end
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[3], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[3]), ARGV[2])
+return {epoch, slot}
+"""
+
+#: Renew the lease. KEYS: instances, reaped marker, epoch. ARGV: instance id, lease ms, epoch token.
+#: Returns "lost" (Redis lost its data), "reaped" (survivors announced our members) or "ok".
+HEARTBEAT = """
+if redis.call('GET', KEYS[3]) ~= ARGV[3] then return 'lost' end
+if redis.call('EXISTS', KEYS[2]) == 1 or not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 'reaped' end
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[2]), ARGV[1])
+return 'ok'
+"""
+
+#: Claim one instance whose lease (or whose previous reaper's claim) expired. KEYS: instances, reaping.
+#: ARGV: own id, claim ms, key prefix, marker ttl ms. Returns {id, rooms...} or false.
+CLAIM = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+for _, zset in ipairs(KEYS) do
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', zset, '-inf', now, 'LIMIT', 0, 8)) do
+    if id ~= ARGV[1] then
+      redis.call('ZREM', KEYS[1], id)
+      redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), id)
+      redis.call('SET', ARGV[3] .. ':reaped:' .. id, '1', 'PX', ARGV[4])
+      local rooms = redis.call('SMEMBERS', ARGV[3] .. ':instance:' .. id .. ':rooms')
+      table.insert(rooms, 1, id)
+      return rooms
+    end
+  end
+end
+return false
+"""

@@ -1,0 +1,99 @@
+"""Reference instances on one Redis: in this process (real Hypercorn servers), or as a process to SIGKILL.
+
+`instances(redis_url, n)` serves `n` reference servers in the test's event loop, each with its own
+`RedisBroker` (its own Redis connections, lease and subscriber): n instances behind a load balancer, as far as
+Redis and the clients can tell. `killable_instance(redis_url)` runs one in a child process
+(`python -m tests.scaleout.instances URL`), which the test can SIGKILL: no goodbye to Redis, no leave notices,
+sockets just end. Both are stopped when the block ends, also when the test fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from roomwire.reference.redis_broker import RedisBroker
+from roomwire.reference.server import RunningServer
+from tests.reference.helpers import serving
+from tests.scaleout.members import FAST, UNIT, options
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextlib.asynccontextmanager
+async def instances(
+    redis_url: str, n: int = 2, *, extra: str = FAST, **changes: Any
+) -> AsyncIterator[list[RunningServer]]:
+    async with contextlib.AsyncExitStack() as stack:
+        servers = []
+        for _ in range(n):
+            broker = RedisBroker(options(redis_url, extra), history=changes.get("resume_history", 100))
+            servers.append(await stack.enter_async_context(serving(broker=broker, **changes)))
+        yield servers
+
+
+class Child:
+    """A reference instance in its own process; `url` is its WebSocket URL template."""
+
+    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+        self.process = process
+        self.url = url
+
+    def ws(self, room: str, query: str = "") -> str:
+        return self.url.replace("{room_id}", room) + (f"?{query}" if query else "")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(UNIT)
+
+
+@contextlib.asynccontextmanager
+async def killable_instance(redis_url: str, *, extra: str = FAST) -> AsyncIterator[Child]:
+    argv = [sys.executable, "-m", "tests.scaleout.instances", f"{redis_url}?{extra}"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GEMINI_API_KEY": ""}
+    process = subprocess.Popen(  # noqa: ASYNC220 - starting it is quick; its output is read in a thread
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    child = Child(process, "")
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), UNIT * 3)
+        if not line.startswith("URL "):
+            raise RuntimeError(f"the instance did not start: {line}{process.stdout.read()}")
+        child.url = line.split(" ", 1)[1].strip()
+        yield child
+    finally:
+        child.kill()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def main() -> None:
+    """Serve one instance (fake Gemini) on a free port; print `URL <template>`; serve until killed."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("broker_url")
+    url = parser.parse_args().broker_url
+    from roomwire.reference.redis_broker import create_redis_broker
+    from roomwire.reference.server import running_server
+    from tests.reference.helpers import settings
+
+    async def run() -> None:
+        config = settings(broker_url=url)
+        async with running_server(config, broker=create_redis_broker(config)) as server:
+            print(f"URL {server.url}", flush=True)  # noqa: T201 - the parent reads it
+            await asyncio.Event().wait()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
