@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from roomwire.reference.ai import AiRequest
 from roomwire.reference.broker import EventDraft, EventKind, Joined, RoomEvent, RoomFull
-from roomwire.reference.fastcheck import fast_valid, has_lone_surrogate, id_ok, over_length
+from roomwire.reference.fastcheck import fast_valid, id_ok, may_hold_surrogate, over_length
 from roomwire.reference.frames import WireFrame
 from roomwire.reference.handshake import Admission
 from roomwire.reference.hypercorn_ext import EXTENSION, REASON
@@ -305,14 +305,13 @@ class Connection:
 
     def check_frame(self, frame: dict[str, Any], text: str) -> ErrorCode | None:
         """The error code a parsed frame earns (INPUT-002/003, IDENT-004, LIMIT-002), or None when it is valid."""
-        if not fast_valid(frame, self.max_chars):
-            verdict = validate_client_frame(frame)
-            if not verdict.valid:
-                return verdict.error_code or ErrorCode.BAD_FRAME
-            if over_length(frame, self.max_chars):
-                return ErrorCode.TOO_LONG
-        if has_lone_surrogate(frame, text):  # valid JSON, but not text that UTF-8 can carry on
-            return ErrorCode.BAD_FRAME
+        if fast_valid(frame, self.max_chars) and not may_hold_surrogate(text):
+            return None
+        verdict = validate_client_frame(frame)  # the spec's own verdict (and its error code)
+        if not verdict.valid:
+            return verdict.error_code or ErrorCode.BAD_FRAME
+        if over_length(frame, self.max_chars):  # LIMIT-002 under a configured limit below the schemas'
+            return ErrorCode.TOO_LONG
         return None
 
     def handle_bad_frame(self, code: ErrorCode, frame: dict[str, Any] | None) -> None:

@@ -15,13 +15,13 @@ import re
 from typing import Any
 
 from roomwire.spec.limits import MAX_HISTORY_ITEMS_IN_FRAME
-from roomwire.spec.schemas import schema
+from roomwire.spec.schemas import ecma_regex, schema
 
 _DEFS = schema("common.schema.json")["$defs"]
-_NICKNAME = re.compile(_DEFS["nickname"]["pattern"])
+_NICKNAME = re.compile(ecma_regex(_DEFS["nickname"]["pattern"]))
 _NICKNAME_MIN = int(_DEFS["nickname"]["minLength"])
 _NICKNAME_MAX = int(_DEFS["nickname"]["maxLength"])
-_CLIENT_ID = re.compile(_DEFS["client_id"]["pattern"])
+_CLIENT_ID = re.compile(ecma_regex(_DEFS["client_id"]["pattern"]))
 _CONTENT_MIN = int(_DEFS["content"]["minLength"])
 _ROLES = frozenset(_DEFS["history_item"]["properties"]["role"]["enum"])
 _ABSENT = object()
@@ -32,7 +32,7 @@ def nickname_ok(value: object) -> bool:
     return (
         isinstance(value, str)
         and _NICKNAME_MIN <= len(value) <= _NICKNAME_MAX
-        and _NICKNAME.search(value) is not None  # jsonschema's `pattern` is re.search too
+        and _NICKNAME.search(value) is not None  # as the spec's validator: re.search with ECMA-262's `$`
     )
 
 
@@ -78,24 +78,13 @@ def fast_valid(frame: dict[str, Any], max_chars: int) -> bool:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _strings(frame: dict[str, Any]) -> list[str]:
-    values = [frame.get("content"), frame.get("nickname")]
-    history = frame.get("history")
-    if isinstance(history, list):
-        values += [item.get("content") for item in history if isinstance(item, dict)]
-    return [value for value in values if isinstance(value, str)]
+def may_hold_surrogate(text: str) -> bool:
+    """Whether a frame's JSON text escapes a surrogate (`\\ud800`), which only the full check may accept.
 
-
-def has_lone_surrogate(frame: dict[str, Any], text: str) -> bool:
-    """JSON may escape a lone surrogate (`"\\ud800"`); such a string cannot be re-sent as UTF-8 (SPEC.md §2)."""
-    if _SURROGATE_ESCAPE.search(text) is None:  # the frame arrived as UTF-8, so only an escape can make one
-        return False
-    for value in _strings(frame):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-    return False
+    SPEC.md §2: a string holding an unpaired surrogate is not text and makes the frame invalid. The frame arrived
+    as UTF-8, so only a `\\u` escape can put a surrogate in it; frames without one need no further look.
+    """
+    return _SURROGATE_ESCAPE.search(text) is not None
 
 
 def over_length(frame: dict[str, Any], max_chars: int) -> bool:

@@ -59,9 +59,7 @@ class Wire:
 class FastWire(Wire):
     """The `roomwire.ws` extension: pre-framed bytes, written directly while the transport keeps up."""
 
-    def __init__(
-        self, send: AsgiSend, transport: asyncio.WriteTransport | None, is_open: Callable[[], bool]
-    ) -> None:
+    def __init__(self, send: AsgiSend, transport: asyncio.WriteTransport | None, is_open: Callable[[], bool]) -> None:
         super().__init__(send)
         self.transport = transport
         self._is_open = is_open  # no frame may follow a close frame the server already sent

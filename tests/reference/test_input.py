@@ -22,6 +22,7 @@ BAD_FRAMES = [
     ('{"type": "user_msg", "content": "x", "nickname": null}', "bad_frame"),
     ('{"type": "user_msg", "content": "x", "id": "has space"}', "bad_frame"),
     ('{"type": "user_msg", "content": "\\ud800 lone surrogate"}', "bad_frame"),
+    ('{"type": "user_msg", "content": "ok", "x-note": "\\udc00"}', "bad_frame"),
     (json.dumps({"type": "user_msg", "content": "가" * 2001}), "too_long"),
     ('{"type": "ping", "id": 5}', "bad_frame"),
 ]
@@ -66,7 +67,10 @@ async def test_an_invalid_frame_binds_no_nickname() -> None:
     [
         ({"type": "ai_msg", "id": "q-1"}, "bad_frame"),
         ({"type": "ai_msg", "id": "q-1", "content": "x", "history": [{"role": "system", "content": "x"}]}, "bad_frame"),
-        ({"type": "ai_msg", "id": "q-1", "content": "x", "history": [{"role": "user", "content": ""}] * 51}, "too_long"),  # noqa: E501 - one case per line
+        (
+            {"type": "ai_msg", "id": "q-1", "content": "x", "history": [{"role": "user", "content": ""}] * 51},
+            "too_long",
+        ),
         ({"type": "ai_msg", "id": "q-1", "content": "가" * 2001}, "too_long"),
     ],
 )
