@@ -250,11 +250,18 @@ async def _watch_handshakes(context: BrowserContext, page: Page, collector: _Col
     cdp = await context.new_cdp_session(page)
     await cdp.send("Network.enable")
 
+    urls: dict[str, str] = {}
+
+    def created(event: dict[str, Any]) -> None:
+        urls[str(event.get("requestId"))] = str(event.get("url", "?"))
+
     def handshake(event: dict[str, Any]) -> None:
         headers = event.get("response", {}).get("headers", {})
         text = "\n".join(f"{k}: {v}" for k, v in headers.items())
-        collector.check(text, "response_header", f"WebSocket handshake {event.get('requestId', '?')}")
+        url = urls.get(str(event.get("requestId")), "?")
+        collector.check(text, "response_header", f"WebSocket handshake {url}")
 
+    cdp.on("Network.webSocketCreated", created)
     cdp.on("Network.webSocketHandshakeResponseReceived", handshake)
 
 

@@ -26,6 +26,7 @@ LEAK_PLACES: dict[str, str] = {
     "dom": "dom",
     "script": "script",
     "response_header": "response_header",
+    "ws_handshake_header": "response_header",
     "api_response": "response_body",
     "ws_frame": "ws_frame_received",
     "cookie": "cookie",
@@ -99,6 +100,11 @@ class LeakySite:
             response = self._leaky_page(response)
         return response
 
+    def _process_response(self, connection: ServerConnection, request: Request, response: Response) -> Response:
+        if "ws_handshake_header" in self.leaks and response.status_code == 101:  # only DevTools' WS tab shows it
+            response.headers["X-Upstream-Key"] = self.secret
+        return response
+
     def _leaky_page(self, response: Response) -> Response:
         html = bytes(response.body).decode()
         if self.leaks:  # a leaky deployment also loosens the page's policy to run its own script
@@ -149,7 +155,13 @@ class LeakySite:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[LeakySite]:
-        async with serve(self._handler, "127.0.0.1", 0, process_request=self._process_request) as server:
+        async with serve(
+            self._handler,
+            "127.0.0.1",
+            0,
+            process_request=self._process_request,
+            process_response=self._process_response,
+        ) as server:
             self.port = next(iter(server.sockets)).getsockname()[1]
             yield self
 

@@ -73,6 +73,14 @@ async def test_one_leak_is_reported_where_it_is(leak: str) -> None:
     assert "script" not in result.places  # leak.js carries the key reversed: the find is the planted one
 
 
+async def test_a_key_in_the_websocket_handshake_response_is_found() -> None:
+    """Playwright reports no response for an upgrade; the scan reads the handshake through DevTools' protocol."""
+    result = await scan_site(frozenset({"ws_handshake_header"}))
+    [finding] = result.findings
+    assert finding.place == "response_header" and finding.where.startswith("WebSocket handshake ws://127.0.0.1:")
+    assert finding.requirement == "SEC-003" and "X-Upstream-Key: [SECRET]" in finding.evidence
+
+
 async def test_any_page_is_driven_through_a_socket_opened_inside_it() -> None:
     """A page without the reference page's elements: the server's frames still cross the browser."""
     result = await scan_site(frozenset({"ws_frame"}), path="plain", chat_url=True)
