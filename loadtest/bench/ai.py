@@ -12,6 +12,10 @@ with the same question:
 `added_ttft_*` (server minus the double's own, issue 4's definition: "the seed adds ~58 ms") is everything the
 server adds under concurrency; `added_over_sdk_ttft_*` (server minus the SDK at the same concurrency) is what it
 adds beyond the SDK's own cost. Each asker's first question warms connection pools and is not counted.
+
+Times to first chunk depend on how much CPU the machine leaves the server; CPU per answer does not. So the
+server process's CPU milliseconds per answer (its WebSocket work plus its SDK call) are also reported next to
+the direct process's (the SDK call alone): their difference is the relay's own cost per answer.
 """
 
 from __future__ import annotations
@@ -90,8 +94,10 @@ async def direct_ttft(url: str, askers: int, questions: int, cpu: int | None) ->
             await child.wait()
     if child.returncode != 0:
         raise RuntimeError(f"the direct SDK baseline exited with {child.returncode}")
-    samples: list[int] = json.loads(out)["ttft_ns"]
-    return _summary("direct", samples) | {"direct_answers": float(len(samples))}
+    data = json.loads(out)
+    samples: list[int] = data["ttft_ns"]
+    cpu_ms = 1000 * data["cpu_s"] / data["answers"]
+    return _summary("direct", samples) | {"direct_answers": float(len(samples)), "direct_cpu_ms_per_answer": cpu_ms}
 
 
 async def server_ttft(server: Server, askers: int, questions: int) -> dict[str, float]:
@@ -127,9 +133,12 @@ async def server_ttft(server: Server, askers: int, questions: int) -> dict[str, 
         finally:
             connection.abort()
 
+    cpu = server.cpu_seconds()
     results = await asyncio.gather(*(asker(i) for i in range(askers)), return_exceptions=True)
+    cpu = server.cpu_seconds() - cpu
     failed = [r for r in results if isinstance(r, BaseException)]
     return _summary("server", samples) | {
+        "server_cpu_ms_per_answer": 1000 * cpu / (askers * (questions + 1)),
         "server_answers": float(len(samples)),
         "server_error_notices": float(errors),
         "askers_failed": float(len(failed)),

@@ -51,7 +51,7 @@ class Window:
 
 
 async def capacity(server: Server, timing: Timing, *, room_size: int, senders: int = 10) -> dict[str, float]:
-    """Deliveries/s with `senders` members keeping 4 frames each in flight, in a room of `room_size`."""
+    """Deliveries/s with `senders` members keeping 16 frames each in flight, in a room of `room_size`."""
     room = Room(HOST, server.port, f"cap{room_size}", size=room_size, senders=senders)
     try:
         await room.join()

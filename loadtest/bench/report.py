@@ -35,6 +35,8 @@ HEADLINES: Mapping[str, tuple[tuple[str, str, str], ...]] = {
         ("added_ttft_p50_ms", "AI, 20 askers: TTFT added by the server, p50 ms", "lower"),
         ("added_over_sdk_ttft_p99_ms", "AI, 20 askers: TTFT added beyond the SDK's own, p99 ms", "lower"),
         ("server_ttft_p99_ms", "AI, 20 askers: TTFT via the server, p99 ms", "lower"),
+        ("server_cpu_ms_per_answer", "AI: server CPU ms per answer (relay + SDK)", "lower"),
+        ("relay_cpu_ms_per_answer", "AI: server CPU ms per answer beyond the SDK's own", "lower"),
         ("double_ttft_p99_ms", "AI: the double's own TTFT (1 SDK stream), p99 ms", "lower"),
     ),
     "idle": (
@@ -53,6 +55,7 @@ class Run:
     target: str
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    load_average: float | None = None  # the machine's 1-minute load when the run started (2 cores: > 2 is busy)
 
     def to_json(self) -> dict[str, object]:
         return {k: _finite(v) if k == "metrics" else v for k, v in asdict(self).items()}

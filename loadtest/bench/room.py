@@ -61,7 +61,7 @@ class Room:
     size: int
     senders: int
     pad: str = "x" * 64
-    inflight: int = 4
+    inflight: int = 16
     stalled: int = 0
     counted: int | None = None
     tally: Tally = field(default_factory=Tally)

@@ -80,6 +80,7 @@ async def ai_path(launch: Launch, o: Options) -> dict[str, float]:
     for p in ("p50", "p99"):
         added[f"added_ttft_{p}_ms"] = via[f"server_ttft_{p}_ms"] - alone[f"double_ttft_{p}_ms"]
         added[f"added_over_sdk_ttft_{p}_ms"] = via[f"server_ttft_{p}_ms"] - direct[f"direct_ttft_{p}_ms"]
+    added["relay_cpu_ms_per_answer"] = via["server_cpu_ms_per_answer"] - direct["direct_cpu_ms_per_answer"]
     return alone | direct | via | added
 
 
@@ -158,7 +159,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         for scenario in args.scenarios.split(","):
             runner, applies = SCENARIOS[scenario]
             for target in (t for t in order if t in applies):
-                run = report.Run(round=round_, scenario=scenario, target=target)
+                run = report.Run(round=round_, scenario=scenario, target=target, load_average=os.getloadavg()[0])
                 launch = _launcher(target, options, commands)
                 try:
                     run.metrics = await runner(launch, options)
@@ -202,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = asyncio.run(bench(args))
     with open(args.json, "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=2, ensure_ascii=False, allow_nan=False)
-    print(f"\n{report.table(result['summary'], result['targets'])}\n\nresults: {args.json}")  # noqa: T201
+    loads = sorted(r["load_average"] for r in result["runs"] if r["load_average"] is not None)
+    machine_note = f"machine load (1-min average) at run starts: {loads[0]:.1f}–{loads[-1]:.1f}" if loads else ""
+    print(f"\n{report.table(result['summary'], result['targets'])}\n\n{machine_note}\nresults: {args.json}")  # noqa: T201
     failed = [r for r in result["runs"] if r["error"]]
     return 1 if failed else 0

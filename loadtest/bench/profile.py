@@ -1,0 +1,157 @@
+"""Where a server's time goes under fan-out load: py-spy samples it while the capacity scenario drives it.
+
+    python -m roomwire.loadtest.bench.profile --target reference --room-size 10 --seconds 10 --out prof/
+
+starts the target pinned to the server core, drives the closed-loop fan-out (`fanout.capacity`) for `--seconds`,
+and meanwhile runs `py-spy record --nonblocking` on the server (from the load generator's core). It writes
+`<target>-room<N>.svg` (a flame graph) and `<target>-room<N>.txt` (collapsed stacks), then prints a breakdown:
+the share of samples whose innermost frame is in each package (self time) and the share whose stack passes
+through each package or function (inclusive). py-spy comes from PyPI (`pip install py-spy`); it needs ptrace,
+which root has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import fanout, servers
+
+#: (label, a folder name in the frame's file path), tried in order; the first match names a frame's package.
+PACKAGES = (
+    ("roomwire.reference", "reference"),
+    ("roomwire.targets", "targets"),
+    ("roomwire.spec", "spec"),
+    ("quart", "quart"),
+    ("hypercorn", "hypercorn"),
+    ("wsproto", "wsproto"),
+    ("h11", "h11"),
+    ("uvicorn", "uvicorn"),
+    ("starlette", "starlette"),
+    ("fastapi", "fastapi"),
+    ("websockets", "websockets"),
+    ("json", "json"),
+    ("asyncio", "asyncio"),
+    ("anyio", "anyio"),
+    ("logging", "logging"),
+    ("prometheus_client", "prometheus_client"),
+)
+
+
+def package_of(frame: str) -> str:
+    """The package of a py-spy frame, `function (path/to/file.py:line)`, by the folders in its path."""
+    place = frame.rpartition(" (")[2].rstrip(")")
+    path = place.rpartition(":")[0] if place.rpartition(":")[2].isdigit() else place
+    folders = set(path.split("/")[:-1])
+    for label, folder in PACKAGES:
+        if folder in folders:
+            return label
+    if path.endswith("selectors.py"):
+        return "asyncio"  # the event loop's epoll wait and its bookkeeping
+    return "other"
+
+
+def function_of(frame: str) -> str:
+    """`function (file.py:line)` without the line, so a function's samples add up."""
+    name, _, place = frame.rpartition(" (")
+    return f"{name} ({place.rstrip(')').rpartition(':')[0]})" if name else frame
+
+
+def breakdown(collapsed: str, top: int = 25) -> str:
+    """Self and inclusive shares from py-spy's collapsed stacks (`frame;frame;... count` per line)."""
+    self_pkg: Counter[str] = Counter()
+    incl_pkg: Counter[str] = Counter()
+    self_fn: Counter[str] = Counter()
+    incl_fn: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count, frames = int(count_text), [function_of(f) for f in stack.split(";")]
+        total += count
+        self_pkg[package_of(frames[-1])] += count
+        self_fn[frames[-1]] += count
+        for pkg in {package_of(f) for f in frames}:
+            incl_pkg[pkg] += count
+        for frame in set(frames):
+            incl_fn[frame] += count
+    if not total:
+        return "no samples"
+    out = [f"{total} samples", "", "package            self   inclusive"]
+    for pkg, _ in incl_pkg.most_common():
+        out.append(f"{pkg:<18} {self_pkg[pkg] / total:6.1%}  {incl_pkg[pkg] / total:6.1%}")
+    out += ["", f"top {top} functions by self time"]
+    out += [f"{n / total:6.1%}  {fn}" for fn, n in self_fn.most_common(top)]
+    out += ["", f"top {top} functions by inclusive time"]
+    out += [f"{n / total:6.1%}  {fn}" for fn, n in incl_fn.most_common(top)]
+    return "\n".join(out)
+
+
+async def profile(
+    target: str, room_size: int, seconds: float, out: Path, server_cpu: int, loadgen_cpu: int
+) -> tuple[str, Path]:
+    """Drive and sample `target`; returns the load's figures and the collapsed stacks' path."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    os.sched_setaffinity(0, {loadgen_cpu})
+    timing = fanout.Timing(warmup=1.0, measure=seconds, stall_fill=0.0)
+    stem = out / f"{target}-room{room_size}"
+    async with servers.running(target, cpu=server_cpu) as server:
+        records = []
+        for fmt, suffix in (("flamegraph", ".svg"), ("raw", ".txt")):
+            records.append(
+                await asyncio.create_subprocess_exec(
+                    py_spy,
+                    "record",
+                    "--nonblocking",
+                    "--rate",
+                    "250",
+                    "--duration",
+                    str(int(seconds)),
+                    "--format",
+                    fmt,
+                    "-o",
+                    str(stem) + suffix,
+                    "--pid",
+                    str(server.process.pid),
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )  # fmt: skip
+            )
+        result = await fanout.capacity(server, timing, room_size=room_size)
+        await asyncio.gather(*(r.wait() for r in records))
+    header = f"{target}, room of {room_size}: " + ", ".join(f"{k}={v:.4g}" for k, v in result.items())
+    return header, Path(str(stem) + ".txt")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench.profile")
+    parser.add_argument("--target", default="reference", choices=servers.TARGETS)
+    parser.add_argument("--room-size", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--out", type=Path, default=Path("bench-profile"))
+    parser.add_argument("--server-cpu", type=int, default=0)
+    parser.add_argument("--loadgen-cpu", type=int, default=1)
+    parser.add_argument("--breakdown", type=Path, metavar="TXT", help="only print the breakdown of saved stacks")
+    args = parser.parse_args(argv)
+    if args.breakdown:
+        print(breakdown(args.breakdown.read_text(encoding="utf-8")))  # noqa: T201 - the command's output
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    header, collapsed = asyncio.run(
+        profile(args.target, args.room_size, args.seconds, args.out, args.server_cpu, args.loadgen_cpu)
+    )
+    report = header + "\n" + breakdown(collapsed.read_text(encoding="utf-8"))
+    (args.out / f"{args.target}-room{args.room_size}-breakdown.txt").write_text(report + "\n", encoding="utf-8")
+    print(report)  # noqa: T201 - the command's output
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
