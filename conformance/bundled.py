@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from roomwire.spec.errors import HarnessError
 
@@ -34,7 +35,7 @@ BUNDLED_SETTINGS = {
     "ROOMWIRE_PING_INTERVAL_S": "8",
     "ROOMWIRE_PING_TIMEOUT_S": "8",
     "ROOMWIRE_AI_TIMEOUT_S": "2",
-    "ROOMWIRE_AI_BUDGET_RPM": "60",
+    "ROOMWIRE_AI_BUDGET_RPM": "90",
     "ROOMWIRE_ROOM_CAPACITY": "20",
     "ROOMWIRE_SHUTDOWN_GRACE_S": "1",
     "ROOMWIRE_CLOSE_TIMEOUT_S": "2",
@@ -125,6 +126,48 @@ def target_env(double_url: str, canary: str, variant: str | None) -> dict[str, s
 
 
 @dataclass
+class InProcessServer:
+    """The reference or a broken variant served in the suite's own event loop (the suite's tests use it: no
+    interpreter to start, at the price of sharing one core with the suite)."""
+
+    variant: str | None
+    env: dict[str, str]
+    double_url: str
+    port: int = 0
+    url: str = ""
+    _stack: contextlib.AsyncExitStack | None = None
+
+    async def start(self) -> str:
+        from roomwire.reference.server import running_server
+        from roomwire.reference.settings import Settings
+        from roomwire.targets.broken import VARIANTS, app_options, apply_patches
+
+        variant = VARIANTS.get(self.variant or "")
+        changes = {"port": self.port, "gemini": "real", "gemini_base_url": self.double_url}
+        settings = Settings.from_env(self.env, dotenv=None).replace(
+            **changes, **(dict(variant.settings) if variant else {})
+        )
+        stack = contextlib.AsyncExitStack()
+        if variant is not None:
+            stack.callback(apply_patches(variant))
+        try:
+            server = await stack.enter_async_context(
+                running_server(settings, **(app_options(variant) if variant else {}))
+            )
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack, self.url = stack, server.url
+        self.port = int(server.url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+        return self.url
+
+    async def stop(self) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+
+
+@dataclass
 class Bundle:
     """What a bundled run gives the suite."""
 
@@ -132,11 +175,19 @@ class Bundle:
     double_url: str
     canary: str
     restart: Callable[[], Awaitable[None]]
-    server: ServerProcess
+    server: ServerProcess | InProcessServer
+
+
+def _server(variant: str | None, env: dict[str, str], double_url: str, cwd: str, in_process: bool) -> Any:
+    if in_process and variant != "seed":
+        return InProcessServer(variant, env, double_url)
+    return ServerProcess(target_command(variant, double_url, 0), env, cwd)
 
 
 @contextlib.asynccontextmanager
-async def bundled_target(variant: str | None = None, options: dict[str, str] | None = None) -> AsyncIterator[Bundle]:
+async def bundled_target(
+    variant: str | None = None, options: dict[str, str] | None = None, *, in_process: bool = False
+) -> AsyncIterator[Bundle]:
     """Start the double and the target (see the module docstring); stop both when the block ends."""
     from roomwire.gemini_double import DoubleConfig, serve_double
 
@@ -145,18 +196,21 @@ async def bundled_target(variant: str | None = None, options: dict[str, str] | N
         async with serve_double(DoubleConfig(**DOUBLE_SETTINGS)) as double:  # type: ignore[arg-type]
             env = target_env(double.base_url, canary, variant)
             env.update(options or {})
-            server = ServerProcess(target_command(variant, double.base_url, 0), env, cwd)
+            server = _server(variant, env, double.base_url, cwd, in_process)
             restarting: list[asyncio.Task[str]] = []
             try:
                 url = await server.start()
 
                 async def restart() -> None:
-                    """RECON-002: a graceful stop (SIGTERM); the same server comes back on the same port in the
-                    background (starting an interpreter takes seconds, and a restart check only needs the stop)."""
+                    """RECON-002: a graceful stop (SIGTERM), then the same server again on the same port."""
                     port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
                     await server.stop()
-                    server.command = target_command(variant, double.base_url, port)
+                    if isinstance(server, ServerProcess):
+                        server.command = target_command(variant, double.base_url, port)
+                    else:
+                        server.port = port
                     restarting.append(asyncio.create_task(server.start()))
+                    await restarting[-1]
 
                 yield Bundle(url=url, double_url=double.base_url, canary=canary, restart=restart, server=server)
             finally:
@@ -164,5 +218,6 @@ async def bundled_target(variant: str | None = None, options: dict[str, str] | N
                     task.cancel()
                 await asyncio.gather(*restarting, return_exceptions=True)
                 await server.stop()
-                with contextlib.suppress(OSError):
-                    server.log.unlink()
+                if isinstance(server, ServerProcess):
+                    with contextlib.suppress(OSError):
+                        server.log.unlink()

@@ -40,8 +40,9 @@ USER_AGENT = "roomwire-conformance"
 class UpgradeRefused(Blocked):
     """A valid upgrade was refused: CONN-001 fails on its own; other checks are blocked, not failed."""
 
-    def __init__(self, url: str, status: int) -> None:
-        super().__init__("CONN-001", f"the upgrade of {url} was refused with HTTP {status}")
+    def __init__(self, url: str, status: int | None, error: str = "") -> None:
+        how = f"HTTP {status}" if status is not None else error
+        super().__init__("CONN-001", f"the upgrade of {url} was refused ({how})")
         self.status = status
 
 
@@ -50,8 +51,9 @@ class Handshake:
     """The outcome of an upgrade attempt that may legitimately be refused (CONN-002, SEC-004)."""
 
     url: str
-    status: int | None  # the HTTP status of a refusal; None when accepted
+    status: int | None  # the HTTP status of a refusal; None when accepted or not answered with a status
     client: Client | None
+    error: str = ""  # how the handshake failed when it got no HTTP status (connection closed, garbage)
 
     @property
     def accepted(self) -> bool:
@@ -117,7 +119,9 @@ class Driver:
             return await connect(url, **kwargs)  # type: ignore[arg-type]
         except InvalidStatus as exc:
             return exc.response.status_code
-        except (OSError, TimeoutError, InvalidHandshake, ssl.SSLError) as exc:
+        except (InvalidHandshake, EOFError) as exc:  # it answered, but not with an upgrade or a status
+            return f"the handshake failed: {type(exc).__name__}: {exc}"
+        except (OSError, TimeoutError, ssl.SSLError) as exc:
             raise TargetUnreachable(f"cannot open {url}: {type(exc).__name__}: {exc}") from exc
 
     async def attempt(
@@ -149,6 +153,9 @@ class Driver:
         if isinstance(result, int):
             transcript.note(f"upgrade refused: HTTP {result}")
             return Handshake(url, result, None)
+        if isinstance(result, str):
+            transcript.note(f"upgrade refused: {result}")
+            return Handshake(url, None, None, result)
         client = Client(
             label=label,
             ws=result,  # type: ignore[arg-type]
@@ -201,7 +208,7 @@ class Driver:
             validate=validate,
         )
         if outcome.client is None:
-            raise UpgradeRefused(outcome.url, outcome.status or 0)
+            raise UpgradeRefused(outcome.url, outcome.status, outcome.error)
         return outcome.client
 
     async def join(
@@ -239,7 +246,7 @@ class Driver:
             return "welcome"
         if session.welcome_seen is None:
             session.welcome_seen = False
-        joined = frames.system("join", nickname=client.nickname) if client.nickname else frames.system("join")
+        joined = frames.join(client.nickname) if client.nickname else frames.join()
         if client.find(joined):
             client.transcript.note("no welcome; membership taken from the join notice")
             return "join"

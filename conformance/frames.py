@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from roomwire.spec.codes import SystemEvent
 from roomwire.spec.protocol import Received
+from roomwire.spec.texts import Lang, event_text
 
 Predicate = Callable[[Received], bool]
 
@@ -52,6 +54,45 @@ def system(event: str, *, nickname: str | None = None, code: str | None = None) 
         return code is None or frame.get("code") == code
 
     return match
+
+
+def _text_patterns(event: SystemEvent) -> list[tuple[str, str]]:
+    """(prefix, suffix) of the default `content` of a join or leave in every language (SPEC.md §6)."""
+    patterns = []
+    for lang in Lang:
+        prefix, _, suffix = event_text(event, lang, nickname="\0").partition("\0")
+        patterns.append((prefix, suffix))
+    return patterns
+
+
+def presence_name(item: Received, event: str) -> str | None:
+    """The nickname a join/leave notice names: its `nickname` field when it has an `event`, else the name inside
+    the spec's default text of a system frame without `event` (the seed's leave is exactly that:
+    `{"type":"system","content":"Bob가 퇴장했습니다."}`). The missing `event` is FRAME-004's failure; counting the
+    notice anyway keeps it from failing every presence check as well."""
+    frame = data(item)
+    if frame.get("type") != "system":
+        return None
+    if "event" in frame:
+        name = frame.get("nickname")
+        return name if frame.get("event") == event and isinstance(name, str) else None
+    content = frame.get("content")
+    if not isinstance(content, str):
+        return None
+    for prefix, suffix in _text_patterns(SystemEvent(event)):
+        if content.startswith(prefix) and content.endswith(suffix) and len(content) > len(prefix) + len(suffix):
+            return content[len(prefix) : len(content) - len(suffix)]
+    return None
+
+
+def leave(nickname: str | None = None) -> Predicate:
+    """A leave notice (for `nickname` when given); see `presence_name`."""
+    return lambda item: (name := presence_name(item, "leave")) is not None and nickname in (None, name)
+
+
+def join(nickname: str | None = None) -> Predicate:
+    """A join notice (for `nickname` when given); see `presence_name`."""
+    return lambda item: (name := presence_name(item, "join")) is not None and nickname in (None, name)
 
 
 def error(code: str | None = None) -> Predicate:

@@ -77,8 +77,8 @@ class RequirementFailed(AssertionError):
         self.verdict = verdict
 
     def report(self) -> str:
-        from roomwire.conformance.report import _evidence
         from roomwire.conformance.outcomes import Status
+        from roomwire.conformance.report import _evidence
 
         req = self.verdict.requirement
         lines = [f"{req.id} ({req.level.value}): {req.text}", self.verdict.detail]
@@ -129,11 +129,12 @@ def _run_once(config: pytest.Config) -> Any:
     from roomwire.spec.errors import HarnessError
     from roomwire.spec.requirements import Level
 
+    selected: list[str] = config.stash[ITEMS_KEY] if ITEMS_KEY in config.stash else []
     suite = SuiteConfig(
         urls=tuple(config.getoption("chat_url")),
         double_url=config.getoption("gemini_double_url"),
         canary_key=config.getoption("canary_key"),
-        only=tuple(config.stash.get(ITEMS_KEY, [])),
+        only=tuple(selected),
         level=Level.MUST if config.getoption("chat_level") == "must" else None,
         ca_file=config.getoption("chat_ca_file"),
         timeout_factor=config.getoption("chat_timeout_factor"),

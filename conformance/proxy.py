@@ -99,8 +99,9 @@ class ProxiedConnection:
         if target is not None:
             if rst:
                 sock = target.get_extra_info("socket")
-                if sock is not None:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                if sock is not None and not target.is_closing():
+                    with contextlib.suppress(OSError):  # already closed by the target: nothing to reset
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 target.abort()
             else:
                 target.close()
@@ -126,7 +127,8 @@ class ProxiedConnection:
         if target is not None and not target.is_closing():
             sock = target.get_extra_info("socket")
             if sock is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
             target.resume_reading()
 
     def close(self) -> None:

@@ -5,7 +5,8 @@ for its own requirement when the target breaks it, `Skip` when it cannot reach a
 and nothing when the requirement held. Registration happens at import time, so the registry refuses at once:
 
 - an ID that SPEC.md does not define (a typo would otherwise make a requirement silently unchecked);
-- two checks with the same name (the report and `--only` address checks by name too);
+- two checks with the same name (the report and `--only` address checks by name too), unless it is the same
+  function registered again because its module was imported again;
 - a check that declares no ID.
 
 A check may serve several IDs (`also=`) when one scenario observes several requirements at once (the room
@@ -136,7 +137,8 @@ class Registry:
             raise RegistryError(f"check {check.name!r} names requirement(s) SPEC.md does not define: {unknown}")
         if len(set(check.requirement_ids)) != len(check.requirement_ids):
             raise RegistryError(f"check {check.name!r} lists a requirement twice")
-        if check.name in self.checks:
+        known = self.checks.get(check.name)
+        if known is not None and _origin(known.func) != _origin(check.func):
             raise RegistryError(f"a check named {check.name!r} is already registered")
         if check.requirement_id in NOT_COVERED:
             raise RegistryError(f"{check.requirement_id} is listed as not covered; remove it from NOT_COVERED")
@@ -154,6 +156,11 @@ class Registry:
             for rid, req in self.known.items()
             if rid not in own and rid not in NOT_COVERED and (level is None or req.level is level)
         ]
+
+
+def _origin(func: CheckFunc) -> tuple[str, str]:
+    """Where a function is defined: a module imported again (pytester, reloads) registers the same checks."""
+    return getattr(func, "__module__", ""), getattr(func, "__qualname__", "")
 
 
 def matches(patterns: Iterable[str], requirement: Requirement, check_name: str | None = None) -> bool:

@@ -132,7 +132,8 @@ class Runner:
 
     def _combine(self, requirements: list[Requirement], collected: list[CheckResult]) -> dict[str, RequirementResult]:
         results: dict[str, RequirementResult] = {}
-        for req in requirements:
+        wanted = {req.id for req in requirements} | {r.requirement_id for r in collected}
+        for req in (r for r in self.registry.known.values() if r.id in wanted):
             own = [r for r in collected if r.requirement_id == req.id]
             if not own and req.id in NOT_COVERED:
                 results[req.id] = RequirementResult(req, Status.SKIP, f"not covered: {NOT_COVERED[req.id]}")

@@ -33,7 +33,8 @@ class SuiteConfig:
     timeout_factor: float = 1.0
     concurrency: int = 8
     variant: str | None = None  # bundled only: a deliberately broken variant (roomwire.targets.broken)
-    bundled_options: dict[str, str] = field(default_factory=dict)
+    bundled_options: dict[str, str] = field(default_factory=dict)  # bundled only: ROOMWIRE_* settings to change
+    in_process: bool = False  # bundled only: serve the target in the suite's loop (the suite's own tests)
 
     def validate(self) -> None:
         if not 0.1 <= self.timeout_factor <= 100:
@@ -64,7 +65,7 @@ async def session_for(config: SuiteConfig) -> AsyncIterator[Session]:
         return
     from roomwire.conformance.bundled import bundled_target
 
-    async with bundled_target(variant=config.variant, options=config.bundled_options) as bundle:
+    async with bundled_target(config.variant, config.bundled_options, in_process=config.in_process) as bundle:
         upstream = Upstream(bundle.double_url, within=timeouts.frame)
         session = Session(
             target=parse_target([bundle.url]),

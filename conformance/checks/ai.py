@@ -7,6 +7,7 @@ from roomwire.conformance.checks.common import (
     Answer,
     ask,
     collect_answer,
+    gather_or_cancel,
     hangul_ratio,
     members,
     skip_if_not_answered,
@@ -28,7 +29,7 @@ async def _first_chunk_then(ctx: CheckContext, asker: Client, question: str, id:
     first = await asker.wait_for(frames.either(frames.ai_chunk(), frames.ai_done()), ctx.timeouts.ai, since)
     if first is None or frames.kind(first) != "ai_chunk":
         answer = await collect_answer(ctx, asker, since, within=0.0, linger=0.0)
-        skip_if_not_answered(ctx, answer, "overlap with a streaming answer")
+        skip_if_not_answered(ctx, answer, "overlap with a streaming answer", asker)
         raise ctx.skip("the answer ended before its first chunk, so nothing could overlap it")
     return since
 
@@ -55,6 +56,23 @@ async def every_answer_ends_with_exactly_one_ai_done(ctx: CheckContext) -> None:
     ctx.note("one ai_done, nothing after it")
 
 
+@requirement("AI-002", needs=[Need.DOUBLE], slow=True)
+async def every_failed_answer_ends_with_exactly_one_ai_done(ctx: CheckContext) -> None:
+    """Upstream 500, 429, a cut stream, a blocked answer, no finishReason and silence: one ai_done each."""
+    from roomwire.conformance.checks.failures import provoke
+
+    kinds = ("server_error", "rate_limit", "abort", "safety", "no_finish", "stall")
+    clients = [
+        await ctx.driver.join(ctx.room(n + 1), f"F{n}") for n in range(len(kinds))
+    ]
+    within = min(float(ctx.limits.ai_timeout_s), 60.0) + ctx.timeouts(5.0)
+    pairs = list(zip(clients, kinds, strict=True))
+    answers = await gather_or_cancel(*(provoke(ctx, client, kind, within=within) for client, kind in pairs))
+    for client, kind, answer in zip(clients, kinds, answers, strict=True):
+        _one_done(ctx, answer, client, f"an answer that failed upstream ({kind})")
+    ctx.note(f"one ai_done each after {', '.join(kinds)}")
+
+
 def _one_done(ctx: CheckContext, answer: Answer, client: Client, what: str) -> None:
     if len(answer.dones) != 1 or answer.late_chunks:
         raise ctx.violation(f"exactly one ai_done ending {what}, no ai_chunk after it", client.describe())
@@ -66,7 +84,7 @@ async def a_multi_sentence_answer_streams_in_several_chunks(ctx: CheckContext) -
     (ann,) = await members(ctx, 1)
     directive = " [[sentences=4]] [[chunks=6]]" if ctx.session.upstream else ""
     answer = await ask(ctx, ann, f"{MULTI_SENTENCE} {ctx.token('q')}{directive}")
-    skip_if_not_answered(ctx, answer, "streaming")
+    skip_if_not_answered(ctx, answer, "streaming", ann)
     if len(answer.chunks) < 2:
         raise ctx.violation(
             "a multi-sentence answer in at least 2 ai_chunk frames",
@@ -165,7 +183,7 @@ async def a_korean_question_gets_a_korean_answer(ctx: CheckContext) -> None:
     token = ctx.token("ko").replace("-", "")[-8:]
     question = f"{KOREAN_QUESTION} ({token})"
     answer = await ask(ctx, ann, question)
-    skip_if_not_answered(ctx, answer, "the answer's language")
+    skip_if_not_answered(ctx, answer, "the answer's language", ann)
     ratio = hangul_ratio(answer.text)
     if ratio < 0.5:
         raise ctx.violation(

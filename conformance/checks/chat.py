@@ -64,7 +64,7 @@ async def room_events_stay_in_their_room(ctx: CheckContext) -> None:
     visitor = ctx.token("v")[:32]
     guest = await ctx.driver.join(room, visitor)
     await guest.close(ctx.timeouts.close)
-    await bob.wait_for(frames.system("leave", nickname=visitor), ctx.timeouts.frame)
+    await bob.wait_for(frames.leave(visitor), ctx.timeouts.frame)
     await ctx.expect_none(
         [outsider, cased], frames.either(frames.mentions(text), frames.mentions(visitor)), "anything from another room"
     )
@@ -121,6 +121,8 @@ async def a_connected_member_sees_no_seq_gaps(ctx: CheckContext) -> None:
     await cy.close(ctx.timeouts.close)
     last = (await _send_series(ctx, bob, "h", 2))[-1]
     await ann.wait_for(frames.user_msg(last), ctx.timeouts.frame)
+    if not any(isinstance(frames.data(e).get("seq"), int) for e in ann.find(frames.room_event())):
+        raise ctx.skip("the target's room events carry no seq (CHAT-002 and CHAT-004 report that)")
     ctx.protocol_violations([ann, bob])
     ctx.note("seq consecutive through joins, leaves and messages")
 

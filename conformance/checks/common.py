@@ -10,13 +10,18 @@ from __future__ import annotations
 import asyncio
 import math
 import unicodedata
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from roomwire.conformance import frames
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
+from roomwire.conformance.outcomes import Blocked
 from roomwire.spec.limits import HALF_OPEN_DEADLINE_S, LEAVE_DEADLINE_S
 from roomwire.spec.protocol import Received
+
+T = TypeVar("T")
 
 NAMES = ("Ann", "Bob", "Cy", "Dee", "Eve", "Finn", "Gus", "Hal")
 
@@ -82,16 +87,18 @@ async def ask(
     return await collect_answer(ctx, client, since, within=within)
 
 
-def skip_if_not_answered(ctx: CheckContext, answer: Answer, what: str) -> None:
+def skip_if_not_answered(ctx: CheckContext, answer: Answer, what: str, client: Client) -> None:
     """A check about a successful answer cannot judge one that failed for reasons outside its requirement."""
     if any(code in QUOTA_CODES for code in answer.codes):
         raise ctx.skip(f"the target refused the question for load ({', '.join(answer.codes)}); {what} not judged")
     if not answer.dones:
-        return
-    if answer.failed and ctx.session.upstream is None:
+        if client.closed.is_set():
+            raise ctx.skip(f"the asker's connection was closed ({client.close_code}) before its answer ended")
+        raise Blocked("AI-002", "the answer never ended with an ai_done")
+    if answer.failed:
         raise ctx.skip(
-            f"the target's AI failed ({', '.join(answer.codes) or answer.status}); without --double the suite "
-            f"cannot tell an upstream problem from the target's, so {what} is not judged"
+            f"the answer failed ({', '.join(answer.codes) or answer.status}), so {what} is not judged here "
+            "(failures are AI-002's and UP-*'s; with --double, AI-004 fails a target that fails sound answers)"
         )
 
 
@@ -160,26 +167,48 @@ class Flood:
     started: float
     ended: float
     notices: list[Received]
+    rate: int = 1
+    burst: int = 1
+
+    @property
+    def inconclusive(self) -> bool:
+        """No notice, but the frames went out so slowly that the bucket may have admitted them all."""
+        return not self.notices and self.sent <= self.burst + self.rate * (self.ended - self.started) + 1
 
 
-async def flood(ctx: CheckContext, client: Client, *, over: int | None = None, cap: int = 200) -> Flood:
+async def flood(ctx: CheckContext, client: Client, *, over: int | None = None, cap: int | None = None) -> Flood:
     """Send frames as fast as possible until `over` more than the bucket can have admitted by now (burst plus
-    rate_per_s per elapsed second) have gone out; a slow machine sends slower but still overflows the bucket.
+    rate_per_s per elapsed second) have gone out, so that a slow machine still overflows the bucket.
 
-    `over` defaults to half the burst (at least 1), so that fewer than `burst` frames are dropped and a
-    target may not yet treat it as a persistent flood (LIMIT-004)."""
+    `over` defaults to half the burst (at least 1) and `cap` to twice the burst minus one: however late the
+    target reads them, fewer than `burst` frames are dropped, which a target may not yet treat as a persistent
+    flood (LIMIT-004). When the suite itself was too slow to overflow the bucket, `inconclusive` says so."""
     limits = ctx.limits
     extra = over if over is not None else max(1, limits.burst // 2)
+    limit = cap if cap is not None else 2 * limits.burst - 1
     token = ctx.token("flood")
     since, clock = client.mark(), ctx.session.clock
     started, sent = clock.now(), 0
-    while sent < cap and sent < limits.burst + limits.rate_per_s * (clock.now() - started) + extra:
+    while sent < limit and sent < limits.burst + limits.rate_per_s * (clock.now() - started) + extra:
         if not await client.say(f"{token} {sent}"):
             break
         sent += 1
     ended = clock.now()
     await client.wait_for(frames.error("rate_limited"), ctx.timeouts.frame, since)
-    return Flood(token, sent, started, ended, client.find(frames.error("rate_limited"), since))
+    notices = client.find(frames.error("rate_limited"), since)
+    return Flood(token, sent, started, ended, notices, limits.rate_per_s, limits.burst)
+
+
+async def gather_or_cancel(*coroutines: Coroutine[Any, Any, T]) -> list[T]:
+    """Like `asyncio.gather`, but the first exception cancels the others (a violation found by one sender must
+    not leave the others running into the check's time budget) and is raised as itself, not as a group."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def whitespace_padded(frame_json: str, size: int) -> str:

@@ -6,12 +6,11 @@ that retries upstream (allowed) meets the same fault again instead of a lucky su
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 from roomwire.conformance import frames
-from roomwire.conformance.checks.common import Answer, ask, members
+from roomwire.conformance.checks.common import Answer, ask, gather_or_cancel, members
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.registry import Need, requirement
@@ -74,7 +73,6 @@ async def upstream_429_gives_upstream_rate_limited_with_retry_info(ctx: CheckCon
 @requirement("UP-002", needs=DOUBLE)
 async def upstream_http_errors_give_upstream_error(ctx: CheckContext) -> None:
     """500, 503, 400 (bad key), 403 and an in-stream error each give upstream_error, then ai_done 'error'."""
-    room = ctx.room()
     kinds: list[tuple[str, dict[str, Any]]] = [
         ("server_error", {}),
         ("unavailable", {}),
@@ -82,8 +80,10 @@ async def upstream_http_errors_give_upstream_error(ctx: CheckContext) -> None:
         ("key_echo", {}),
         ("stream_error", {"code": 500}),
     ]
-    clients = [await ctx.driver.join(room, f"U{n}") for n in range(len(kinds))]
-    answers = await asyncio.gather(
+    clients = [
+        await ctx.driver.join(ctx.room(n + 1), f"U{n}") for n in range(len(kinds))
+    ]
+    answers = await gather_or_cancel(
         *(provoke(ctx, c, kind, **extra) for c, (kind, extra) in zip(clients, kinds, strict=True))
     )
     for client, (kind, _), answer in zip(clients, kinds, answers, strict=True):

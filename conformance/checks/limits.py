@@ -18,7 +18,7 @@ MAX_FLOOD = 200
 #: Members the suite joins at most to fill a room (LIMIT-006).
 MAX_FILL = 20
 #: AI requests the suite sends at most to drain the AI budget (LIMIT-005).
-MAX_DRAIN = 100
+MAX_DRAIN = 150
 
 
 def _announced_length_frame(length: int, payload: bytes) -> bytes:
@@ -33,7 +33,8 @@ async def oversized_frames_close_with_1009_and_spare_the_others(ctx: CheckContex
     room = ctx.room()
     ann, bob = await members(ctx, 2, room=room)
     big = await ctx.driver.join(room, "Big")
-    await big.send_text(json.dumps({"type": "user_msg", "content": "x" * (ctx.limits.max_frame_bytes + 1)}))
+    big_frame = {"type": "user_msg", "nickname": "Big", "content": "x" * (ctx.limits.max_frame_bytes + 1)}
+    await big.send_text(json.dumps(big_frame))
     await ctx.expect_close(big, [1009], f"a {ctx.limits.max_frame_bytes + 1}-byte frame")
     huge = await ctx.driver.join(room, "Huge")
     transport = huge.ws.transport
@@ -82,9 +83,11 @@ async def a_flood_is_dropped_with_rate_limited_once_per_second(ctx: CheckContext
         raise ctx.skip(f"the advertised burst {limits.burst} is too large to exceed within {MAX_FLOOD} frames")
     flooder, bob = await members(ctx, 2)
     seen = bob.mark()
-    sent = await flood(ctx, flooder, cap=MAX_FLOOD)
+    sent = await flood(ctx, flooder)
     await asyncio.sleep(ctx.timeouts.settle)
     took = sent.ended - sent.started
+    if sent.inconclusive:
+        raise ctx.skip(f"the suite sent {sent.sent} frames in {took:.2f} s, too slowly to overflow the bucket")
     if not sent.notices:
         expected = (
             f"rate_limited after {sent.sent} frames in {took:.2f} s (burst {limits.burst}, {limits.rate_per_s}/s)"
@@ -121,7 +124,10 @@ async def a_persistent_flood_closes_with_1008_if_at_all(ctx: CheckContext) -> No
 
 
 def _drain_cap(ctx: CheckContext) -> int:
-    """Enough questions to spend the budget even if nothing else used it, never more than MAX_DRAIN."""
+    """Enough questions to spend the advertised budget even if nothing else used it (MAX_DRAIN when the target
+    advertises none: its real budget is unknown), never more than MAX_DRAIN."""
+    if not ctx.session.limits_advertised:
+        return MAX_DRAIN
     return min(MAX_DRAIN, ctx.limits.ai_budget_rpm + 5)
 
 
@@ -139,14 +145,15 @@ async def _drain(ctx: CheckContext, client: Client, stop: asyncio.Event, sent: l
 async def the_ai_budget_answers_ai_quota_when_spent(ctx: CheckContext) -> None:
     """Past ai_budget_rpm accepted questions a minute, ai_msg gets ai_quota (retry_after) and ai_done 'rejected'."""
     budget = ctx.limits.ai_budget_rpm
-    if budget >= MAX_DRAIN:
+    if budget + 5 > MAX_DRAIN:
         raise ctx.skip(f"the advertised ai_budget_rpm {budget} is too large to spend within {MAX_DRAIN} questions")
     drainers = [await ctx.driver.join(ctx.room(), f"D{n}") for n in range(5)]
     stop, sent = asyncio.Event(), list[int]()
     await asyncio.gather(*(_drain(ctx, c, stop, sent) for c in drainers))
     quota = [(c, n) for c in drainers for n in c.find(frames.error("ai_quota"))]
     if not quota:
-        raise ctx.violation(f"ai_quota within {sum(sent)} questions (ai_budget_rpm {budget})", "no ai_quota notice")
+        said = f"ai_budget_rpm {budget}" if ctx.session.limits_advertised else "no budget advertised"
+        raise ctx.violation(f"ai_quota within {sum(sent)} questions ({said})", "no ai_quota notice")
     client, notice = quota[0]
     retry = frames.data(notice).get("retry_after")
     done = await client.wait_for(frames.ai_done(), ctx.timeouts.frame, notice.index)
@@ -191,7 +198,5 @@ async def a_full_room_refuses_with_room_full_and_1013(ctx: CheckContext) -> None
     await ctx.expect_close(extra, [1013], "over room_capacity")
     if extra.find(frames.system("welcome")):
         raise ctx.violation("no welcome for a connection over capacity", extra.describe())
-    await ctx.expect_none(
-        [inside[0]], frames.system("join", nickname="Extra"), "a join for the refused connection", since=[since]
-    )
+    await ctx.expect_none([inside[0]], frames.join("Extra"), "a join for the refused connection", since=[since])
     ctx.note(f"member {capacity + 1} refused with room_full and 1013")

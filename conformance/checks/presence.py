@@ -19,7 +19,7 @@ async def expect_leave(
 ) -> float:
     """Wait for the leave of `nickname`; returns when it came (run clock); a miss is a violation."""
     started = ctx.session.clock.now()
-    item = await watcher.wait_for(frames.system("leave", nickname=nickname), deadline, since)
+    item = await watcher.wait_for(frames.leave(nickname), deadline, since)
     if item is None or item.at is None:
         raise ctx.violation(
             f"{watcher.label} receives the leave of {nickname!r}{how} within {deadline:.1f} s", watcher.describe(since)
@@ -29,7 +29,7 @@ async def expect_leave(
 
 async def leave_or_blocked(ctx: CheckContext, watcher: Client, nickname: str, by: str, since: int = 0) -> None:
     """Wait for a leave another requirement (`by`) demands; without it this check cannot judge what follows."""
-    if await watcher.wait_for(frames.system("leave", nickname=nickname), leave_deadline(ctx), since) is None:
+    if await watcher.wait_for(frames.leave(nickname), leave_deadline(ctx), since) is None:
         raise Blocked(by, f"the leave of {nickname!r} never came, so what follows it cannot be judged")
 
 
@@ -39,8 +39,8 @@ async def every_member_sees_the_join_of_a_newcomer(ctx: CheckContext) -> None:
     ann = await ctx.driver.join(ctx.room(), "Ann")
     since = ann.mark()
     bob = await ctx.driver.join(ctx.room(), "Bob")
-    await ctx.expect(ann, frames.system("join", nickname="Bob"), "the join of Bob", since=since)
-    await ctx.expect(bob, frames.system("join", nickname="Bob"), "its own join")
+    await ctx.expect(ann, frames.join("Bob"), "the join of Bob", since=since)
+    await ctx.expect(bob, frames.join("Bob"), "its own join")
     ctx.note("join seen by the room and the newcomer")
 
 
@@ -95,14 +95,16 @@ async def each_connection_has_one_join_and_at_most_one_leave(ctx: CheckContext) 
     (ann,) = await members(ctx, 1, room=room)
     bob = await ctx.driver.join(room, "Bob")
     await bob.close(ctx.timeouts.close)
-    await ann.wait_for(frames.system("leave", nickname="Bob"), leave_deadline(ctx))
+    await ann.wait_for(frames.leave("Bob"), leave_deadline(ctx))
     cy = await ctx.driver.join(room, "Cy", via_proxy=True)
     ctx.driver.proxy_of(cy).drop(rst=True)
-    await ann.wait_for(frames.system("leave", nickname="Cy"), leave_deadline(ctx))
+    await ann.wait_for(frames.leave("Cy"), leave_deadline(ctx))
     await asyncio.sleep(ctx.timeouts(1.5))  # time for a second, duplicate leave to show up
     dee = await ctx.driver.join(room, "Dee")
-    joins = Counter(frames.data(i).get("nickname") for i in ann.find(frames.system("join")))
-    leaves = Counter(frames.data(i).get("nickname") for i in ann.find(frames.system("leave")))
+    joins = Counter(frames.presence_name(i, "join") for i in ann.find(frames.join()))
+    leaves = Counter(frames.presence_name(i, "leave") for i in ann.find(frames.leave()))
+    if not joins:
+        raise Blocked("PRES-001", "the target announces no joins, so they cannot be counted")
     for name in ("Bob", "Cy"):
         if joins[name] != 1 or leaves[name] > 1:
             raise ctx.violation(
@@ -140,7 +142,7 @@ async def join_and_leave_carry_count_and_reason(ctx: CheckContext) -> None:
     """join/leave carry the member count after the event; leave says close for a close frame, drop for a TCP end."""
     room = ctx.room()
     (ann,) = await members(ctx, 1, room=room)
-    own = ann.find(frames.system("join", nickname="Ann"))
+    own = ann.find(frames.join("Ann"))
     bob = await ctx.driver.join(room, "Bob")
     cy = await ctx.driver.join(room, "Cy", via_proxy=True)
     await bob.close(ctx.timeouts.close)
@@ -154,7 +156,7 @@ async def join_and_leave_carry_count_and_reason(ctx: CheckContext) -> None:
         ("leave", "Bob", 2, "close"),
         ("leave", "Cy", 1, "drop"),
     ]
-    events = [frames.data(i) for i in ann.find(frames.either(frames.system("join"), frames.system("leave")))]
+    events = [frames.data(i) for i in ann.find(frames.either(frames.join(), frames.leave()))]
     got = [(e.get("event"), e.get("nickname"), e.get("count"), e.get("reason")) for e in events]
     if not own:
         expected = expected[1:]

@@ -142,10 +142,14 @@ def app_options(variant: Variant) -> dict[str, Any]:
     return options
 
 
-def apply_patches(variant: Variant) -> None:
-    """Process-wide patches (the launcher runs one variant per process)."""
+def apply_patches(variant: Variant) -> Callable[[], None]:
+    """Process-wide patches (the launcher runs one variant per process); returns what undoes them."""
     from roomwire.targets.broken import patches
 
-    for name in variant.patches:
-        patch: Callable[[], None] = getattr(patches, name)
-        patch()
+    undos: list[Callable[[], None]] = [getattr(patches, name)() for name in variant.patches]
+
+    def undo() -> None:
+        for step in reversed(undos):
+            step()
+
+    return undo

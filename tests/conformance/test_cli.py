@@ -1,0 +1,85 @@
+"""`roomwire check`: exit codes 0/1/2/3, listing, and the report files."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from roomwire.cli import main
+from tests.conformance.toy import Toy, toy_in_thread
+
+
+def free_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    sock.close()
+    return port
+
+
+def test_list_prints_every_requirement_with_its_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "CHAT-001" in out and "check broadcast_reaches_every_member_sender_included" in out
+    assert "not covered: a client requirement" in out and "needs double" in out
+
+
+def test_list_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--list-targets"]) == 0
+    assert "drops_leave_notice" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "ws://127.0.0.1:1/x", "--only", "CHAT/1"],
+        ["check", "ws://127.0.0.1:1/x", "--timeout-factor", "0"],
+        ["check", "ws://127.0.0.1:1/x", "--concurrency", "0"],
+        ["check", "--bundled", "nope"],
+        ["check", "--double", "http://127.0.0.1:1"],
+        ["check", "ws://127.0.0.1:1/x", "--bundled", "seed"],
+        ["check", "http://127.0.0.1:1/x"],
+        ["check", "ws://127.0.0.1:1/x", "--canary-key", "short"],
+        ["check", "wss://127.0.0.1:1/x", "--ca-file", "/nonexistent.pem"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_unreachable_target_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", f"ws://127.0.0.1:{free_port()}/api/v1/ws/chat", "--only", "CHAT-001"]) == 3
+    assert "could not run" in capsys.readouterr().err
+
+
+def test_a_passing_target_exits_0_and_writes_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = {"--report-json": tmp_path / "r.json", "--junit": tmp_path / "r.xml", "--html": tmp_path / "r.html"}
+    with toy_in_thread() as url:
+        argv = ["check", url, "--only", "CHAT-001,PRES-001", "--timeout-factor", "0.5"]
+        assert main([*argv, *(str(x) for pair in files.items() for x in pair)]) == 0
+    assert "PASS  CHAT-001" in capsys.readouterr().out
+    data = json.loads(files["--report-json"].read_text())
+    assert {r["id"]: r["status"] for r in data["requirements"]} == {"CHAT-001": "pass", "PRES-001": "pass"}
+    assert files["--junit"].read_text().startswith("<?xml") and files["--html"].exists()
+
+
+def test_a_failed_must_exits_1_and_a_failed_should_only_under_strict(capsys: pytest.CaptureFixture[str]) -> None:
+    with toy_in_thread(Toy(no_broadcast=True)) as url:
+        assert main(["check", url, "--only", "CHAT-001", "--timeout-factor", "0.3"]) == 1
+    with toy_in_thread() as url:
+        assert main(["check", url, "--only", "INPUT-006", "--timeout-factor", "0.3"]) == 0
+        assert main(["check", url, "--only", "INPUT-006", "--timeout-factor", "0.3", "--strict"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  CHAT-001" in out and "WARN  INPUT-006" in out
+
+
+def test_level_must_leaves_shoulds_out(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    with toy_in_thread() as url:
+        code = main(["check", url, "--only", "INPUT-006,CHAT-001", "--level", "must", "--report-json", str(report)])
+    assert code == 0
+    assert [r["id"] for r in json.loads(report.read_text())["requirements"]] == ["CHAT-001"]

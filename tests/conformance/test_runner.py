@@ -1,0 +1,163 @@
+"""The runner turns what checks raise into verdicts: only SpecViolation fails, Skip skips with its reason, and
+anything else is a harness error; exit codes follow from the verdicts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from roomwire.conformance.context import CheckContext
+from roomwire.conformance.outcomes import Status
+from roomwire.conformance.registry import Need, Registry
+from roomwire.conformance.runner import Runner, RunResult, Selection
+from roomwire.conformance.session import Session, Timeouts
+from roomwire.conformance.target import parse_target
+from roomwire.spec.errors import SpecViolation, TargetUnreachable
+from roomwire.spec.requirements import Level, catalog
+from tests.conformance.toy import Toy, toy_server
+
+ORDER: list[str] = []
+
+
+def fake_registry() -> Registry:
+    registry = Registry()
+
+    @registry.requirement("CHAT-001")
+    async def holds(ctx: CheckContext) -> None:
+        """Holds."""
+        ann = await ctx.driver.join(ctx.room(), "Ann")
+        await ann.say("x")
+        ctx.note("said x")
+
+    @registry.requirement("CHAT-002")
+    async def breaks(ctx: CheckContext) -> None:
+        """Breaks."""
+        await ctx.driver.join(ctx.room(), "Ann")
+        raise ctx.violation("a", "b")
+
+    @registry.requirement("CHAT-005")
+    async def breaks_a_should(ctx: CheckContext) -> None:
+        """Breaks a SHOULD."""
+        raise SpecViolation("CHAT-005", "consecutive", "a gap")
+
+    @registry.requirement("CHAT-003")
+    async def skips(ctx: CheckContext) -> None:
+        """Skips."""
+        raise ctx.skip("no reason to run")
+
+    @registry.requirement("CHAT-004")
+    async def crashes(ctx: CheckContext) -> None:
+        """Crashes."""
+        raise KeyError("harness bug")
+
+    @registry.requirement("CHAT-006")
+    async def blames_another(ctx: CheckContext) -> None:
+        """Blames a requirement it does not declare."""
+        raise SpecViolation("PRES-001", "x", "y")
+
+    @registry.requirement("UP-001", needs=[Need.DOUBLE])
+    async def needs_double(ctx: CheckContext) -> None:
+        """Needs the double."""
+
+    @registry.requirement("PRES-001", also=("PRES-002", "PRES-003"))
+    async def several(ctx: CheckContext) -> None:
+        """Fails one of its IDs."""
+        raise ctx.violation("leave", "none", "PRES-002")
+
+    @registry.requirement("RECON-002", exclusive=True, order=5)
+    async def last(ctx: CheckContext) -> None:
+        """Runs last."""
+        ORDER.append("last")
+
+    @registry.requirement("LIMIT-005", exclusive=True, order=1)
+    async def before_last(ctx: CheckContext) -> None:
+        """Runs before last."""
+        ORDER.append("before")
+
+    @registry.requirement("SEC-001", needs=[Need.CANARY, Need.RESTART])
+    async def needs_more(ctx: CheckContext) -> None:
+        """Needs a canary and a restart."""
+
+    return registry
+
+
+async def run(selection: Selection | None = None, toy: Toy | None = None) -> RunResult:
+    selection = selection or Selection()
+    ORDER.clear()
+    async with toy_server(toy) as url:
+        session = Session(target=parse_target([url]), timeouts=Timeouts(0.3))
+        progress: list[tuple[str, object]] = []
+        try:
+            result = await Runner(
+                session, fake_registry(), selection, progress=lambda n, r: progress.append((n, r))
+            ).run()
+        finally:
+            await session.aclose()
+    assert len(progress) == 2 * len(
+        [c for c in fake_registry().checks.values() if selection.wants(catalog()[c.requirement_id], [c])]
+    )
+    return result
+
+
+async def test_verdicts_by_what_the_check_raised() -> None:
+    result = await run()
+    statuses = {rid: r.status for rid, r in result.results.items()}
+    assert statuses["CHAT-001"] is Status.PASS and result.results["CHAT-001"].detail == "said x"
+    assert statuses["CHAT-002"] is Status.FAIL and statuses["CHAT-005"] is Status.FAIL
+    assert statuses["CHAT-003"] is Status.SKIP and result.results["CHAT-003"].detail == "no reason to run"
+    assert statuses["CHAT-004"] is Status.ERROR and statuses["CHAT-006"] is Status.ERROR
+    assert "attributed a violation to PRES-001" in result.results["CHAT-006"].detail
+    assert statuses["UP-001"] is Status.SKIP and "--double" in result.results["UP-001"].detail
+    assert "canary" in result.results["SEC-001"].detail and "restart" in result.results["SEC-001"].detail
+    assert (statuses["PRES-002"], statuses["PRES-001"], statuses["PRES-003"]) == (Status.FAIL, Status.SKIP, Status.SKIP)
+    assert statuses["FRAME-003"] is Status.SKIP and "browser" in result.results["FRAME-003"].detail
+    assert ORDER == ["before", "last"]
+    failed = result.results["CHAT-002"].checks[0].evidence
+    assert failed is not None and failed.expected == "a" and failed.transcripts[0]["connection"] == "A"
+    crashed = result.results["CHAT-004"].checks[0].evidence
+    assert crashed is not None and "KeyError" in crashed.traceback
+    assert result.exit_code() == 3
+
+
+async def test_exit_codes_follow_levels_and_strictness() -> None:
+    must = await run(Selection(("CHAT-001", "CHAT-002")))
+    assert must.exit_code() == 1
+    should = await run(Selection(("CHAT-001", "CHAT-005")))
+    assert should.exit_code() == 0 and should.exit_code(strict=True) == 1
+    fine = await run(Selection(("CHAT-001", "CHAT-003")))
+    assert fine.exit_code() == 0 and fine.counts() == {"pass": 1, "fail": 0, "skip": 1, "error": 0}
+    musts = await run(Selection(level=Level.MUST))
+    assert "CHAT-005" not in musts.results
+
+
+async def test_an_unreachable_target_stops_before_any_check() -> None:
+    session = Session(target=parse_target(["ws://127.0.0.1:9/x"]), timeouts=Timeouts(0.2))
+    with pytest.raises(TargetUnreachable):
+        await Runner(session, fake_registry()).run()
+    await session.aclose()
+
+
+async def test_preflight_learns_the_welcome_and_limits() -> None:
+    result = await run(Selection(("CHAT-001",)))
+    assert result.facts["welcome"] is True and isinstance(result.facts["limits"], dict)
+    bare = await run(Selection(("CHAT-001",)), Toy(no_welcome=True))
+    assert bare.facts["welcome"] is False and "not advertised" in str(bare.facts["limits"])
+
+
+async def test_a_check_over_its_budget_is_a_harness_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import roomwire.conformance.runner as runner_module
+
+    registry = Registry()
+
+    @registry.requirement("CHAT-001")
+    async def hangs(ctx: CheckContext) -> None:
+        """Never ends."""
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(runner_module, "CHECK_BUDGET_S", 0.1)
+    async with toy_server() as url:
+        session = Session(target=parse_target([url]), timeouts=Timeouts(1.0))
+        result = await Runner(session, registry, Selection(("CHAT-001",))).run()
+        await session.aclose()
+    assert result.results["CHAT-001"].status is Status.ERROR and "budget" in result.results["CHAT-001"].detail
