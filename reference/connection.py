@@ -100,10 +100,6 @@ class Connection:
     def nickname(self) -> str | None:
         return self._nickname
 
-    @property
-    def display_name(self) -> str:
-        return self._nickname if self._nickname is not None else neutral_name(self.lang)  # IDENT-003
-
     def deliver(self, event: RoomEvent) -> None:
         """A room event for this member: each `seq` once and in order (CHAT-004), only after the welcome."""
         if event.seq <= self._last_seq:
@@ -265,7 +261,7 @@ class Connection:
         if task is not None and not task.done():
             self._ai_stop = "shutdown"
             task.cancel()
-            await asyncio.wait([task])
+            await asyncio.wait([task], timeout=self.hub.settings.close_timeout_s)
         self.push(System.notice(NoticeCode.SERVER_RESTART, lang=self.lang))
         self.close_soon(code, LeaveReason.SERVER)
 

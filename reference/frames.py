@@ -27,21 +27,18 @@ def frame_header(length: int) -> bytes:
 class WireFrame:
     """One server frame: `text` for an ASGI `websocket.send`, `data` for writing straight to the socket."""
 
-    __slots__ = ("text", "data", "kind")
+    __slots__ = ("text", "data", "size", "kind")
 
     def __init__(self, text: str, kind: str) -> None:
         payload = text.encode("utf-8")
         self.text = text
         self.data = frame_header(len(payload)) + payload
+        self.size = len(self.data)  # an attribute, not a property: read once per recipient
         self.kind = kind  # the frame's `type`, for the frames-out metric
 
     @classmethod
     def of(cls, frame: ServerFrame) -> WireFrame:
         return cls(encode(frame), str(getattr(frame, "TYPE", "")))
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
 
     def __repr__(self) -> str:
         return f"WireFrame({self.text[:60]!r}…)" if len(self.text) > 60 else f"WireFrame({self.text!r})"

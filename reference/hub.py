@@ -114,6 +114,7 @@ class Hub:
             await asyncio.wait(answers, timeout=self.settings.shutdown_grace_s)
         connections = list(self.connections)
         await asyncio.gather(*(c.end_for_restart(code) for c in connections), return_exceptions=True)
+
         self._empty = asyncio.Event()
         if not self.connections:
             self._empty.set()

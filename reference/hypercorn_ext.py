@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 SUPPORTED_VERSIONS = ("0.17.", "0.18.")
 EXTENSION = "roomwire.ws"
 SEND_FRAMES = "roomwire.ws.send_frames"  # {"type": SEND_FRAMES, "data": bytes of whole frames}
-ABORT = "roomwire.ws.abort"  # {"type": ABORT}: drop the TCP connection now
 REASON = "roomwire.reason"  # key of websocket.disconnect: "close", "drop", "timeout" or "server"
 
 
@@ -148,9 +147,6 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             if kind == SEND_FRAMES:
                 if not self.closed and self.connection.state is ConnectionState.OPEN:
                     await self.send(Data(stream_id=self.stream_id, data=cast(dict[str, Any], message)["data"]))
-                return
-            if kind == ABORT:
-                self._rw_abort()
                 return
             if kind == "websocket.close" and self.state is hypercorn_ws.ASGIWebsocketState.CONNECTED:
                 self._rw_watch()

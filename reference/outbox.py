@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from roomwire.reference.frames import WireFrame
-from roomwire.reference.hypercorn_ext import ABORT, SEND_FRAMES
+from roomwire.reference.hypercorn_ext import SEND_FRAMES
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,6 @@ class Wire:
     async def close(self, code: int, reason: str) -> None:
         await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
-    async def abort(self) -> None:
-        """Drop the connection without a close handshake (plain ASGI cannot; the close timeout covers it)."""
-
 
 class FastWire(Wire):
     """The `roomwire.ws` extension: pre-framed bytes, written directly while the transport keeps up."""
@@ -80,9 +77,6 @@ class FastWire(Wire):
     async def send(self, frames: list[WireFrame]) -> None:
         data = frames[0].data if len(frames) == 1 else b"".join([frame.data for frame in frames])
         await self._send({"type": SEND_FRAMES, "data": data})
-
-    async def abort(self) -> None:
-        await self._send({"type": ABORT})
 
 
 class Flusher:
@@ -119,7 +113,6 @@ class Outbox:
         "_dirty",
         "_writer",
         "_closing",
-        "_close_done",
         "_closer",
     )
 
@@ -142,7 +135,6 @@ class Outbox:
         self._dirty = False
         self._writer: asyncio.Task[None] | None = None
         self._closing: tuple[int, str] | None = None
-        self._close_done = asyncio.Event()
         self._closer: asyncio.Task[None] | None = None  # held: the loop keeps only weak references to tasks
 
     @property
@@ -228,12 +220,3 @@ class Outbox:
             raise
         except Exception:
             log.debug("closing failed", exc_info=True)
-        finally:
-            self._close_done.set()
-
-    async def wait_closed(self) -> None:
-        """Until the close frame has been handed to the server (or sending failed)."""
-        await self._close_done.wait()
-
-    async def abort(self) -> None:
-        await self.wire.abort()

@@ -1,0 +1,117 @@
+"""The in-memory broker: atomic join, seq, fan-out that survives a broken member, bounded memory (memory.py)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from roomwire.reference import memory
+from roomwire.reference.broker import Broker, EventDraft, EventKind, RoomEvent, RoomFull, create_broker
+from roomwire.reference.memory import MemoryBroker
+from roomwire.reference.settings import Settings
+from roomwire.spec.codes import LeaveReason
+from roomwire.spec.errors import ConfigError
+from roomwire.spec.texts import Lang
+
+
+class Member:
+    def __init__(self, nickname: str | None = None, *, broken: bool = False) -> None:
+        self.nickname = nickname
+        self.events: list[RoomEvent] = []
+        self.broken = broken
+
+    def deliver(self, event: RoomEvent) -> None:
+        if self.broken:
+            raise RuntimeError("a bug in one member")
+        self.events.append(event)
+
+
+async def test_join_publish_leave_and_counts() -> None:
+    broker = MemoryBroker(history=10)
+    a, b = Member("a"), Member()
+    assert (await broker.join("r", a, capacity=2, since=None)).seq == 0
+    joined = await broker.publish("r", EventDraft(EventKind.JOIN, nickname="a"))
+    assert joined.seq == 1 and joined.count == 1
+    assert (await broker.join("r", b, capacity=2, since=None)).members == ("a", None)
+    with pytest.raises(RoomFull):
+        await broker.join("r", Member(), capacity=2, since=None)
+    message = await broker.publish("r", EventDraft(EventKind.USER_MSG, nickname="a", content="hi", id="m"))
+    assert message.count is None and a.events[-1] is b.events[-1] is message
+    await broker.leave("r", b)
+    await broker.leave("r", b)  # idempotent
+    await broker.leave("nowhere", b)
+    left = await broker.publish("r", EventDraft(EventKind.LEAVE, nickname=None, reason=LeaveReason.DROP))
+    assert left.count == 1 and broker.stats() == (1, 1)
+    await broker.rename("r", a)
+    await broker.start()
+    await broker.close()
+    assert broker.healthy and broker.state == "ok"
+
+
+async def test_a_broken_member_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
+    broker = MemoryBroker()
+    broken, fine = Member(broken=True), Member()
+    await broker.join("r", broken, capacity=5, since=None)
+    await broker.join("r", fine, capacity=5, since=None)
+    event = await broker.publish("r", EventDraft(EventKind.USER_MSG, nickname="x", content="c"))
+    assert fine.events == [event]
+    assert any(r.levelno == logging.ERROR for r in caplog.records)
+
+
+async def test_an_empty_room_keeps_its_seq_for_resume_and_old_ones_are_forgotten(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(memory, "EMPTY_ROOMS_KEPT", 2)
+    broker = MemoryBroker(history=3)
+    member = Member()
+    for room in ("a", "b", "c"):
+        await broker.join(room, member, capacity=5, since=None)
+        for i in range(5):
+            await broker.publish(room, EventDraft(EventKind.USER_MSG, nickname=None, content=str(i)))
+        await broker.leave(room, member)
+    back = await broker.join("c", member, capacity=5, since=1)
+    assert back.seq == 5 and [e.seq for e in back.replay] == [3, 4, 5] and not back.complete
+    assert (await broker.join("a", Member(), capacity=5, since=None)).seq == 0  # forgotten
+    assert (await broker.join("c", Member(), capacity=5, since=2)).complete
+    assert (await broker.join("c", Member(), capacity=5, since=9)).replay == ()
+    full = await broker.join("c", Member(), capacity=9, since=5)
+    assert full.replay == () and full.complete
+
+
+async def test_a_room_full_refusal_forgets_an_empty_room() -> None:
+    broker = MemoryBroker()
+    with pytest.raises(RoomFull):
+        await broker.join("r", Member(), capacity=0, since=None)
+    assert broker.stats() == (0, 0)
+
+
+def test_rendering_per_language_is_cached() -> None:
+    event = RoomEvent(room="r", kind=EventKind.JOIN, seq=1, ts=5, nickname=None, count=1)
+    ko, en = event.frame(Lang.KO), event.frame(Lang.EN)
+    assert event.frame(Lang.KO) is ko and "누군가" in ko.text and "Someone joined." in en.text
+    leave = RoomEvent(room="r", kind=EventKind.LEAVE, seq=2, ts=5, nickname="n", count=0, reason=LeaveReason.CLOSE)
+    assert '"reason":"close"' in leave.frame(Lang.EN).text
+
+
+def test_the_broker_factory() -> None:
+    assert isinstance(create_broker(Settings()), MemoryBroker)
+    with pytest.raises(ConfigError, match="not available yet"):
+        create_broker(Settings(broker_url="redis://localhost:6379/0"))
+    with pytest.raises(ConfigError, match="unknown broker"):
+        create_broker(Settings(broker_url="kafka://x"))
+
+
+def test_state_listeners_hear_changes() -> None:
+    heard: list[bool] = []
+
+    class Flaky(MemoryBroker):
+        def flip(self, healthy: bool) -> None:
+            self._notify(healthy)
+
+    broker: Broker = Flaky()
+    broker.on_state_change(heard.append)
+    assert isinstance(broker, Flaky)
+    broker.flip(False)
+    broker.flip(True)
+    assert heard == [False, True]
