@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -217,7 +218,9 @@ class Client:
         if self.closed.is_set():
             return False
         try:
-            waiter = await asyncio.wait_for(self.ws.ping(), within)
+            # an explicit payload: without one, websockets draws it from `random`, whose state Hypothesis
+            # (the fuzz and model checks) watches while it generates
+            waiter = await asyncio.wait_for(self.ws.ping(secrets.token_bytes(4)), within)
             await asyncio.wait_for(waiter, within)
         except (ConnectionClosed, TimeoutError):
             return False

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from roomwire.spec.errors import RoomwireError
+from roomwire.spec.errors import RoomwireError, SpecViolation
 
 
 class Status(StrEnum):
@@ -38,6 +38,16 @@ class Blocked(Skip):
     def __init__(self, requirement_id: str, reason: str) -> None:
         super().__init__(f"blocked by {requirement_id}: {reason}")
         self.requirement_id = requirement_id
+
+
+class Violations(SpecViolation):
+    """Several requirements broken in one completed scenario (the fuzz check goes through every payload):
+    each is a FAIL, and the check's other requirements held."""
+
+    def __init__(self, violations: list[SpecViolation]) -> None:
+        first = violations[0]
+        super().__init__(first.requirement_id, first.expected, first.actual)
+        self.violations = violations
 
 
 @dataclass

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.driver import Driver
-from roomwire.conformance.outcomes import CheckResult, Evidence, Skip, Status, combine
+from roomwire.conformance.outcomes import CheckResult, Evidence, Skip, Status, Violations, combine
 from roomwire.conformance.preflight import preflight
 from roomwire.conformance.registry import NEED_REASONS, NOT_COVERED, Check, Need, Registry, matches
 from roomwire.conformance.session import Session
@@ -167,6 +167,8 @@ class Runner:
         try:
             await asyncio.wait_for(check.func(ctx), self.session.timeouts(CHECK_BUDGET_S))
             status, detail = Status.PASS, "; ".join(ctx.notes) or check.doc or "held"
+        except Violations as exc:
+            return await self._several(check, exc, ctx, driver, started)
         except SpecViolation as exc:
             status, detail, violated = Status.FAIL, f"expected {exc.expected}; got {exc.actual}", exc.requirement_id
             evidence = Evidence(expected=exc.expected, actual=exc.actual)
@@ -192,6 +194,30 @@ class Runner:
         duration = self.session.clock.now() - started
         results = self._results(check, status, detail, duration, evidence, violated)
         self.progress(check.name, next((r for r in results if r.status is status), results[0]))
+        return results
+
+    async def _several(
+        self, check: Check, exc: Violations, ctx: CheckContext, driver: Driver, started: float
+    ) -> list[CheckResult]:
+        """A FAIL per broken requirement, a PASS for the check's others (its scenario ran to the end)."""
+        await driver.aclose()
+        duration = self.session.clock.now() - started
+        transcripts = [self._masked(t.to_json(TRANSCRIPT_EVENTS)) for t in driver.transcripts]
+        broken = {v.requirement_id: v for v in reversed(exc.violations)}
+        results = []
+        for rid in check.requirement_ids:
+            violation = broken.get(rid)
+            if violation is None:
+                results.append(CheckResult(check.name, rid, Status.PASS, "; ".join(ctx.notes) or check.doc, duration))
+                continue
+            detail = self.session.watch.mask(f"expected {violation.expected}; got {violation.actual}")
+            evidence = Evidence(violation.expected, violation.actual, transcripts=transcripts, notes=list(ctx.notes))
+            results.append(CheckResult(check.name, rid, Status.FAIL, detail, duration, evidence))
+        if set(broken) - set(check.requirement_ids):
+            return self._results(
+                check, Status.ERROR, f"harness bug: {check.name} blamed {sorted(broken)}", duration, None, None
+            )
+        self.progress(check.name, results[0])
         return results
 
     def _results(

@@ -62,9 +62,7 @@ async def every_failed_answer_ends_with_exactly_one_ai_done(ctx: CheckContext) -
     from roomwire.conformance.checks.failures import provoke
 
     kinds = ("server_error", "rate_limit", "abort", "safety", "no_finish", "stall")
-    clients = [
-        await ctx.driver.join(ctx.room(n + 1), f"F{n}") for n in range(len(kinds))
-    ]
+    clients = [await ctx.driver.join(ctx.room(n + 1), f"F{n}") for n in range(len(kinds))]
     within = min(float(ctx.limits.ai_timeout_s), 60.0) + ctx.timeouts(5.0)
     pairs = list(zip(clients, kinds, strict=True))
     answers = await gather_or_cancel(*(provoke(ctx, client, kind, within=within) for client, kind in pairs))

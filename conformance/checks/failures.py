@@ -80,9 +80,7 @@ async def upstream_http_errors_give_upstream_error(ctx: CheckContext) -> None:
         ("key_echo", {}),
         ("stream_error", {"code": 500}),
     ]
-    clients = [
-        await ctx.driver.join(ctx.room(n + 1), f"U{n}") for n in range(len(kinds))
-    ]
+    clients = [await ctx.driver.join(ctx.room(n + 1), f"U{n}") for n in range(len(kinds))]
     answers = await gather_or_cancel(
         *(provoke(ctx, c, kind, **extra) for c, (kind, extra) in zip(clients, kinds, strict=True))
     )

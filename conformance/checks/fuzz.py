@@ -23,8 +23,10 @@ from roomwire.conformance import frames
 from roomwire.conformance.checks.common import Pacer, gather_or_cancel
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
+from roomwire.conformance.outcomes import Violations
 from roomwire.conformance.registry import requirement
 from roomwire.spec.cases import LabelledPayload
+from roomwire.spec.errors import SpecViolation
 from roomwire.spec.limits import Limits
 
 GENERATED = 30
@@ -69,7 +71,9 @@ async def cases_for(ctx: CheckContext) -> list[LabelledPayload]:
 
     seed = int(ctx.session.run_id, 16)
     limits = ctx.limits
-    generated = await asyncio.to_thread(generated_cases, seed, GENERATED, limits.max_frame_bytes)
+    # generated here, on the loop's thread, not in a worker: Hypothesis rejects a strategy during whose drawing
+    # the global `random` state changes, and other checks keep running on the loop meanwhile
+    generated = generated_cases(seed, GENERATED, limits.max_frame_bytes)
     return [c for c in [*invalid_frames(limits=limits), *generated] if applicable(c, limits)]
 
 
@@ -115,24 +119,34 @@ async def answer_matches(ctx: CheckContext, client: Client, case: LabelledPayloa
         raise ctx.violation(expected, frames.summary(notice) if notice else client.describe(since), case.requirement_id)
 
 
-async def _heartbeat(ctx: CheckContext, sender: Client, watcher: Client, stop: asyncio.Event) -> None:
+async def _heartbeat(
+    ctx: CheckContext, sender: Client, watcher: Client, stop: asyncio.Event, found: list[SpecViolation]
+) -> None:
     """INPUT-007: a third member's messages keep reaching a second one while the payloads fly."""
     while not stop.is_set():
         text = ctx.token("beat")
         await sender.say(text)
         if await watcher.wait_for(frames.user_msg(text), ctx.timeouts.frame) is None:
-            raise ctx.violation("other members keep receiving while bad frames arrive", watcher.describe(), "INPUT-007")
+            expected = "other members keep receiving while bad frames arrive"
+            found.append(ctx.violation(expected, watcher.describe(), "INPUT-007"))
+            return
         await asyncio.sleep(0.3)
 
 
-async def _work(ctx: CheckContext, room: str, queue: list[LabelledPayload], n: int) -> None:
-    """One sender: takes payloads off the shared queue; reconnects after each one that must close it."""
+async def _work(ctx: CheckContext, room: str, queue: list[LabelledPayload], n: int, found: list[SpecViolation]) -> None:
+    """One sender: takes payloads off the shared queue, records the first wrong answer per requirement, and
+    reconnects after each payload that closed its connection (rightly or not)."""
     client = await ctx.driver.join(room, f"F{n}")
     pacer = Pacer(ctx)
     while queue:
         case = queue.pop()
+        if any(v.requirement_id == case.requirement_id for v in found):
+            continue  # one failure per requirement is evidence enough
         await pacer.wait()
-        await answer_matches(ctx, client, case)
+        try:
+            await answer_matches(ctx, client, case)
+        except SpecViolation as violation:
+            found.append(violation)
         if client.closed.is_set():
             client = await ctx.driver.join(room, f"F{n}")
             pacer = Pacer(ctx)
@@ -144,15 +158,15 @@ async def labelled_and_generated_bad_frames_get_the_specs_answer(ctx: CheckConte
     cases = await cases_for(ctx)
     room = ctx.room()
     watcher, beater = await ctx.driver.join(room, "Watch"), await ctx.driver.join(room, "Beat")
-    stop = asyncio.Event()
-    beat = asyncio.create_task(_heartbeat(ctx, beater, watcher, stop))
+    stop, found = asyncio.Event(), list[SpecViolation]()
+    beat = asyncio.create_task(_heartbeat(ctx, beater, watcher, stop, found))
     queue = list(reversed(cases))
     try:
-        await gather_or_cancel(*(_work(ctx, room, queue, n) for n in range(SENDERS)))
-    except BaseException:
-        beat.cancel()
+        await gather_or_cancel(*(_work(ctx, room, queue, n, found) for n in range(SENDERS)))
+    finally:
+        stop.set()
         await asyncio.gather(beat, return_exceptions=True)
-        raise
-    stop.set()
-    await beat
+    if found:
+        ctx.note(f"{len(cases)} labelled and generated bad frames sent; the others got their labelled answers")
+        raise Violations(found)
     ctx.note(f"{len(cases)} labelled and generated bad frames answered as labelled; the room kept working")

@@ -1,0 +1,81 @@
+"""Proof that the checks can fail: every deliberately broken variant of the reference makes exactly its own
+requirements FAIL, and the neighbouring requirements (those a sloppy check would drag along) still do not.
+
+Each variant runs on a subset (its failures plus its neighbours) to keep the time sane; `test_full_runs`
+runs the whole suite against two variants whose defect is most likely to spread (no welcome, no leave).
+The FLOW variants run as subprocesses: their pushes need the target on its own core.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from roomwire.conformance.outcomes import Status
+from roomwire.conformance.runner import RunResult
+from roomwire.conformance.suite import SuiteConfig, run_suite
+from roomwire.targets.broken import VARIANTS
+
+#: Requirements that must NOT fail against a variant, next to those that must.
+NEIGHBOURS: dict[str, str] = {
+    "drops_leave_notice": "PRES-001 PRES-005 RECON-001 CHAT-001",
+    "forwards_upstream_text": "UP-002 UP-001 SEC-002",
+    "echoes_to_other_rooms": "CHAT-001 CHAT-004",
+    "no_ai_done_on_error": "AI-001 INPUT-008 UP-007",
+    "crashes_on_bad_json": "INPUT-002 INPUT-003 INPUT-007",
+    "no_welcome": "CONN-001 CONN-004 CONN-006 CHAT-001 PRES-001 PRES-005 IDENT-001 IDENT-003 RECON-001 RECON-003",
+    "nickname_not_bound": "IDENT-001 IDENT-003 IDENT-004 CHAT-002",
+    "ai_chunks_to_room": "AI-002 AI-004 UP-002",
+    "no_keepalive": "PRES-003 PRES-002",
+    "buffers_ai_answer": "AI-004 AI-001 AI-002 UP-003",
+    "any_origin": "CONN-001 CONN-002",
+    "keeps_slow_consumers": "FLOW-001",
+    "awaits_slow_member": "CHAT-001",
+    "key_in_url": "SEC-001 SEC-003 UP-001 UP-002 AI-004",
+    "escapes_html": "CHAT-001 CHAT-004",
+    "history_uncapped": "AI-008 AI-004",
+    "answers_in_read_loop": "AI-001 AI-002 CHAT-001",
+    "no_rate_limit": "LIMIT-004 CONN-006",
+    "binary_closes_normally": "INPUT-005 ERR-003",
+    "english_only": "AI-008 AI-004",
+    "no_frame_limit": "INPUT-007 CONN-006",
+    "no_ai_budget": "AI-001",
+}
+SUBPROCESS = {"keeps_slow_consumers", "awaits_slow_member", "no_keepalive"}
+
+
+async def run(variant: str, only: tuple[str, ...] = ()) -> RunResult:
+    config = SuiteConfig(variant=variant, only=only, in_process=variant not in SUBPROCESS)
+    return await run_suite(config)
+
+
+def verdicts(result: RunResult, status: Status) -> set[str]:
+    return {rid for rid, r in result.results.items() if r.status is status}
+
+
+def explain(result: RunResult, ids: set[str]) -> str:
+    return "; ".join(f"{rid}: {result.results[rid].detail[:300]}" for rid in sorted(ids))
+
+
+def test_every_variant_has_neighbours() -> None:
+    assert set(NEIGHBOURS) == set(VARIANTS)
+    for name, variant in VARIANTS.items():
+        assert not set(NEIGHBOURS[name].split()) & variant.fails, name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+async def test_a_variant_fails_exactly_its_requirements(name: str) -> None:
+    variant = VARIANTS[name]
+    result = await run(name, tuple(sorted(variant.fails | set(NEIGHBOURS[name].split()))))
+    failed, errors = verdicts(result, Status.FAIL), verdicts(result, Status.ERROR)
+    assert not errors, explain(result, errors)
+    assert failed == set(variant.fails), f"unexpected: {explain(result, failed - variant.fails)}; missing: {sorted(variant.fails - failed)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["no_welcome", "drops_leave_notice"])
+async def test_full_runs(name: str) -> None:
+    result = await run(name)
+    failed, errors = verdicts(result, Status.FAIL), verdicts(result, Status.ERROR)
+    assert not errors, explain(result, errors)
+    assert failed == set(VARIANTS[name].fails), explain(result, failed ^ set(VARIANTS[name].fails))
