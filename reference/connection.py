@@ -25,7 +25,7 @@ from time import monotonic, perf_counter
 from typing import TYPE_CHECKING, Any
 
 from roomwire.reference.ai import AiRequest
-from roomwire.reference.broker import EventDraft, EventKind, Joined, RoomEvent, RoomFull
+from roomwire.reference.broker import BrokerUnavailable, EventDraft, EventKind, Joined, RoomEvent, RoomFull
 from roomwire.reference.fastcheck import fast_valid, id_ok, may_hold_surrogate, over_length
 from roomwire.reference.frames import WireFrame
 from roomwire.reference.handshake import Admission
@@ -158,6 +158,9 @@ class Connection:
         except RoomFull:
             self.refuse(ErrorCode.ROOM_FULL)  # LIMIT-006
             return False
+        except BrokerUnavailable:  # no room to enter now: say so, and let the client retry (1013)
+            self.refuse(None)
+            return False
         self._joined = True
         self.push(self.welcome_frame(joined))
         for event in joined.replay:  # RECON-004: before any live event
@@ -183,11 +186,14 @@ class Connection:
         await self.hub.broker.publish(self.room, EventDraft(EventKind.JOIN, nickname=self._nickname))
         self._announced = True
 
-    def refuse(self, code: ErrorCode) -> None:
-        """LIMIT-006: told why, closed with 1013, never welcomed nor announced."""
-        self.hub.metrics.refused.labels(code.value).inc()
+    def refuse(self, code: ErrorCode | None) -> None:
+        """LIMIT-006: told why, closed with 1013, never welcomed nor announced (None: the broker is down)."""
+        self.hub.metrics.refused.labels(code.value if code else "degraded").inc()
         self._leave_reason = LeaveReason.SERVER
-        self.send_error(code)
+        if code is None:
+            self.push(System.notice(NoticeCode.DEGRADED, lang=self.lang))
+        else:
+            self.send_error(code)
         self.outbox.close(CloseCode.TRY_AGAIN_LATER, CLOSE_REASONS[CloseCode.TRY_AGAIN_LATER])
 
     async def read_loop(self, receive: AsgiReceive) -> LeaveReason:
@@ -201,6 +207,8 @@ class Connection:
                         await self.on_text(text)
                     else:
                         self.on_binary()
+                except BrokerUnavailable:  # the frame had no effect; the connection and the room stay
+                    self.push(System.notice(NoticeCode.DEGRADED, lang=self.lang))
                 except Exception:  # a bug of ours: end this connection, never the others
                     log.exception("handling a frame failed; closing that connection")
                     self.close_soon(CloseCode.INTERNAL_ERROR, LeaveReason.SERVER)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from roomwire.reference.broker import EventDraft, EventKind, Joined, Member, RoomEvent
+from roomwire.reference.broker import BrokerUnavailable, EventDraft, EventKind, Joined, Member, RoomEvent
 from roomwire.reference.connection import Connection
 from roomwire.reference.endpoint import ChatEndpoint, refuse
 from roomwire.reference.handshake import Refusal
@@ -123,3 +123,34 @@ async def test_a_malformed_origin_is_refused() -> None:
         status, _, _, writer = await raw_upgrade(server, "/api/v1/ws/chat/r", {"Origin": "http://[::1"})
         writer.close()
         assert status == 403
+
+
+class Down(MemoryBroker):
+    """A broker that has lost its store: joins and publishes fail."""
+
+    down = False
+
+    async def join(self, room: str, member: Member, *, capacity: int, since: int | None) -> Joined:
+        if self.down:
+            raise BrokerUnavailable("store lost")
+        return await super().join(room, member, capacity=capacity, since=since)
+
+    async def publish(self, room: str, draft: EventDraft) -> RoomEvent:
+        if self.down and draft.kind is EventKind.USER_MSG:
+            raise BrokerUnavailable("store lost")
+        return await super().publish(room, draft)
+
+
+async def test_a_broker_outage_is_a_notice_not_a_crash() -> None:
+    broker = Down()
+    async with serving(broker=broker) as server, Client.connect(server.ws("r")) as a:
+        await a.joined()
+        broker.down = True
+        await a.say("lost")
+        assert (await a.event("notice"))["code"] == "degraded"  # the connection stays
+        async with Client.connect(server.ws("r")) as b:
+            assert (await b.recv())["code"] == "degraded"
+            assert (await b.closed())[0] == 1013  # try again later
+        broker.down = False
+        await a.say("back")
+        await a.expect(lambda f: f.get("content") == "back")
