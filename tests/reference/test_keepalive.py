@@ -27,7 +27,7 @@ async def test_a_peer_that_never_answers_pings_is_closed_and_announced_as_timeou
             writer.close()
         elapsed = asyncio.get_running_loop().time() - started
         assert leave["nickname"] == "ghost" and leave["reason"] == "timeout"
-        assert elapsed < 2 + 2 + 1  # within ping_interval + ping_timeout (and some slack)
+        assert elapsed < (1 + 1) * 3  # within ping_interval + ping_timeout, with slack for a busy machine
         assert server.hub.gauges()["connections"] == 1
 
 
