@@ -130,20 +130,24 @@ class RedisBroker(Broker):
         local = self.room(room)
         member_id = self.member_id()
         local.add(member, member_id)
-        self._remember(Claim(room, member_id, "joined"))
         if self._healthy:
             try:
-                joined = await redis_shared.join(self, local, member, member_id, capacity, since)
+                result = await redis_shared.join(self, local, member, member_id, capacity, since)
             except LOST as exc:
                 self.lost(exc)
             else:
-                if joined is None:
+                if result is None:
                     local.remove(member)
                     raise RoomFull(room)
+                joined, event = result
+                local.awaiting.add(member_id)
+                self._remember(Claim(room, member_id, "joined", event))
                 return joined
+        self._remember(Claim(room, member_id, "local"))
         return redis_outage.join_locally(self, local, member, member_id, capacity, since)
 
     async def leave(self, room: str, member: Member) -> None:
+        """Stop delivering to `member` now; its leave is published by the `publish(LEAVE)` that follows."""
         if member in self._evicted:
             self._evicted.discard(member)
             self._remember(Claim(room, "", "gone"))  # its leave was announced by a survivor (PRES-005)
@@ -152,17 +156,15 @@ class RedisBroker(Broker):
         member_id = local.remove(member) if local is not None else None
         if local is None or member_id is None:
             return
-        claim = self._remember(Claim(room, member_id, "deferred"))
         if member_id in local.unannounced:
             local.unannounced.discard(member_id)
-            claim.state = "local"
-        elif self._healthy and self.link is not None:
-            try:
-                removed = await self.link.client.hdel(self.keys.members(room), member_id)
-            except LOST as exc:
-                self.lost(exc)
-            else:
-                claim.state = "claimed" if removed else "gone"
+            self._remember(Claim(room, member_id, "local"))
+        elif member_id in local.awaiting:  # its join is out, but the connection will not announce a leave
+            local.awaiting.discard(member_id)
+            self._remember(Claim(room, member_id, "leaving"))
+            await self.publish(room, EventDraft(EventKind.LEAVE, nickname=member.nickname, reason=LeaveReason.SERVER))
+        else:
+            self._remember(Claim(room, member_id, "leaving"))
 
     async def rename(self, room: str, member: Member) -> None:
         """The nickname is stored where `members` lists read it; other instances update their mirrors."""
@@ -176,13 +178,20 @@ class RedisBroker(Broker):
         claim = self._claim_of_task() if draft.kind is not EventKind.USER_MSG else None
         if claim is not None and claim.room != room:
             claim = None
-        if claim is not None and claim.state == "gone":
-            return redis_shared.silent(room, draft)  # PRES-005: announced already, by another instance
-        local = self.rooms.get(room)
-        unannounced = claim is not None and local is not None and claim.member in local.unannounced
-        if self._healthy and not unannounced and (claim is None or claim.state != "local"):
+        if claim is not None:
+            if claim.state == "gone":
+                return redis_shared.silent(room, draft)  # PRES-005: announced already, by another instance
+            if claim.event is not None:  # the join script published it, atomically with the join
+                local = self.rooms.get(room)
+                if local is not None:
+                    local.awaiting.discard(claim.member)
+                return claim.event
+        shared = claim is None or claim.state != "local"
+        if self._healthy and shared:
             try:
-                return await redis_shared.publish(self, room, draft, claim)
+                if claim is not None and draft.kind is EventKind.LEAVE:
+                    return await redis_shared.leave(self, room, draft, claim.member)
+                return await redis_shared.publish(self, room, draft)
             except LOST as exc:
                 self.lost(exc)
         return redis_outage.publish_locally(self, room, draft, claim)

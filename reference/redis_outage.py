@@ -24,7 +24,7 @@ from roomwire.reference.broker import EventDraft, EventKind, Joined, Member, Roo
 from roomwire.reference.redis_codec import body, decode, nickname_json
 from roomwire.reference.redis_room import LocalRoom, PendingLeave
 from roomwire.reference.redis_scripts import BLOCK
-from roomwire.reference.redis_shared import leave_if_present
+from roomwire.reference.redis_shared import leave_if_present, register
 from roomwire.spec.codes import LeaveReason
 
 if TYPE_CHECKING:
@@ -70,14 +70,9 @@ def publish_locally(broker: RedisBroker, room: str, draft: EventDraft, claim: Cl
     )  # fmt: skip
     local.delivered = seq
     local.deliver(event)
-    if claim is None:
-        return event
-    if draft.kind is EventKind.JOIN and claim.member in local.ids:
-        local.unannounced.add(claim.member)
-    elif draft.kind is EventKind.LEAVE:
-        mode = {"claimed": "claimed", "deferred": "present"}.get(claim.state, "silent")
+    if claim is not None and claim.state == "leaving" and draft.kind is EventKind.LEAVE:
         reason = draft.reason or LeaveReason.DROP
-        local.pending_leaves.append(PendingLeave(claim.member, draft.nickname, reason, mode))
+        local.pending_leaves.append(PendingLeave(claim.member, draft.nickname, reason))
     return event
 
 
@@ -108,14 +103,15 @@ async def reconcile(broker: RedisBroker, local: LocalRoom, lost_data: bool) -> N
 
 
 async def _register(broker: RedisBroker, local: LocalRoom, lost_data: bool) -> None:
-    """Store every local member (and its nickname, which may have been bound meanwhile) again; a member that
-    must still be there but is not was announced as left by a survivor: evict it (PRES-005)."""
-    if not local.members:
-        return
+    """Store the nickname (which may have been bound meanwhile) of every member the others know; one that must
+    still be there but is not was announced as left by a survivor: evict it (PRES-005). After Redis lost its
+    data, store them all again, silently: for their clients nothing changed."""
     args: list[str] = [local.name]
     for member, member_id in local.members.items():
-        known = "0" if lost_data or member_id in local.unannounced else "1"
-        args += [member_id, nickname_json(member.nickname), known]
+        if member_id not in local.unannounced:
+            args += [member_id, nickname_json(member.nickname), "0" if lost_data else "1"]
+    if len(args) == 1:
+        return
     keys = [broker.keys.members(local.name), broker.keys.instance_rooms(broker.me)]
     for raw in await broker.call("register", keys, *args):
         gone = local.ids.get(raw.decode())
@@ -130,23 +126,13 @@ async def _announce(broker: RedisBroker, local: LocalRoom) -> None:
     for member_id in list(local.unannounced):
         member = local.ids.get(member_id)
         if member is not None:
-            fragment = body(EventDraft(EventKind.JOIN, nickname=member.nickname), member_id, broker.me, quiet=True)
-            await _emit(broker, room, fragment)
+            draft = EventDraft(EventKind.JOIN, nickname=member.nickname)
+            await register(broker, room, member_id, draft, capacity=2**31, history=False, quiet=True)
         local.unannounced.discard(member_id)
     while local.pending_leaves:
         leave = local.pending_leaves[0]
         draft = EventDraft(EventKind.LEAVE, nickname=leave.nickname, reason=leave.reason)
-        fragment = body(draft, leave.member, broker.me, quiet=True)
-        if leave.mode == "claimed":
-            await _emit(broker, room, fragment)
-        elif leave.mode == "present":
-            await leave_if_present(broker, room, leave.member, fragment, store=False)
-        else:
-            assert broker.link is not None
-            await broker.link.client.hdel(broker.keys.members(room), leave.member)
+        await leave_if_present(
+            broker, room, leave.member, body(draft, leave.member, broker.me, quiet=True), store=False
+        )
         local.pending_leaves.pop(0)
-
-
-async def _emit(broker: RedisBroker, room: str, fragment: str) -> None:
-    channel = broker.keys.channel(room)
-    await broker.call("publish", broker.keys.room_keys(room), channel, broker.history, fragment, 1, 0, broker.ttl_ms)

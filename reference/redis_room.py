@@ -33,13 +33,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class PendingLeave:
-    """A member that left during an outage. `mode`: `claimed` (already removed from Redis before the loss:
-    announce), `present` (remove, and announce only if it was still there), `silent` (remove, never announced)."""
+    """A member the other instances know, that left while Redis was lost: they learn it afterwards."""
 
     member: str
     nickname: str | None
     reason: LeaveReason
-    mode: str
 
 
 class LocalRoom:
@@ -61,6 +59,7 @@ class LocalRoom:
         self.outage_next: int | None = None  # the next outage seq; None: no outage seq used since the last jump
         self.outage_end = 0
         self.unannounced: set[str] = set()  # joined during an outage: other instances have not been told
+        self.awaiting: set[str] = set()  # join published by the join script; the connection's publish is due
         self.pending_leaves: list[PendingLeave] = []  # left during an outage: to tell the others
         self._on_foreign_leave = on_foreign_leave
 

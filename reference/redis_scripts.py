@@ -91,7 +91,8 @@ class Keys:
 
 
 #: Shared by the room scripts. KEYS: seq, history, members. `emit` assigns the next seq and publishes; `store`
-#: false keeps an event out of the history (reconciliation after an outage, see redis_outage.py).
+#: false keeps an event out of the history (reconciliation after an outage, see redis_outage.py). An empty room
+#: keeps its seq and history for `room_ttl` seconds.
 _EMIT = """
 local function num(x) return string.format('%.0f', x) end
 local function emit(channel, cap, body, presence, store, ttl)
@@ -125,9 +126,16 @@ return emit(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', ARGV[5] == '1',
 """
 )
 
-#: KEYS: seq, history, members, instance rooms. ARGV: member id, nickname JSON, capacity, history ("1"), room.
-#: Returns {1, seq, members (flat hash), history} or {0} when the room is full (LIMIT-006, all instances).
-JOIN = """
+#: Register a member and publish its `join` in one step, so that the join takes the seq right after the one
+#: the welcome names and no other event can fall between them (as in memory.py; PRES-007 counts then always
+#: match the order of events). KEYS: seq, history, members, instance rooms. ARGV: member id, nickname JSON,
+#: capacity, history wanted ("1"), room, channel, history cap, body fragment, store ("1"), ttl ms.
+#: Returns {1, join message, members (flat hash), history before the join}, {0} when the room is full
+#: (LIMIT-006, all instances), or {2} when the member is registered already (a reconciliation repeated).
+JOIN = (
+    _EMIT
+    + """
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {2} end
 if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[3]) then return {0} end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[4], ARGV[5])
@@ -135,11 +143,14 @@ redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', KEYS[2])
 local history = {}
 if ARGV[4] == '1' then history = redis.call('LRANGE', KEYS[2], 0, -1) end
-return {1, redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[3]), history}
+local msg = emit(ARGV[6], tonumber(ARGV[7]), ARGV[8], true, ARGV[9] == '1', ARGV[10])
+return {1, msg, redis.call('HGETALL', KEYS[3]), history}
 """
+)
 
-#: A leave decided elsewhere (an outage, a dead instance): HDEL first, publish only if this caller removed it.
-#: ARGV: channel, history cap, member id, body fragment, store ("1"), ttl ms. Returns the message or false.
+#: A leave: HDEL first, publish only if this caller removed the member, so a member whose instance was reaped
+#: meanwhile is not announced twice (PRES-005). ARGV: channel, history cap, member id, body fragment,
+#: store ("1"), ttl ms. Returns the message, or false when someone else announced it.
 LEAVE_IF_PRESENT = (
     _EMIT
     + """
@@ -168,8 +179,9 @@ return n
 """
 )
 
-#: Re-register members after an outage. KEYS: members, instance rooms. ARGV: room, then triples
-#: (member id, nickname JSON, "1" = only if still present). Returns the ids that were gone (reaped meanwhile).
+#: Store members' nicknames again (after an outage, or a nickname bound after the join). KEYS: members,
+#: instance rooms. ARGV: room, then triples (member id, nickname JSON, "1" = only if still there, "0" = always,
+#: after Redis lost its data). Returns the ids that were gone: a survivor announced them as left meanwhile.
 REGISTER = """
 redis.call('SADD', KEYS[2], ARGV[1])
 local gone = {}

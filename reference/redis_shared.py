@@ -1,19 +1,20 @@
 """The healthy path of the Redis broker: join, publish and rename as one Lua script or command each.
 
-`join` subscribes to the room's channel first (and waits for Redis to confirm), then reads `seq`, members and
-history and registers the member in one script: every event published after that `seq` reaches the member
-(CONN-004, the ordering contract of broker.py), and capacity counts the members of every instance (LIMIT-006).
+`join` subscribes to the room's channel first (and waits for Redis to confirm), then, in one script, checks
+capacity across instances (LIMIT-006), registers the member, reads members and history, and publishes its join:
+the welcome's `seq` is the one right before that join, so every later event reaches the member (CONN-004, the
+ordering contract of broker.py) and no event falls between the welcome and the join, as with memory.py. The
+connection's own `publish(JOIN)` then returns that event (`Claim`).
 
 `publish` serializes the draft once (redis_codec.body); the script adds `seq`, `ts` and `count` and publishes.
-
-A leave is announced by whoever removes the member from the room's hash (`Claim`), so it is announced once.
+A leave is published by whoever removes the member from the room's hash, so it is announced once.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from roomwire.reference.broker import EventDraft, EventKind, Joined, Member, RoomEvent
 from roomwire.reference.redis_codec import body, decode, nickname_json, rename_message
@@ -34,16 +35,18 @@ class Evictable(Protocol):
 
 @dataclass(slots=True)
 class Claim:
-    """Links a `join`/`leave` to the `publish` that announces it, in the same task (connection.py does both).
+    """Links a member's `join`/`leave` to the `publish` that announces it, in the same task (connection.py
+    calls `join` then `publish(JOIN)`, and `leave` then `publish(LEAVE)`, each pair in one task).
 
-    `state` of a leave: `claimed` (we removed it from Redis: announce), `gone` (someone else announced it:
-    stay silent, PRES-005), `deferred` (Redis was lost: decide when it is back), `local` (never announced to
-    other instances).
+    `state`: `joined` (the join script published the join already: `event`), `local` (joined while Redis was
+    lost: only this instance knows it), `leaving` (a member the others know: its leave goes through Redis),
+    `gone` (a survivor announced its leave already: stay silent, PRES-005).
     """
 
     room: str
     member: str
     state: str
+    event: RoomEvent | None = None
 
 
 def nickname_of(raw: bytes) -> str | None:
@@ -58,8 +61,8 @@ def silent(room: str, draft: EventDraft) -> RoomEvent:
 
 async def join(
     broker: RedisBroker, local: LocalRoom, member: Member, member_id: str, capacity: int, since: int | None
-) -> Joined | None:
-    """Join through Redis; None when the room is full.
+) -> tuple[Joined, RoomEvent] | None:
+    """Join through Redis: the welcome's `Joined`, and the join event already published; None when full.
 
     Raises:
         one of `LOST`: Redis is unreachable (the broker then joins locally).
@@ -68,12 +71,14 @@ async def join(
     if not local.subscribed:
         await broker.link.subscribe([broker.keys.channel(local.name)])  # before seq is read: CONN-004
         local.subscribed = True
-    keys = [*broker.keys.room_keys(local.name), broker.keys.instance_rooms(broker.me)]
-    stored = nickname_json(member.nickname)
-    reply = await broker.call("join", keys, member_id, stored, capacity, int(since is not None), local.name)
+    draft = EventDraft(EventKind.JOIN, nickname=member.nickname)
+    reply = await register(broker, local.name, member_id, draft, capacity=capacity, history=since is not None)
     if reply[0] == 0:
         return None  # LIMIT-006, counted across instances
-    seq, flat, history = int(reply[1]), reply[2], reply[3]
+    message, flat, history = reply[1], reply[2], reply[3]
+    event = decode(local.name, message).event
+    assert event is not None
+    seq = event.seq - 1  # the welcome's seq: its own join is the next event (PRES-001)
     names: list[str | None] = []
     local.remote.clear()
     for index in range(0, len(flat), 2):
@@ -84,28 +89,49 @@ async def join(
     if local.start(seq):
         broker.spawn(broker.repair(local))
     if since is None:
-        return Joined(seq=seq, members=tuple(names))
+        return Joined(seq=seq, members=tuple(names)), event
     events = [item.event for item in (decode(local.name, raw) for raw in history) if item.event is not None]
     replay, complete = kept_range(events, since, seq)  # RECON-004
-    return Joined(seq=seq, members=tuple(names), replay=replay, complete=complete)
+    return Joined(seq=seq, members=tuple(names), replay=replay, complete=complete), event
 
 
-async def publish(broker: RedisBroker, room: str, draft: EventDraft, claim: Claim | None) -> RoomEvent:
+async def register(
+    broker: RedisBroker,
+    room: str,
+    member_id: str,
+    draft: EventDraft,
+    *,
+    capacity: int,
+    history: bool,
+    quiet: bool = False,
+) -> Any:
+    """The JOIN script: register the member and publish its join in one step (redis_scripts.JOIN)."""
+    keys = [*broker.keys.room_keys(room), broker.keys.instance_rooms(broker.me)]
+    fragment = body(draft, member_id, broker.me, quiet=quiet)
+    args = (member_id, nickname_json(draft.nickname), capacity, int(history), room, broker.keys.channel(room))
+    return await broker.call("join", keys, *args, broker.history, fragment, int(not quiet), broker.ttl_ms)
+
+
+async def publish(broker: RedisBroker, room: str, draft: EventDraft) -> RoomEvent:
     """Next `seq`, history and PUBLISH in one script (SPEC §5).
 
     Raises:
         one of `LOST`: Redis is unreachable (the broker then delivers locally).
     """
-    member = claim.member if claim is not None else None
-    fragment = body(draft, member, broker.me)
-    if claim is not None and claim.state == "deferred":  # left while Redis was lost, which is back now
-        message = await leave_if_present(broker, room, member or "", fragment, store=True)
-        if message is None:
-            return silent(room, draft)
-    else:
-        presence = int(draft.kind is not EventKind.USER_MSG)
-        keys, channel = broker.keys.room_keys(room), broker.keys.channel(room)
-        message = await broker.call("publish", keys, channel, broker.history, fragment, presence, 1, broker.ttl_ms)
+    presence = int(draft.kind is not EventKind.USER_MSG)
+    keys, channel = broker.keys.room_keys(room), broker.keys.channel(room)
+    fragment = body(draft, None, broker.me)
+    message = await broker.call("publish", keys, channel, broker.history, fragment, presence, 1, broker.ttl_ms)
+    event = decode(room, message).event
+    assert event is not None
+    return event
+
+
+async def leave(broker: RedisBroker, room: str, draft: EventDraft, member: str) -> RoomEvent:
+    """Remove the member and publish its leave in one step; silent if a survivor announced it already."""
+    message = await leave_if_present(broker, room, member, body(draft, member, broker.me), store=True)
+    if message is None:
+        return silent(room, draft)
     event = decode(room, message).event
     assert event is not None
     return event

@@ -88,13 +88,13 @@ async def test_resume_reads_history_shared_by_all_instances(redis: RedisServer) 
         await enter(a, "r", Recorder("ann"))
         for i in range(3):
             await say(a, "r", "ann", f"m{i}")  # seq 2..4
-        joined = await b.join("r", Recorder("bob"), capacity=10, since=2)
+        joined = await enter(b, "r", Recorder("bob"), since=2)  # its join is seq 5
         assert joined.seq == 4 and joined.complete  # RECON-004
         assert [(e.seq, e.content) for e in joined.replay] == [(3, "m1"), (4, "m2")]
         for i in range(3, 8):
-            await say(b, "r", "bob", f"m{i}")  # seq 5..9; history keeps 5..9
+            await say(b, "r", "bob", f"m{i}")  # seq 6..10; history keeps 6..10
         late = await a.join("r", Recorder("cid"), capacity=10, since=2)
-        assert late.seq == 9 and not late.complete and [e.seq for e in late.replay] == [5, 6, 7, 8, 9]
+        assert late.seq == 10 and not late.complete and [e.seq for e in late.replay] == [6, 7, 8, 9, 10]
 
 
 async def test_a_dead_instance_is_announced_once_by_several_survivors(redis: RedisServer) -> None:

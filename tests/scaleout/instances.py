@@ -59,7 +59,7 @@ class Child:
 @contextlib.asynccontextmanager
 async def killable_instance(redis_url: str, *, extra: str = FAST) -> AsyncIterator[Child]:
     argv = [sys.executable, "-m", "tests.scaleout.instances", f"{redis_url}?{extra}"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GEMINI_API_KEY": ""}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GEMINI_API_KEY": "", "ROOMWIRE_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(  # noqa: ASYNC220 - starting it is quick; its output is read in a thread
         argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
@@ -78,19 +78,28 @@ async def killable_instance(redis_url: str, *, extra: str = FAST) -> AsyncIterat
 
 
 def main() -> None:
-    """Serve one instance (fake Gemini) on a free port; print `URL <template>`; serve until killed."""
+    """`roomwire serve` with the Redis broker: settings from the environment (as the CLI reads them), the broker
+    URL from argv, a free port; prints `URL <template>` once listening; SIGTERM stops it gracefully."""
     parser = argparse.ArgumentParser()
     parser.add_argument("broker_url")
-    url = parser.parse_args().broker_url
+    broker_url = parser.parse_args().broker_url
+    import signal as signals
+
+    from roomwire.reference.app import create_app
+    from roomwire.reference.cli import configure_logging
     from roomwire.reference.redis_broker import create_redis_broker
-    from roomwire.reference.server import running_server
-    from tests.reference.helpers import settings
+    from roomwire.reference.server import serve
+    from roomwire.reference.settings import Settings
+
+    settings = Settings.from_env(dotenv=None).replace(broker_url=broker_url, port=0)
+    configure_logging(settings.log_level)
+    app = create_app(settings, broker_factory=create_redis_broker)
 
     async def run() -> None:
-        config = settings(broker_url=url)
-        async with running_server(config, broker=create_redis_broker(config)) as server:
-            print(f"URL {server.url}", flush=True)  # noqa: T201 - the parent reads it
-            await asyncio.Event().wait()
+        stop = asyncio.Event()
+        for signum in (signals.SIGTERM, signals.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        await serve(settings, app=app, stop=stop, ready=lambda url: print(f"URL {url}", flush=True))  # noqa: T201
 
     asyncio.run(run())
 
