@@ -65,7 +65,7 @@ DEFAULT_LIMITS = Limits()
 #: (lowest, highest) allowed value of each member; None means unbounded on that side (SPEC.md §10).
 BOUNDS: dict[str, tuple[int | None, int | None]] = {
     "max_frame_bytes": (8192, 1048576),
-    "max_content_chars": (200, None),
+    "max_content_chars": (200, 2000),  # the schemas hard-code 2000: a larger limit would make valid frames invalid
     "max_history_items": (1, 50),
     "rate_per_s": (1, None),
     "burst": (1, None),
