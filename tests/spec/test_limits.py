@@ -24,7 +24,7 @@ def test_out_of_bounds_names_each_broken_member() -> None:
     limits = Limits(max_frame_bytes=8191, ping_interval_s=31, max_content_chars=199, rate_per_s=30, burst=20)
     assert limits.out_of_bounds() == [
         "max_frame_bytes=8191 (allowed 8192..1048576)",
-        "max_content_chars=199 (allowed 200..-)",
+        "max_content_chars=199 (allowed 200..2000)",
         "ping_interval_s=31 (allowed 1..30)",
         "burst=20 (must be >= rate_per_s=30)",
     ]
