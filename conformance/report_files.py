@@ -47,6 +47,7 @@ def to_json(run: RunResult, *, strict: bool = False) -> dict[str, object]:
 
 
 def write_json(run: RunResult, path: Path, *, strict: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(to_json(run, strict=strict), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
@@ -98,6 +99,7 @@ def write_junit(run: RunResult, path: Path, *, strict: bool = False) -> None:
         elif result.status is Status.SKIP:
             ET.SubElement(case, "skipped", message=result.detail[:1000])
         ET.SubElement(case, "system-out").text = f"{req.text}\n{result.detail}"
+    path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
@@ -136,4 +138,5 @@ def write_html(run: RunResult, path: Path, *, strict: bool = False) -> None:
                 f"<td>{esc(r.requirement.text)}</td><td>{detail}</td></tr>"
             )
         out.append("</table>")
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(out) + "\n", encoding="utf-8")

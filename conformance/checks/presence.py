@@ -13,6 +13,8 @@ from roomwire.conformance.outcomes import Blocked
 from roomwire.conformance.registry import requirement
 from roomwire.spec.texts import NEUTRAL_NAME, Lang
 
+SIMULTANEOUS_TRIES = 8
+
 
 async def expect_leave(
     ctx: CheckContext, watcher: Client, nickname: str, deadline: float, since: int = 0, how: str = ""
@@ -46,15 +48,19 @@ async def every_member_sees_the_join_of_a_newcomer(ctx: CheckContext) -> None:
 
 @requirement("PRES-002")
 async def a_clean_close_is_announced_within_5_s(ctx: CheckContext) -> None:
-    """A close frame gets a leave with the bound nickname to every remaining member within 5 s, also two at once."""
-    ann, bob, cy, dee = await members(ctx, 4)
+    """A close frame gets a leave with the bound nickname to every remaining member within 5 s, also when two
+    members close at once (they joined before the watcher, so a fan-out that stops at the first closed socket
+    never reaches it: the seed's failure 3)."""
+    ann, bob = await members(ctx, 2)
     since = ann.mark()
     await bob.close(ctx.timeouts.close)
     took = await expect_leave(ctx, ann, "Bob", leave_deadline(ctx), since)
-    await asyncio.gather(cy.close(ctx.timeouts.close), dee.close(ctx.timeouts.close))
-    for name in ("Cy", "Dee"):
-        await expect_leave(ctx, ann, name, leave_deadline(ctx), since, " (two members closing at once)")
-    ctx.note(f"leave after {took:.2f} s; two simultaneous closes both announced")
+    for attempt in range(SIMULTANEOUS_TRIES):  # which close the target sees first is a race: several rooms
+        cy, dee, eve = await members(ctx, 3, room=ctx.room(2 + attempt), first=2)
+        await asyncio.gather(cy.close(ctx.timeouts.close), dee.close(ctx.timeouts.close))
+        for name in ("Cy", "Dee"):
+            await expect_leave(ctx, eve, name, leave_deadline(ctx), 0, " (two members closing at once)")
+    ctx.note(f"leave after {took:.2f} s; two simultaneous closes both announced, in {SIMULTANEOUS_TRIES} rooms")
 
 
 @requirement("PRES-003")

@@ -41,15 +41,18 @@ async def a_graceful_restart_ends_answers_notifies_and_closes_with_1012(ctx: Che
     restart = ctx.session.restart
     assert restart is not None
     stopping = asyncio.ensure_future(restart())
-    for client in (ann, bob):
-        await client.wait_closed(ctx.timeouts(15.0))
-        if not client.find(frames.system("notice", code="server_restart")):
-            raise ctx.violation(f"{client.label} receives a server_restart notice before the close", client.describe())
-        if not client.close_received or client.close_code not in (1012, 1001):
-            raise ctx.violation(
-                "close code 1012 (or 1001)", f"{client.label}: {client.close_code}; {client.describe()}"
-            )
-    await stopping
+    try:
+        for client in (ann, bob):
+            await client.wait_closed(ctx.timeouts(15.0))
+        for client in (ann, bob):
+            if not client.find(frames.system("notice", code="server_restart")):
+                expected = f"{client.label} receives a server_restart notice before the close"
+                raise ctx.violation(expected, client.describe())
+            if not client.close_received or client.close_code not in (1012, 1001):
+                got = f"{client.label}: {client.close_code}; {client.describe()}"
+                raise ctx.violation("close code 1012 (or 1001)", got)
+    finally:
+        await stopping  # the target is back before any later check runs, whatever this one concluded
     if in_flight and len(ann.find(frames.ai_done(), since)) != 1:
         raise ctx.violation("the in-flight answer ends with its ai_done before the close", ann.describe(since))
     ctx.note("server_restart and 1012/1001 on restart")

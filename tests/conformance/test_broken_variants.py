@@ -69,7 +69,9 @@ async def test_a_variant_fails_exactly_its_requirements(name: str) -> None:
     result = await run(name, tuple(sorted(variant.fails | set(NEIGHBOURS[name].split()))))
     failed, errors = verdicts(result, Status.FAIL), verdicts(result, Status.ERROR)
     assert not errors, explain(result, errors)
-    assert failed == set(variant.fails), f"unexpected: {explain(result, failed - variant.fails)}; missing: {sorted(variant.fails - failed)}"
+    assert failed == set(variant.fails), (
+        f"unexpected: {explain(result, failed - variant.fails)}; missing: {sorted(variant.fails - failed)}"
+    )
 
 
 @pytest.mark.slow

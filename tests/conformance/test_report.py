@@ -50,6 +50,7 @@ def test_console_groups_by_checklist_item_and_shows_evidence() -> None:
 def test_json_has_the_fields_ci_reads(tmp_path: Path) -> None:
     path = tmp_path / "report.json"
     write_json(sample(), path)
+    write_json(sample(), tmp_path / "new" / "dir" / "report.json")
     data = json.loads(path.read_text())
     assert data["exit_code"] == 3 and data["summary"] == {"pass": 1, "fail": 2, "skip": 1, "error": 1}
     chat = next(r for r in data["requirements"] if r["id"] == "CHAT-001")

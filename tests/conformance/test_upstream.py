@@ -1,0 +1,72 @@
+"""The suite's client of the Gemini double's control API, against a real double."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from roomwire.conformance.upstream import Upstream, UpstreamCall, fingerprint
+from roomwire.gemini_double import FAKE_API_KEY, DoubleConfig, serve_double
+from roomwire.gemini_double import fingerprint as double_fingerprint
+from roomwire.spec.errors import HarnessError
+
+
+def test_fingerprint_is_the_doubles() -> None:
+    assert fingerprint(FAKE_API_KEY) == double_fingerprint(FAKE_API_KEY)
+
+
+async def test_faults_and_journal_round_trip() -> None:
+    async with serve_double(DoubleConfig(latency="zero", quota_rpm=None)) as double:
+        upstream = Upstream(double.base_url)
+        try:
+            await upstream.health()
+            assert (await upstream.config())["latency"] == "zero"
+            await upstream.configure(chunk_interval_ms=1)
+            await upstream.fault("server_error", match="tok-1")
+            body = {
+                "contents": [
+                    {"role": "user", "parts": [{"text": "earlier"}]},
+                    {"role": "user", "parts": [{"text": "hi tok-1"}]},
+                ],
+                "systemInstruction": {"parts": [{"text": "be brief"}]},
+                "generationConfig": {"maxOutputTokens": 30},
+            }
+            url = f"{double.base_url.rstrip('/')}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+            async with httpx.AsyncClient(trust_env=False) as http:
+                failed = await http.post(url, json=body, headers={"x-goog-api-key": FAKE_API_KEY})
+                body["contents"][1]["parts"][0]["text"] = "hi tok-2"  # type: ignore[index]
+                answered = await http.post(url + f"&key={FAKE_API_KEY}", json=body)
+            assert failed.status_code == 500 and answered.status_code == 200
+            [first] = await upstream.wait_for_calls("tok-1", 5)
+            assert (first.key_location, first.key_fingerprint, first.outcome) == (
+                "header",
+                fingerprint(FAKE_API_KEY),
+                "server_error",
+            )
+            assert first.system_text == "be brief" and first.max_output_tokens == 30
+            assert first.turns == (("user", "earlier"), ("user", "hi tok-1")) and first.last_user_text == "hi tok-1"
+            [second] = await upstream.wait_for_calls("tok-2", 5)
+            assert (
+                second.key_location == "query" and "key" not in second.query and second.sent_text
+            )  # never journals the key
+            assert len(second.chunk_times_ms) >= 1 and second.finished and not second.disconnected
+            assert await upstream.journal("nothing-matches") == []
+            assert len(await upstream.journal()) == 2
+            with pytest.raises(HarnessError, match="refused"):
+                await upstream.fault("no_such_kind", match="x")
+        finally:
+            await upstream.aclose()
+
+
+async def test_an_absent_double_is_a_harness_error() -> None:
+    upstream = Upstream("http://127.0.0.1:9", within=0.5)
+    try:
+        with pytest.raises(HarnessError, match="did not answer"):
+            await upstream.health()
+    finally:
+        await upstream.aclose()
+
+
+def test_journal_entries_are_read_leniently() -> None:
+    call = UpstreamCall.from_json({"key": None, "contents": "x", "system_instruction": "plain", "chunk_times_ms": None})
+    assert call.key_location == "none" and call.turns == () and call.system_text == "plain" and not call.finished

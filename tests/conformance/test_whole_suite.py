@@ -1,0 +1,54 @@
+"""The issue's "done when", as tests: `roomwire check` with no URL passes the reference (nothing failed, every
+skip explained); against the seed's FastAPI copy wired to the Gemini double it exits 1 and names the seed's
+real failures (docs/conformance.md maps them to issue 4's list)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from roomwire.cli import main
+from roomwire.conformance.registry import NOT_COVERED
+
+#: What the seed's design breaks, found by the suite (each explained in docs/conformance.md).
+SEED_FAILS = frozenset(
+    """CONN-002 CONN-003 FRAME-004 INPUT-001 INPUT-002 INPUT-003 INPUT-004 INPUT-005 INPUT-006 INPUT-007 INPUT-008
+    IDENT-001 IDENT-002 IDENT-003 IDENT-004 CHAT-002 CHAT-004 PRES-001 PRES-006 PRES-007 AI-002 AI-005 AI-006
+    AI-010 AI-011 AI-012 UP-001 UP-002 UP-003 UP-004 UP-005 UP-006 UP-007 ERR-001 ERR-002 LIMIT-001 LIMIT-002
+    LIMIT-003 LIMIT-005 RECON-002 FLOW-001 FLOW-002 SEC-004""".split()
+)
+#: Seed failure 3 (two members closing at once) is a race inside the seed: it shows in some runs only.
+SEED_RACY = frozenset({"PRES-002"})
+#: On a loaded machine these may be skipped with their reason (the suite could not provoke the situation).
+LOAD_DEPENDENT = frozenset({"FLOW-002", "LIMIT-003"})
+
+
+def statuses(path: Path) -> dict[str, str]:
+    return {r["id"]: r["status"] for r in json.loads(path.read_text())["requirements"]}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_bundled_reference_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "reference.json"
+    code = main(["check", "--report-json", str(report)])
+    found = statuses(report)
+    bad = {rid: s for rid, s in found.items() if s in ("fail", "error")}
+    skipped = {rid for rid, s in found.items() if s == "skip"}
+    assert code == 0 and not bad, capsys.readouterr().out[-5000:]
+    assert skipped <= {"CONN-005", *NOT_COVERED, *LOAD_DEPENDENT}
+    assert len(found) == 80
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_seeds_copy_fails_as_the_seed_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "seed.json"
+    code = main(["check", "--bundled", "seed", "--report-json", str(report)])
+    found = statuses(report)
+    failed = {rid for rid, s in found.items() if s == "fail"}
+    assert code == 1, capsys.readouterr().out[-5000:]
+    assert not [rid for rid, s in found.items() if s == "error"]
+    assert SEED_FAILS <= failed <= SEED_FAILS | SEED_RACY, (sorted(failed - SEED_FAILS), sorted(SEED_FAILS - failed))
