@@ -1,0 +1,99 @@
+"""The Redis encoding of room events and the broker's URL options, without Redis."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from roomwire.reference.broker import EventDraft, EventKind
+from roomwire.reference.redis_codec import body, decode, nickname_json, rename_message
+from roomwire.reference.redis_config import RedisOptions, redact
+from roomwire.reference.redis_scripts import Keys
+from roomwire.spec.codes import LeaveReason
+from roomwire.spec.errors import ConfigError
+
+
+def wrap(fragment: str, seq: int = 7, count: int | None = None) -> str:
+    """What the Lua scripts add around a fragment."""
+    head = f'{{"s":{seq},"t":1700000000000' + (f',"c":{count}' if count is not None else "")
+    return f"{head},{fragment}}}"
+
+
+def test_a_user_message_survives_the_round_trip_exactly() -> None:
+    content = '<b>안녕</b> "quoted" \\ \u2028 end '
+    draft = EventDraft(EventKind.USER_MSG, nickname="철수", content=content, id="m-1")
+    item = decode("lobby", wrap(body(draft, None, "inst")))
+    event = item.event
+    assert event is not None and event.kind is EventKind.USER_MSG
+    assert (event.room, event.seq, event.ts, event.nickname, event.content, event.id) == (
+        "lobby", 7, 1700000000000, "철수", content, "m-1",
+    )  # fmt: skip
+    assert event.count is None and item.origin == "inst" and not item.quiet
+
+
+def test_presence_carries_member_count_reason_and_quiet_flag() -> None:
+    draft = EventDraft(EventKind.LEAVE, nickname=None, reason=LeaveReason.TIMEOUT)
+    item = decode("r", wrap(body(draft, "inst.4", "inst", quiet=True), count=2))
+    assert item.event is not None and item.event.count == 2 and item.event.reason is LeaveReason.TIMEOUT
+    assert item.event.nickname is None and item.member == "inst.4" and item.quiet
+
+
+def test_a_rename_is_a_control_message_without_seq() -> None:
+    item = decode("r", rename_message("inst.1", "late"))
+    assert item.event is None and item.seq == 0 and item.member == "inst.1" and item.nickname == "late"
+
+
+def test_what_is_not_our_encoding_is_refused() -> None:
+    for data in ("not json", "{}", '{"k":"?","s":1,"t":1}'):
+        with pytest.raises((ValueError, KeyError)):
+            decode("r", data)
+
+
+def test_nicknames_are_stored_as_json_for_the_reaper_script() -> None:
+    assert json.loads(nickname_json('a"b')) == 'a"b' and nickname_json(None) == "null"
+
+
+def test_keys_name_rooms_and_recognise_only_room_channels() -> None:
+    keys = Keys("rw")
+    assert keys.room_keys("r") == ["rw:room:r:seq", "rw:room:r:history", "rw:room:r:members"]
+    assert keys.room_of(keys.channel("a-b_c").encode()) == "a-b_c"
+    assert keys.room_of(keys.ping("abc").encode()) is None
+
+
+def test_options_come_from_the_url_and_the_rest_goes_to_redis_py() -> None:
+    options = RedisOptions.from_url(
+        "rediss://:pw@cache:6380/2?prefix=game1&lease=9&timeout=1&backoff=3&db=2&room_ttl=60"
+    )
+    assert (options.prefix, options.lease_s, options.timeout_s, options.backoff_s, options.room_ttl_s) == (
+        "game1", 9.0, 1.0, 3.0, 60,
+    )  # fmt: skip
+    assert options.url == "rediss://:pw@cache:6380/2?db=2" and options.shown == "rediss://:***@cache:6380/2?db=2"
+    assert RedisOptions.from_url("redis://h").lease_s == 15.0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "memory://",
+        "redis://",
+        "redis://h?lease=soon",
+        "redis://h?lease=0.1",
+        "redis://h?lease=4&backoff=3",
+        "redis://h?lease=4&timeout=3",
+        "redis://h?prefix=no spaces",
+        "redis://h?room_ttl=0",
+    ],
+)
+def test_bad_options_are_one_line_config_errors(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        RedisOptions.from_url(url)
+    assert str(caught.value).startswith("ROOMWIRE_BROKER_URL: ") and "\n" not in str(caught.value)
+
+
+def test_passwords_never_show() -> None:
+    assert redact("redis://user:secret@h:1/0") == "redis://user:***@h:1/0"
+    assert redact("redis://h:1/0") == "redis://h:1/0"
+    with pytest.raises(ConfigError) as caught:
+        RedisOptions.from_url("redis://:secret@h?lease=x")
+    assert "secret" not in str(caught.value)
