@@ -5,7 +5,8 @@ needs on top: what this connection is still waiting for, and the `Sample`s (Locu
 or each passing second produces. Whoever owns the socket (`roomwire.loadtest.client` on gevent, a test with
 canned frames) passes the clocks in: `now` is `time.perf_counter()` (durations on this connection), `wall` is
 `time.time()` (fan-out stamps, which other processes read). Schema validation runs on one frame in
-`validate_every` (`roomwire.loadtest.sampled` says why); every other client-visible invariant on all of them.
+`validate_every`, off the measurement path when a `spot_check` is given (`roomwire.loadtest.sampled` says why);
+every other client-visible invariant is checked on every frame.
 
 What this connection waits for, and how each wait ends:
 
@@ -48,6 +49,7 @@ from roomwire.loadtest.sampled import SampledProtocol
 from roomwire.spec.codes import SystemEvent
 from roomwire.spec.messages import AiChunk, AiDone, HistoryItem, ServerUserMsg, System
 from roomwire.spec.protocol import AI_ERROR_CODES, AiExchange, ClientProtocol, Received
+from roomwire.spec.validate import Verdict
 
 #: Settled exchanges kept so that a late frame for one is still told apart (AI-002 after its ai_done, or the
 #: ai_done of an exchange already counted as a hang, which must not count as AI-001).
@@ -105,11 +107,12 @@ class Meter:
         ai_deadline_s: float,
         on_outcome: Callable[[AiOutcome], Any] | None = None,
         validate_every: int = 1,
+        spot_check: Callable[[str], Any] | None = None,
     ) -> None:
         self.tag = tag
         self.fanout_deadline_s = fanout_deadline_s
         self.ai_deadline_s = ai_deadline_s
-        self.protocol: ClientProtocol = SampledProtocol(validate_every=validate_every)
+        self.protocol: ClientProtocol = SampledProtocol(validate_every=validate_every, spot_check=spot_check)
         self.protocol.received = _TailLog(_FRAMES_KEPT)
         self._on_outcome = on_outcome
         self._echoes: dict[str, float] = {}  # own user_msg id -> perf time sent
@@ -254,3 +257,10 @@ class Meter:
             self.protocol.exchanges = [e for e in self.protocol.exchanges if id(e) not in drop]
         for listener in ask.listeners:
             listener()
+
+
+def schema_failures(verdict: Verdict) -> list[Sample]:
+    """A spot-checked frame that broke its schema, as failures of the measurement its type belongs to."""
+    kind = str(verdict.frame.get("type", "")) if verdict.frame else ""
+    name = AI_TOTAL if kind in ("ai_chunk", "ai_done") else CONNECT if kind == "system" else FANOUT
+    return [Sample(name, 0.0, SpecBroken(violation.requirement_id)) for violation in verdict.violations]

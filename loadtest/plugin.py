@@ -10,6 +10,10 @@
       worker_report
     quitting                  master/local: thresholds -> exit code, AI-outcome summary (+ CSV next to --csv)
 
+Two Locust behaviours are worked around here, both measured on this project's machine: --run-time is armed
+from gevent's cached loop time, stale by the start-up time (a `-t 3s` run lasted 1.8 s), so `init` refreshes
+it; and the --csv files are rewritten once a second but not at exit, so `quitting` waits for one more write.
+
 The locustfile imports this module and the users, nothing else.
 """
 
@@ -23,6 +27,7 @@ from typing import Any
 import gevent
 import locust
 from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from roomwire.loadtest import lifecycle, outcomes, safety, scenarios, thresholds
 from roomwire.loadtest.metrics import AGGREGATED, REQUEST_TYPE
@@ -71,6 +76,9 @@ def _choose_users(environment: Any, options: Any) -> None:
 def _on_init(environment: Any, **_: Any) -> None:
     options, runner = environment.parsed_options, environment.runner
     _current["environment"] = environment
+    # gevent's loop caches "now" and has not run since Locust started importing; Locust arms --run-time right
+    # after this event from that stale time, and a `-t 3s` run then lasted 1.8 s here. Refresh it.
+    gevent.get_hub().loop.update_now()
     if options is None:
         return  # an Environment built by a test or a library caller: nothing to validate
     if isinstance(runner, WorkerRunner):
@@ -154,6 +162,10 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     options = environment.parsed_options
     if options is None or isinstance(environment.runner, WorkerRunner):
         return
+    if options.csv_prefix:
+        # Locust rewrites its CSV files once a second and only closes them at exit, so samples of the last
+        # second (the drain's, typically) would be missing from them. Let the writer run once more.
+        gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.2)
     for line in outcomes.TALLY.summary():
         console.info(line)
     if outcomes.TALLY.total and options.csv_prefix:

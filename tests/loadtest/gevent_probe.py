@@ -5,8 +5,8 @@
 It runs in its own process because `gevent.monkey.patch_all()` must not touch the pytest process. MODE:
 
     quiet    N users join one quiet room and block in recv; after --wait seconds one more user says one line.
-             Prints how long until every member had it: about --wait when users run side by side, about
-             N x (recv timeout) when one blocked recv stops the others (run with --no-patch to see that).
+             Prints how long until every member had it (`round_s`): about --wait when users run side by side,
+             at least N x (recv timeout) when one blocked recv stops the others (--no-patch: it never ends).
     session  one chat line and one question on one connection; prints the events the client fired.
 """
 
@@ -65,14 +65,16 @@ def quiet(url: str, users: int, wait: float, limit: float) -> dict[str, Any]:
         while sum(1 for e in recorder.events if e["name"] == "fanout") < users:
             gevent.sleep(0.01)
     fanout = [e for e in recorder.events if e["name"] == "fanout"]
-    for client in (*clients, sender):
-        client.close()
+    gevent.joinall([gevent.spawn(client.close) for client in (*clients, sender)], timeout=limit)
     return {
         "connected": sum(1 for e in recorder.events if e["name"] == "connect" and e["failure"] is None),
         "received": len(fanout),
         "connect_s": connected_at - started,
         "total_s": time.monotonic() - started,
         "after_send_s": (max(e["at"] for e in fanout) - sent_at) if fanout and sent_at else None,
+        "round_s": (max(e["at"] for e in fanout) - connected_at) if fanout else None,
+        "connect_ms_max": max((e["ms"] for e in recorder.events if e["name"] == "connect"), default=None),
+        "failures": [f"{e['name']}: {e['failure']}" for e in recorder.events if e["failure"]],
     }
 
 

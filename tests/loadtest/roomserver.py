@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from roomwire.spec.codes import AiStatus, ErrorCode, SystemEvent
 from roomwire.spec.limits import DEFAULT_LIMITS
@@ -31,9 +32,17 @@ from roomwire.spec.texts import Lang
 
 
 @dataclass
+class Member:
+    """One connection: its nickname and its outgoing queue, drained in order by its own writer task."""
+
+    nickname: str
+    outbox: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+
+
+@dataclass
 class Room:
     seq: int = 0
-    members: dict[ServerConnection, str] = field(default_factory=dict)
+    members: dict[ServerConnection, Member] = field(default_factory=dict)
 
 
 class RoomServer:
@@ -42,15 +51,23 @@ class RoomServer:
         self.rooms: dict[str, Room] = {}
         self.deliveries = itertools.count(1)
         self.ai_accepted = 0
+        self.tasks: set[asyncio.Task[None]] = set()
 
-    async def broadcast(self, room: Room, frame: ServerUserMsg | System) -> None:
-        for ws in list(room.members):
+    def broadcast(self, room: Room, frame: ServerUserMsg | System) -> None:
+        """Queue `frame` for every member without yielding, so that every member sees room events in seq order."""
+        text = encode(frame)
+        for member in room.members.values():
             if self.args.drop_every and next(self.deliveries) % self.args.drop_every == 0:
                 continue
-            try:
-                await ws.send(encode(frame))
-            except Exception:  # a member that went away is removed by its own handler
-                pass
+            member.outbox.put_nowait(text)
+
+    @staticmethod
+    async def write(ws: ServerConnection, member: Member) -> None:
+        try:
+            while True:
+                await ws.send(await member.outbox.get())
+        except ConnectionClosed:
+            pass  # the handler's `finally` removes the member
 
     async def handle(self, ws: ServerConnection) -> None:
         assert ws.request is not None
@@ -62,59 +79,64 @@ class RoomServer:
             await ws.close(1013, "too many connections")
             return
         room = self.rooms.setdefault(room_id, Room())
-        members = (*room.members.values(), nickname)
-        await ws.send(
-            encode(
-                System.welcome(
-                    room=room_id,
-                    nickname=nickname,
-                    seq=room.seq,
-                    members=members,
-                    limits=DEFAULT_LIMITS,
-                    capabilities=("ping",),
-                    lang=Lang.EN,
-                )
-            )
+        member = Member(nickname)
+        members = (*(m.nickname for m in room.members.values()), nickname)
+        welcome = System.welcome(
+            room=room_id,
+            nickname=nickname,
+            seq=room.seq,
+            members=members,
+            limits=DEFAULT_LIMITS,
+            capabilities=("ping",),
+            lang=Lang.EN,
         )
-        room.members[ws] = nickname
-        await self.presence(room, SystemEvent.JOIN, nickname)
+        # The welcome is queued and the member added without yielding in between, and every broadcast is queued
+        # synchronously: otherwise a member misses or reorders room events (CONN-004, CHAT-004), which is
+        # exactly what the load test's seq checks caught in this server's first version.
+        member.outbox.put_nowait(encode(welcome))
+        room.members[ws] = member
+        writer = asyncio.get_running_loop().create_task(self.write(ws, member))
+        self.presence(room, SystemEvent.JOIN, nickname)
         try:
             async for message in ws:
-                await self.on_frame(ws, room, nickname, json.loads(message))
+                self.on_frame(ws, room, nickname, json.loads(message))
         except Exception:  # a dropped client ends its handler like a closed one
             pass
         finally:
             del room.members[ws]
-            await self.presence(room, SystemEvent.LEAVE, nickname)
+            writer.cancel()
+            self.presence(room, SystemEvent.LEAVE, nickname)
 
-    async def presence(self, room: Room, event: Any, nickname: str) -> None:
+    def presence(self, room: Room, event: Any, nickname: str) -> None:
         room.seq += 1
         frame = System.presence(
             event, nickname=nickname, seq=room.seq, ts=int(time.time() * 1000), count=len(room.members), lang=Lang.EN
         )
-        await self.broadcast(room, frame)
+        self.broadcast(room, frame)
 
-    async def on_frame(self, ws: ServerConnection, room: Room, nickname: str, data: dict[str, Any]) -> None:
+    def on_frame(self, ws: ServerConnection, room: Room, nickname: str, data: dict[str, Any]) -> None:
         if data.get("type") == "user_msg":
             room.seq += 1
             frame = ServerUserMsg(
                 nickname=nickname, content=data["content"], seq=room.seq, ts=int(time.time() * 1000), id=data.get("id")
             )
-            await self.broadcast(room, frame)
+            self.broadcast(room, frame)
         elif data.get("type") == "ai_msg":
-            asyncio.get_running_loop().create_task(self.answer(ws, data.get("id")))
+            task = asyncio.get_running_loop().create_task(self.answer(room.members[ws], data.get("id")))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
 
-    async def answer(self, ws: ServerConnection, id: str | None) -> None:
+    async def answer(self, member: Member, id: str | None) -> None:
         if self.args.ai_budget is not None and self.ai_accepted >= self.args.ai_budget:
-            await ws.send(encode(System.error(ErrorCode.AI_QUOTA, id=id, retry_after=30, lang=Lang.EN)))
-            await ws.send(encode(AiDone(status=AiStatus.REJECTED, id=id)))
+            member.outbox.put_nowait(encode(System.error(ErrorCode.AI_QUOTA, id=id, retry_after=30, lang=Lang.EN)))
+            member.outbox.put_nowait(encode(AiDone(status=AiStatus.REJECTED, id=id)))
             return
         self.ai_accepted += 1
         for n in range(self.args.ai_chunks):
             await asyncio.sleep(self.args.chunk_delay)
-            await ws.send(encode(AiChunk(content=f"part {n} ", id=id)))
+            member.outbox.put_nowait(encode(AiChunk(content=f"part {n} ", id=id)))
         if not self.args.hang_ai:
-            await ws.send(encode(AiDone(status=AiStatus.OK, id=id)))
+            member.outbox.put_nowait(encode(AiDone(status=AiStatus.OK, id=id)))
 
 
 async def main(args: argparse.Namespace) -> None:

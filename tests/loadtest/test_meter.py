@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from roomwire.loadtest.meter import Meter
+from roomwire.loadtest.meter import Meter, schema_failures
 from roomwire.loadtest.metrics import (
     AI_ERROR,
     AI_ITL,
@@ -23,6 +23,7 @@ from roomwire.loadtest.metrics import (
 )
 from roomwire.spec.codes import AiStatus, ErrorCode
 from roomwire.spec.messages import HistoryItem
+from roomwire.spec.validate import validate_server_payload
 from tests.loadtest import frames
 
 
@@ -183,3 +184,16 @@ def test_memory_stays_flat_over_a_long_run() -> None:
     assert list.__len__(meter.protocol.received) <= 64  # ...but only a tail is kept
     assert len(meter.protocol.exchanges) <= 5
     assert meter.protocol.violations == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ('{"type":"user_msg","nickname":"","content":"c"}', FANOUT),
+        ('{"type":"ai_chunk","content":""}', AI_TOTAL),
+        ('{"type":"system","content":""}', CONNECT),
+    ],
+)
+def test_a_spot_checked_frame_that_breaks_its_schema_is_a_failure_of_its_measurement(text: str, name: str) -> None:
+    samples = schema_failures(validate_server_payload(text))
+    assert samples and {(s.name, repr(s.failure)) for s in samples} == {(name, "SpecBroken(FRAME-001)")}

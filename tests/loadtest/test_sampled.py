@@ -59,3 +59,22 @@ def test_a_malformed_frame_is_always_schema_checked(bad: str) -> None:
     sampled.receive(frames.welcome())
     sampled.receive(bad)
     assert [error.requirement_id for _, error in sampled.violations] == ["FRAME-001"]
+
+
+def test_with_a_spot_checker_sampled_frames_are_handed_over_not_validated_in_line() -> None:
+    handed: list[str] = []
+    sampled = SampledProtocol(validate_every=3, spot_check=handed.append)
+    texts = [frames.welcome(), *(frames.broadcast(seq, None) for seq in range(1, 7))]
+    for text in texts:
+        sampled.receive(text)
+    assert handed == [texts[0], texts[2], texts[5]]  # the first, then every third
+    assert sampled.violations == [] and sampled.last_seq == 6
+
+
+def test_a_malformed_frame_is_reported_in_line_even_with_a_spot_checker() -> None:
+    handed: list[str] = []
+    sampled = SampledProtocol(validate_every=1000, spot_check=handed.append)
+    sampled.receive(frames.welcome())
+    sampled.receive('{"type":"user_msg","nickname":"n"}')
+    assert [error.requirement_id for _, error in sampled.violations] == ["FRAME-001"]
+    assert handed == [frames.welcome()]
