@@ -189,5 +189,7 @@ def create_broker(settings: Settings) -> Broker:
 
         return MemoryBroker(history=settings.resume_history)
     if scheme in ("redis", "rediss"):
-        raise ConfigError(f"ROOMWIRE_BROKER_URL: the Redis broker ({scheme}://) is not available yet; use memory://")
+        from roomwire.reference.redis_broker import create_redis_broker
+
+        return create_redis_broker(settings)
     raise ConfigError(f"ROOMWIRE_BROKER_URL: unknown broker {settings.broker_url!r} (memory:// or redis://)")
