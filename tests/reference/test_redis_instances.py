@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from roomwire.reference.app import create_app
 from roomwire.reference.redis_broker import create_redis_broker
 from roomwire.spec.errors import ConfigError
 from tests.reference.helpers import Client, settings
-from tests.scaleout.instances import instances, killable_instance
+from tests.scaleout.instances import instances, killable_instance, serve_command
 from tests.scaleout.redis_server import RedisServer, redis_server
 
 pytestmark = pytest.mark.redis
@@ -177,3 +178,15 @@ async def test_redis_unreachable_at_start_is_a_one_line_config_error(redis: Redi
         create_app(config, broker_factory=create_redis_broker)
     assert str(caught.value).startswith("ROOMWIRE_BROKER_URL: cannot reach Redis at redis://127.0.0.1:")
     assert "\n" not in str(caught.value)
+
+
+async def test_roomwire_serve_without_redis_exits_2_with_one_line(redis: RedisServer, tmp_path: Path) -> None:
+    redis.stop()
+    command = serve_command(f"redis://:not-a-real-password-test@127.0.0.1:{redis.port}/0?timeout=0.5")
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), UNIT * 3)
+    lines = err.decode().strip().splitlines()
+    assert process.returncode == 2 and len(lines) == 1, err.decode()
+    assert "cannot reach Redis at redis://:***@127.0.0.1:" in lines[0] and "not-a-real-password" not in lines[0]

@@ -3,9 +3,10 @@
     python -m tests.scaleout.deployment [--instances 2] -- roomwire check {urls} --double {double} ...
 
 `deployment()` starts a `redis-server`, the Gemini double (in this event loop, with the bundled run's
-settings), and the reference instances as processes (`instance_command`, the reference's settings of the
-bundled run, a canary key), all on one Redis; it yields their URLs and stops everything afterwards, also when
-the run fails. `check_command` is the exact `roomwire check` command line for it (what `tox -e scaleout` runs).
+settings), and the reference instances as processes (`roomwire serve --broker redis://…`, with the reference's
+settings of the bundled run and a canary key), all on one Redis; it yields their URLs and stops everything
+afterwards, also when the run fails. `check_command` is the exact `roomwire check` command line for it (what
+`tox -e scaleout` runs).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from roomwire.conformance.bundled import BUNDLED_SETTINGS, DOUBLE_SETTINGS, new_canary
 from roomwire.gemini_double import DoubleConfig, serve_double
+from tests.scaleout.instances import READY, serve_command
 from tests.scaleout.redis_server import redis_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,11 +40,6 @@ class Deployment:
     redis_url: str
 
 
-def instance_command(broker_url: str) -> list[str]:
-    """How one instance is started: `roomwire serve` with the Redis broker (tests/scaleout/instances.py)."""
-    return [sys.executable, "-m", "tests.scaleout.instances", broker_url]
-
-
 def check_command(deployment: Deployment, *extra: str) -> list[str]:
     """`roomwire check URL1 URL2 --double D --canary-key K`: clients spread over the instances."""
     return [
@@ -53,7 +50,7 @@ def check_command(deployment: Deployment, *extra: str) -> list[str]:
 
 async def _start(broker_url: str, env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
-        *instance_command(broker_url), cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
+        *serve_command(broker_url), cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
@@ -62,8 +59,8 @@ async def _start(broker_url: str, env: dict[str, str]) -> tuple[asyncio.subproce
         line = (await asyncio.wait_for(process.stdout.readline(), READY_S)).decode(errors="replace")
         if not line:
             raise RuntimeError("an instance exited before listening:\n" + "".join(seen))
-        if line.startswith("URL "):
-            return process, line.split(" ", 1)[1].strip()
+        if line.startswith(READY):
+            return process, line.removeprefix(READY).strip()
         seen.append(line)
 
 

@@ -3,13 +3,12 @@
 `instances(redis_url, n)` serves `n` reference servers in the test's event loop, each with its own
 `RedisBroker` (its own Redis connections, lease and subscriber): n instances behind a load balancer, as far as
 Redis and the clients can tell. `killable_instance(redis_url)` runs one in a child process
-(`python -m tests.scaleout.instances URL`), which the test can SIGKILL: no goodbye to Redis, no leave notices,
-sockets just end. Both are stopped when the block ends, also when the test fails.
+(`roomwire serve --broker URL`), which the test can SIGKILL: no goodbye to Redis, no leave notices, sockets just
+end. Both are stopped when the block ends, also when the test fails.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -26,6 +25,12 @@ from tests.reference.helpers import serving
 from tests.scaleout.members import FAST, UNIT, options
 
 ROOT = Path(__file__).resolve().parents[2]
+READY = "roomwire serve: "  # what the CLI prints once it listens, before the URL
+
+
+def serve_command(broker_url: str) -> list[str]:
+    """`roomwire serve` on a free port with the Redis broker: exactly what an operator runs."""
+    return [sys.executable, "-m", "roomwire", "serve", "--port", "0", "--broker", broker_url]
 
 
 @contextlib.asynccontextmanager
@@ -58,7 +63,7 @@ class Child:
 
 @contextlib.asynccontextmanager
 async def killable_instance(redis_url: str, *, extra: str = FAST) -> AsyncIterator[Child]:
-    argv = [sys.executable, "-m", "tests.scaleout.instances", f"{redis_url}?{extra}"]
+    argv = serve_command(f"{redis_url}?{extra}")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GEMINI_API_KEY": "", "ROOMWIRE_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(  # noqa: ASYNC220 - starting it is quick; its output is read in a thread
         argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
@@ -67,42 +72,11 @@ async def killable_instance(redis_url: str, *, extra: str = FAST) -> AsyncIterat
     try:
         assert process.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), UNIT * 3)
-        if not line.startswith("URL "):
+        if not line.startswith(READY):
             raise RuntimeError(f"the instance did not start: {line}{process.stdout.read()}")
-        child.url = line.split(" ", 1)[1].strip()
+        child.url = line.removeprefix(READY).strip()
         yield child
     finally:
         child.kill()
         if process.stdout is not None:
             process.stdout.close()
-
-
-def main() -> None:
-    """`roomwire serve` with the Redis broker: settings from the environment (as the CLI reads them), the broker
-    URL from argv, a free port; prints `URL <template>` once listening; SIGTERM stops it gracefully."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("broker_url")
-    broker_url = parser.parse_args().broker_url
-    import signal as signals
-
-    from roomwire.reference.app import create_app
-    from roomwire.reference.cli import configure_logging
-    from roomwire.reference.redis_broker import create_redis_broker
-    from roomwire.reference.server import serve
-    from roomwire.reference.settings import Settings
-
-    settings = Settings.from_env(dotenv=None).replace(broker_url=broker_url, port=0)
-    configure_logging(settings.log_level)
-    app = create_app(settings, broker_factory=create_redis_broker)
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        for signum in (signals.SIGTERM, signals.SIGINT):
-            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-        await serve(settings, app=app, stop=stop, ready=lambda url: print(f"URL {url}", flush=True))  # noqa: T201
-
-    asyncio.run(run())
-
-
-if __name__ == "__main__":
-    main()
