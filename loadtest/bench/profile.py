@@ -40,6 +40,13 @@ PACKAGES = (
     ("asyncio", "asyncio"),
     ("anyio", "anyio"),
     ("logging", "logging"),
+    ("google-genai", "genai"),
+    ("pydantic", "pydantic"),
+    ("pydantic", "pydantic_core"),
+    ("httpx", "httpx2"),
+    ("httpx", "httpx"),
+    ("httpcore", "httpcore2"),
+    ("httpcore", "httpcore"),
     ("prometheus_client", "prometheus_client"),
 )
 
