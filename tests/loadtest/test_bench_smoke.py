@@ -7,6 +7,7 @@ is gone afterwards, and that the JSON has what the docs and the table read.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import subprocess
@@ -16,8 +17,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from roomwire.loadtest.bench.report import HEADLINES
+from roomwire.loadtest.bench.profile import breakdown, function_of, package_of
+from roomwire.loadtest.bench.report import HEADLINES, Run, summarize, table
+from roomwire.loadtest.bench.room import chat_frame
 from roomwire.loadtest.bench.run import SCENARIOS
+from roomwire.loadtest.bench.servers import HOST, running
+from roomwire.loadtest.bench.wsclient import open_connection
 
 TARGETS = ("seed", "reference")
 
@@ -48,3 +53,58 @@ def test_quick_benchmark_produces_a_well_formed_result(tmp_path: Path) -> None:
             assert set(metrics[key]["targets"]) == set(TARGETS)
             assert set(metrics[key]["ratios"]) == {"reference"}
     assert "reference÷seed" in done.stdout
+
+
+def test_profile_breakdown_attributes_samples_to_packages_and_functions() -> None:
+    """py-spy's collapsed stacks (`frame;frame count`) become self and inclusive shares per package and function."""
+    collapsed = "\n".join(
+        [
+            "main (cli/cli.py:55);handle (site-packages/hypercorn/protocol/h11.py:116);"
+            "process_buffer (site-packages/wsproto/frame_protocol.py:391) 3",
+            "main (cli/cli.py:55);push (/work/main/reference/outbox.py:162) 1",
+            "main (cli/cli.py:56);push (/work/main/reference/outbox.py:163) 1",
+            "not a stack line",
+        ]
+    )
+    text = breakdown(collapsed)
+    assert text.startswith("5 samples")
+    assert "wsproto             60.0%   60.0%" in text
+    assert "roomwire.reference  40.0%   40.0%" in text
+    assert " 40.0%  push (/work/main/reference/outbox.py)" in text  # lines of one function add up
+    assert package_of("select (selectors.py:468)") == "asyncio"
+    assert function_of("select (selectors.py:468)") == "select (selectors.py)"
+    assert breakdown("") == "no samples"
+
+
+def test_report_pairs_ratios_by_round_and_prints_medians() -> None:
+    runs = [
+        Run(round=0, scenario="idle", target="seed", metrics={"rss_per_connection_kib": 30.0, "connections": 10.0}),
+        Run(round=0, scenario="idle", target="reference", metrics={"rss_per_connection_kib": 15.0}),
+        Run(round=1, scenario="idle", target="seed", metrics={"rss_per_connection_kib": 40.0}),
+        Run(round=1, scenario="idle", target="reference", metrics={"rss_per_connection_kib": 10.0}),
+        Run(round=1, scenario="idle", target="ceiling", error="ServerFailed: boom"),
+    ]
+    summary = summarize(runs)
+    rss = summary["idle"]["rss_per_connection_kib"]
+    assert isinstance(rss, dict)
+    assert rss["targets"]["seed"] == {"median": 35.0, "min": 30.0, "max": 40.0, "n": 2}
+    assert rss["ratios"]["reference"] == {"median": 0.375, "min": 0.25, "max": 0.5, "n": 2}
+    lines = table(summary, ["seed", "reference"]).splitlines()
+    assert lines[0].split() == ["metric", "seed", "reference", "reference÷seed"]
+    assert "0.38× [0.25×–0.50×]" in lines[2] and "35 [30–40]" in lines[2]
+    assert runs[-1].to_json()["error"] == "ServerFailed: boom"
+
+
+async def test_ceiling_target_broadcasts_to_the_room_once_per_member() -> None:
+    """The ceiling speaks just enough of the protocol for the fan-out scenarios: a user_msg reaches every member."""
+    got: list[bytes] = []
+    async with running("ceiling", cpu=None) as server:
+        room = [await open_connection(HOST, server.port, "/api/v1/ws/chat/c", got.append) for _ in range(3)]
+        room[0].send_text(chat_frame(0, 1, "pad"))
+        for _ in range(100):
+            if len(got) == 3:
+                break
+            await asyncio.sleep(0.02)
+        for member in room:
+            member.abort()
+    assert len(got) == 3 and all(b"bench:00000:" in frame for frame in got)
