@@ -57,9 +57,9 @@ def page_assets(base: str, html: str) -> list[str]:
 
 
 async def server_responses(client: httpx.AsyncClient, endpoint: Endpoint, room: str, missing: str) -> list[Fetched]:
-    """The HTTP responses SEC-003 searches (the page itself is SEC-005's)."""
+    """The HTTP responses SEC-003 searches (the page is one of them; its scripts and styles are SEC-005's)."""
     base = endpoint.http_base
-    paths = ["/healthz", "/metrics", f"/{missing}", endpoint.path_for(room), "/api/v1"]
+    paths = ["/", "/healthz", "/metrics", f"/{missing}", endpoint.path_for(room), "/api/v1"]
     return [await fetch(client, base + path) for path in paths]
 
 

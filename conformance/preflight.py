@@ -56,10 +56,16 @@ async def _prepare_double(session: Session) -> str:
         config = await upstream.config()
     except HarnessError as exc:
         raise TargetUnreachable(str(exc)) from exc
+    changes: dict[str, object] = {}
     interval = config.get("chunk_interval_ms")
     if interval is None:
         interval = PRESET_INTERVALS_MS.get(str(config.get("latency")), 0.0)
     if not isinstance(interval, int | float) or interval < MIN_CHUNK_INTERVAL_MS:
-        await upstream.configure(chunk_interval_ms=MIN_CHUNK_INTERVAL_MS)
-        return f"{upstream.base_url} (chunk interval set to {MIN_CHUNK_INTERVAL_MS:g} ms so streaming is observable)"
+        changes["chunk_interval_ms"] = MIN_CHUNK_INTERVAL_MS  # so that streaming is observable (AI-003, AI-005)
+    if config.get("quota_rpm") is not None:
+        changes["quota_rpm"] = None  # the target's own AI budget is under test (LIMIT-005), not the double's
+    if changes:
+        await upstream.configure(**changes)
+        said = ", ".join(f"{k} set to {v}" for k, v in changes.items())
+        return f"{upstream.base_url} ({said})"
     return upstream.base_url

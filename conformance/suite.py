@@ -112,4 +112,6 @@ def selected_count(config: SuiteConfig, registry: Registry = REGISTRY) -> int:
     import roomwire.conformance.checks  # noqa: F401 - registers the checks
 
     selection = Selection(config.only, config.level)
-    return sum(1 for c in registry.checks.values() if selection.wants(registry.known[c.requirement_id], [c]))
+    known = registry.known.values()
+    wanted = {req.id for req in known if selection.wants(req, registry.for_requirement(req.id))}
+    return sum(1 for c in registry.checks.values() if c.requirement_id in wanted)

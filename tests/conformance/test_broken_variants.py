@@ -63,6 +63,7 @@ def test_every_variant_has_neighbours() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 async def test_a_variant_fails_exactly_its_requirements(name: str) -> None:
     variant = VARIANTS[name]
@@ -75,6 +76,7 @@ async def test_a_variant_fails_exactly_its_requirements(name: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(400)
 @pytest.mark.parametrize("name", ["no_welcome", "drops_leave_notice"])
 async def test_full_runs(name: str) -> None:
     result = await run(name)

@@ -83,3 +83,10 @@ def test_level_must_leaves_shoulds_out(tmp_path: Path) -> None:
         code = main(["check", url, "--only", "INPUT-006,CHAT-001", "--level", "must", "--report-json", str(report)])
     assert code == 0
     assert [r["id"] for r in json.loads(report.read_text())["requirements"]] == ["CHAT-001"]
+
+
+def test_progress_total_counts_every_check_of_a_selected_requirement() -> None:
+    from roomwire.conformance.suite import SuiteConfig, selected_count
+
+    assert selected_count(SuiteConfig(only=("INPUT-003",))) == 2
+    assert selected_count(SuiteConfig(only=("labelled_and_generated_bad_frames_get_the_specs_answer",))) == 2

@@ -99,3 +99,11 @@ def test_progress_updates_one_line_on_a_terminal() -> None:
     progress("c1", None)
     progress("c1", CheckResult("c1", "CHAT-001", Status.PASS, "ok"))
     assert "\r\x1b[K[  0/1] c1" in stream.getvalue() and stream.getvalue().endswith("\r\x1b[K")
+
+
+def test_page_assets_are_same_origin_scripts_and_styles() -> None:
+    from roomwire.conformance.http_probe import page_assets
+
+    html = """<script src="/app.js"></script><link rel=stylesheet href='css/a.css'>
+    <script src="https://cdn.example/x.js"></script><script src="/app.js"></script>"""
+    assert page_assets("http://h:1", html) == ["http://h:1/app.js", "http://h:1/css/a.css"]

@@ -161,3 +161,22 @@ async def test_a_check_over_its_budget_is_a_harness_error(monkeypatch: pytest.Mo
         result = await Runner(session, registry, Selection(("CHAT-001",))).run()
         await session.aclose()
     assert result.results["CHAT-001"].status is Status.ERROR and "budget" in result.results["CHAT-001"].detail
+
+
+async def test_the_room_model_attributes_what_it_finds_to_its_own_requirements() -> None:
+    """The toy neither broadcasts (no_broadcast) nor answers the AI: the model must fail one of its requirements
+    (which one depends on the derandomized history), leave the others "not concluded", and raise no error."""
+    import roomwire.conformance.checks  # noqa: F401 - registers the checks
+    from roomwire.conformance.registry import REGISTRY
+
+    check = REGISTRY.checks["a_random_room_history_matches_the_model"]
+    registry = Registry()
+    registry.add(check)
+    async with toy_server(Toy(no_broadcast=True)) as url:
+        session = Session(target=parse_target([url]), timeouts=Timeouts(0.3))
+        result = await Runner(session, registry, Selection(("CHAT-004",))).run()
+        await session.aclose()
+    statuses = {rid: result.results[rid].status for rid in check.requirement_ids}
+    failed = [rid for rid, status in statuses.items() if status is Status.FAIL]
+    assert failed in (["CHAT-001"], ["AI-002"]) and Status.ERROR not in statuses.values()
+    assert all(status is Status.SKIP for rid, status in statuses.items() if rid not in failed)

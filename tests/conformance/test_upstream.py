@@ -70,3 +70,25 @@ async def test_an_absent_double_is_a_harness_error() -> None:
 def test_journal_entries_are_read_leniently() -> None:
     call = UpstreamCall.from_json({"key": None, "contents": "x", "system_instruction": "plain", "chunk_times_ms": None})
     assert call.key_location == "none" and call.turns == () and call.system_text == "plain" and not call.finished
+
+
+async def test_preflight_prepares_a_double_for_the_suite() -> None:
+    from roomwire.conformance.preflight import preflight
+    from roomwire.conformance.session import Session, Timeouts
+    from roomwire.conformance.target import parse_target
+    from tests.conformance.toy import toy_server
+
+    async with serve_double(DoubleConfig(latency="fast")) as double, toy_server() as url:
+        upstream = Upstream(double.base_url)
+        session = Session(target=parse_target([url]), timeouts=Timeouts(0.5), upstream=upstream)
+        try:
+            facts = await preflight(session)
+            assert "chunk_interval_ms set to 25.0" in str(facts["double"]) and "quota_rpm set to None" in str(
+                facts["double"]
+            )
+            config = await upstream.config()
+            assert config["chunk_interval_ms"] == 25.0 and config["quota_rpm"] is None
+            assert await preflight(session) and (await preflight(session))["double"] == double.base_url.rstrip("/")
+        finally:
+            await session.aclose()
+            await upstream.aclose()

@@ -16,11 +16,12 @@ from roomwire.conformance.registry import NOT_COVERED
 SEED_FAILS = frozenset(
     """CONN-002 CONN-003 FRAME-004 INPUT-001 INPUT-002 INPUT-003 INPUT-004 INPUT-005 INPUT-006 INPUT-007 INPUT-008
     IDENT-001 IDENT-002 IDENT-003 IDENT-004 CHAT-002 CHAT-004 PRES-001 PRES-006 PRES-007 AI-002 AI-005 AI-006
-    AI-010 AI-011 AI-012 UP-001 UP-002 UP-003 UP-004 UP-005 UP-006 UP-007 ERR-001 ERR-002 LIMIT-001 LIMIT-002
+    AI-010 AI-012 UP-001 UP-002 UP-003 UP-004 UP-005 UP-006 UP-007 ERR-001 ERR-002 LIMIT-001 LIMIT-002
     LIMIT-003 LIMIT-005 RECON-002 FLOW-001 FLOW-002 SEC-004""".split()
 )
-#: Seed failure 3 (two members closing at once) is a race inside the seed: it shows in some runs only.
-SEED_RACY = frozenset({"PRES-002"})
+#: Races inside the seed, which show in some runs only: failure 3 (two members closing at once), and whether the
+#: asker's departure kills the handler (and with it the upstream request) before the answer ends (AI-011).
+SEED_RACY = frozenset({"PRES-002", "AI-011"})
 #: On a loaded machine these may be skipped with their reason (the suite could not provoke the situation).
 LOAD_DEPENDENT = frozenset({"FLOW-002", "LIMIT-003"})
 
