@@ -19,7 +19,7 @@ Also: no `ai_done` after an error, no limits, no keepalive of its own (uvicorn's
 Differences from the seed's text, each the least needed to run it here:
 
 - `from backend.app.core.config import settings` becomes the `Settings`/`settings` defined below, read once from
-  the seed's own variable names (`GEMINI_API_KEY`, `AI_CHAT_MODEL`, `AI_CHAT_MAX_TOKENS`,
+  the process environment (no `backend/.env` loading) under the seed's own variable names (`GEMINI_API_KEY`, `AI_CHAT_MODEL`, `AI_CHAT_MAX_TOKENS`,
   `AI_CHAT_SYSTEM_PROMPT`) with the seed's `backend/.env` example values as defaults, except the key: the seed's
   example `AIza...` is replaced by a fake key of the right shape, so the copy starts without configuration and
   the Gemini double accepts it.
