@@ -19,10 +19,10 @@ Also: no `ai_done` after an error, no limits, no keepalive of its own (uvicorn's
 Differences from the seed's text, each the least needed to run it here:
 
 - `from backend.app.core.config import settings` becomes the `Settings`/`settings` defined below, read once from
-  the process environment (no `backend/.env` loading) under the seed's own variable names (`GEMINI_API_KEY`, `AI_CHAT_MODEL`, `AI_CHAT_MAX_TOKENS`,
-  `AI_CHAT_SYSTEM_PROMPT`) with the seed's `backend/.env` example values as defaults, except the key: the seed's
-  example `AIza...` is replaced by a fake key of the right shape, so the copy starts without configuration and
-  the Gemini double accepts it.
+  the process environment (no `backend/.env` loading) under the seed's own variable names (`GEMINI_API_KEY`,
+  `AI_CHAT_MODEL`, `AI_CHAT_MAX_TOKENS`, `AI_CHAT_SYSTEM_PROMPT`) with the seed's `backend/.env` example values
+  as defaults, except the key: the seed's example `AIza...` is replaced by a fake key of the right shape, so the
+  copy starts without configuration and the Gemini double accepts it.
 - Type annotations where the seed has none (`-> None`, `dict[str, Any]`), for `mypy --strict`; the seed's
   imports moved to the top of this module (plus `FastAPI`); ruff's formatting. No behaviour changes.
 - The seed never shows its app: `app = FastAPI()` with `app.include_router(router, prefix="/api/v1")` is what
