@@ -19,6 +19,9 @@ from tests.scaleout.deployment import ROOT, check_command, deployment
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 SUITE_TIMEOUT_S = 600
+#: SHOULDs with a wall-clock bound (CHAT-006: a broadcast within 1 s). On a loaded 2-core CI machine running two
+#: instances, Redis and the suite, they may miss; the benchmark measures latency instead (docs/scaleout.md).
+WALL_CLOCK_SHOULDS = frozenset({"CHAT-006"})
 
 
 @pytest.mark.timeout(SUITE_TIMEOUT_S + 120)

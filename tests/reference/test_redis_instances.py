@@ -133,7 +133,7 @@ async def test_members_of_a_killed_instance_are_announced_once_by_the_survivors(
                     leaves = [await client.event("leave", within=UNIT) for _ in range(2)]
                     assert sorted(f["nickname"] for f in leaves) == ["ghost", "누군가"]  # PRES-003/005, IDENT-003
                     assert {f["reason"] for f in leaves} == {"timeout"} and leaves[-1]["count"] == 2
-                await asyncio.sleep(2.0)  # longer than a lease: nobody announces them again
+                await asyncio.sleep(3.5)  # longer than a lease: nobody announces them again
                 await ann.say("still here")
                 for client in (ann, bob):
                     await client.expect(lambda f: f.get("content") == "still here")

@@ -18,7 +18,7 @@ from roomwire.reference.redis_config import RedisOptions
 from roomwire.spec.codes import CloseCode, LeaveReason
 
 UNIT = 10.0  # seconds: the generous bound of every wait
-FAST = "lease=1.5&timeout=0.5&backoff=0.5"  # leases short enough for a test to outlive one
+FAST = "lease=3&timeout=1&backoff=1"  # leases a test outlives, yet long enough for a busy CI machine
 
 
 @dataclass(eq=False)
