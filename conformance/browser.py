@@ -24,13 +24,14 @@ empty `findings` list is never mistaken for a complete pass. A page that cannot 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import shutil
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 from playwright.async_api import (
@@ -50,6 +51,21 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from roomwire.spec.errors import HarnessError, TargetUnreachable, UsageError
 
 from .browser_evidence import BrowserScanResult, Finding, Needle, Place, needles_for, search
+from .page_behaviour import (
+    MEMBER_JS,
+    MISSING_IDS_JS,
+    PAGE_IDS,
+    RECORDER_JS,
+    SPINNER_GRACE_S,
+    AnswerSeen,
+    Exchange,
+    MarkupSeen,
+    PageObservations,
+    PageSockets,
+    answer_seen,
+    markup_texts,
+    notices_seen,
+)
 
 #: Flags for chromium on a machine with no network but loopback: without the background-networking ones,
 #: chromium's own connections (updates, sync, safe browsing) are refused many at a time at every start.
@@ -70,9 +86,33 @@ UPSTREAM_FAULTS: tuple[str, ...] = ("key_echo", "rate_limit")
 _MAX_GLOBALS_CHARS = 2_000_000
 
 
+#: Names another chromium executable (a path, or a name on PATH); it wins over `chromium` on PATH.
+CHROMIUM_ENV = "ROOMWIRE_CHROMIUM"
+
+
 def chromium_executable() -> str | None:
-    """Debian's chromium on PATH, or None."""
-    return shutil.which("chromium")
+    """`$ROOMWIRE_CHROMIUM` if set (even when it does not exist: `require_chromium` reports that), else Debian's
+    chromium on PATH, or None."""
+    chosen = os.environ.get(CHROMIUM_ENV, "").strip()
+    return chosen or shutil.which("chromium")
+
+
+def resolve_chromium(executable: str | None = None) -> str:
+    """The chromium to launch: `executable`, else `chromium_executable()`, checked to exist and be executable.
+
+    Raises:
+        HarnessError: no such executable, with what was tried and how to fix it.
+    """
+    chosen = executable or chromium_executable()
+    if chosen is None:
+        raise HarnessError(
+            f"chromium not found on PATH: install Debian's chromium (apt-get install chromium) or set {CHROMIUM_ENV}"
+        )
+    path = shutil.which(chosen)
+    if path is None:
+        origin = "" if executable else f" ({CHROMIUM_ENV})"
+        raise HarnessError(f"chromium not found: {chosen!r}{origin} is not an executable file")
+    return path
 
 
 async def launch_chromium(playwright: Playwright, *, executable: str | None = None) -> Browser:
@@ -81,9 +121,7 @@ async def launch_chromium(playwright: Playwright, *, executable: str | None = No
     Raises:
         HarnessError: no chromium executable (install Debian's `chromium`; never download a browser).
     """
-    path = executable or chromium_executable()
-    if path is None:
-        raise HarnessError("chromium not found on PATH: install Debian's chromium (apt-get install chromium)")
+    path = resolve_chromium(executable)
     return await playwright.chromium.launch(executable_path=path, args=list(CHROMIUM_ARGS), headless=True)
 
 
@@ -140,6 +178,7 @@ async def scan_page_for_secret(
         timeout_s=timeout_s,
         executable=executable,
     )
+    resolve_chromium(executable)  # before Playwright starts: a missing browser is a clear HarnessError
     async with async_playwright() as playwright:
         browser = await launch_chromium(playwright, executable=executable)
         try:
@@ -230,8 +269,15 @@ async def _scan(
     except PlaywrightError as exc:
         raise TargetUnreachable(f"the page {page_url} did not load: {exc.message.splitlines()[0]}") from exc
     steps.append(f"loaded {page_url}")
-    driver = _UiDriver(page, options) if await _is_reference_page(page) else _SocketDriver(page, options)
-    await driver.run(steps, notes)
+    missing = tuple(await page.evaluate(MISSING_IDS_JS, list(PAGE_IDS)))
+    observed: PageObservations | None = None
+    if await _is_reference_page(page):
+        ui = _UiDriver(page, options, missing)
+        await ui.run(steps, notes)
+        observed = await ui.observations()
+    else:
+        await _SocketDriver(page, options).run(steps, notes)
+        observed = PageObservations(missing=missing) if missing else None
     await _settle_network(page)
     await collector.settle()
     await _snapshot(context, page, collector)
@@ -242,6 +288,7 @@ async def _scan(
         steps=tuple(steps),
         notes=tuple(notes),
         searched=dict(collector.searched),
+        page=observed,
     )
 
 
@@ -278,46 +325,158 @@ async def _settle_network(page: Page) -> None:
     await asyncio.sleep(0.3)
 
 
-class _UiDriver:
-    """Uses a page with the reference page's element ids the way a person does."""
+class _Stalled(Exception):
+    """The page or the server stopped answering while the page was used (noted in the result, not raised)."""
 
-    def __init__(self, page: Page, options: ScanOptions) -> None:
+
+class _UiDriver:
+    """Uses a page with the reference page's element ids the way a person does, and watches what it shows.
+
+    With every id of `PAGE_IDS` present it also records the page's behaviour (roomwire.conformance.page_behaviour):
+    its own chat message and a second member (a socket opened inside the page) carry markup, and a second question
+    follows the first, so that the CLIENT-* checks have something to judge.
+    """
+
+    def __init__(self, page: Page, options: ScanOptions, missing: tuple[str, ...] = ()) -> None:
         self.page = page
         self.options = options
         self.timeout_ms = options.timeout_s * 1000
-        self.answers = 0
+        self.missing = missing
+        self.observing = False
+        self.sockets = PageSockets()
+        self.token = secrets.token_hex(3)
+        self.markup = markup_texts(self.token)
+        self.sockets.ignore.add(self.token)  # the second member's socket: its nickname holds the token
+        self.answers: list[AnswerSeen] = []
+        self.page_notes: list[str] = []
+        self.grace_s = SPINNER_GRACE_S * max(1.0, options.timeout_s / 20.0)
+        page.on("websocket", self.sockets.attach)
 
     async def run(self, steps: list[str], notes: list[str]) -> None:
         page, room = self.page, self.options.room or "lobby"
+        if not self.missing:
+            self.observing = bool(await page.evaluate(RECORDER_JS))
         try:
             await page.fill("#room-input", room)
             await page.fill("#nickname-input", self.options.nickname)
             await page.click("#join-button")
             await page.wait_for_selector('#status[data-state="open"]', timeout=self.timeout_ms)
             steps.append(f"joined room {room} as {self.options.nickname} through the page's form")
-            await self._type("#tab-chat", "leak scan: hello room")
+            await self._type("#tab-chat", self.markup["the page's own chat message"])
+            await page.click("#send-button")
             await page.wait_for_selector("#chat-log li.msg.user.mine", timeout=self.timeout_ms)
             steps.append("sent a chat message and saw it broadcast")
             await self._ask("leak scan: say hello in one short sentence")
             steps.append("asked the AI and saw the answer end")
+            await self._ask("leak scan: and now say goodbye in two short sentences")
+            steps.append("asked again and saw the second answer end")
+            await self._second_member(steps)
             await _provoke_faults(self.options, self._ask, steps, notes)
         except PlaywrightTimeout as exc:
             notes.append(f"the page stopped responding while it was used: {exc.message.splitlines()[0]}")
+        except _Stalled as exc:
+            notes.append(f"the page stopped responding while it was used: {exc}")
 
     async def _type(self, tab: str, text: str) -> None:
         await self.page.click(tab)
         await self.page.fill("#message-input", text)
         await self.page.wait_for_selector("#send-button:not([disabled])", timeout=self.timeout_ms)
-        await self.page.click("#send-button")
 
     async def _ask(self, question: str) -> None:
+        """Ask through the page; returns once the page's socket got the ai_done (and the spinner had its chance)."""
         await self._type("#tab-ai", question)
-        self.answers += 1
-        await self.page.wait_for_function(
-            "n => document.querySelectorAll('#ai-log li.msg.ai:not([data-status=\"pending\"])').length >= n",
-            arg=self.answers,
-            timeout=self.timeout_ms,
+        mark, before = await self._mark()
+        asked = len(self.sockets.exchanges)
+        await self.page.click("#send-button")
+        await self._wait(lambda: len(self.sockets.exchanges) > asked, f"the page never sent {question!r}")
+        exchange = self.sockets.exchanges[asked]
+        try:
+            await asyncio.wait_for(exchange.done.wait(), self.options.timeout_s)
+        except TimeoutError:
+            await self._record(exchange, mark, before, None)
+            raise _Stalled(f"no ai_done for {question!r} within {self.options.timeout_s:g} s") from None
+        stopped = await self._spinner_stops() if self.observing else None
+        await self._record(exchange, mark, before, stopped)
+
+    async def _mark(self) -> tuple[int, list[str]]:
+        if not self.observing:
+            return 0, []
+        data = await self.page.evaluate("() => window.__roomwirePage(Number.MAX_SAFE_INTEGER)")
+        return int(data["total"]), list(data["bubbles"])
+
+    async def _record(self, exchange: Exchange, mark: int, before: list[str], stopped: bool | None) -> None:
+        if not self.observing:
+            return
+        data = await self.page.evaluate("(n) => window.__roomwirePage(n)", mark)
+        states = [(list(texts), bool(spinner)) for texts, spinner in data["states"]]
+        self.answers.append(answer_seen(exchange, states, before, list(data["bubbles"]), stopped))
+
+    async def _spinner_stops(self) -> bool:
+        try:
+            await self.page.wait_for_function("() => !window.__roomwireSpinnerShown()", timeout=self.grace_s * 1000)
+        except PlaywrightTimeout:
+            return False
+        return True
+
+    async def _wait(self, condition: Callable[[], bool], what: str) -> None:
+        deadline = asyncio.get_running_loop().time() + self.options.timeout_s
+        while not condition():
+            if asyncio.get_running_loop().time() > deadline:
+                raise _Stalled(what)
+            await asyncio.sleep(0.02)
+
+    async def _second_member(self, steps: list[str]) -> None:
+        """Another member joins the room from a socket opened inside the page, writes markup and leaves."""
+        if not self.observing or not self.sockets.urls:
+            return
+        nickname = self.markup["another member's nickname"]
+        url = _with_nickname(self.sockets.urls[0], nickname)
+        outcome = await self.page.evaluate(MEMBER_JS, [url, self.markup["another member's message"], self.timeout_ms])
+        if outcome != "ok":
+            self.page_notes.append(f"the second member (a socket opened inside the page) did not finish: {outcome}")
+            return
+        if self.sockets.saw("system", "join", nickname):
+            try:
+                await self._wait(lambda: self.sockets.saw("system", "leave", nickname), "no leave notice")
+            except _Stalled:
+                self.page_notes.append("the page never received the second member's leave notice")
+        steps.append("another member (a socket opened inside the page) joined, wrote markup and left")
+
+    async def observations(self) -> PageObservations:
+        """What the page showed (roomwire.conformance.page_behaviour), read after everything was done."""
+        if not self.observing:
+            return PageObservations(missing=self.missing or PAGE_IDS, notes=tuple(self.page_notes))
+        frames = list(self.sockets.received)
+        await asyncio.sleep(0.3)  # the page renders what arrived before this moment
+        data = await self.page.evaluate("() => window.__roomwirePage(Number.MAX_SAFE_INTEGER)")
+        lines = [str(line) for line in data["lines"]]
+        added = [(str(log), str(text)) for log, text in data["added"]]
+        markup = tuple(
+            MarkupSeen(
+                what=what,
+                text=text,
+                arrived=any(text in (frame.get("content"), frame.get("nickname")) for frame in frames),
+                shown=any(text in line for line in lines),
+            )
+            for what, text in self.markup.items()
         )
+        return PageObservations(
+            answers=tuple(self.answers),
+            notices=notices_seen(frames, lines, added),
+            markup=markup,
+            probes=tuple(str(p) for p in data["probes"]),
+            script_ran=bool(data["ran"]),
+            notes=tuple(self.page_notes),
+            spinner_grace_s=self.grace_s,
+        )
+
+
+def _with_nickname(url: str, nickname: str) -> str:
+    """The page's socket URL for another member: its own nickname, no `since`."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("nickname", "since")]
+    query.append(("nickname", nickname))
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
 
 
 class _SocketDriver:

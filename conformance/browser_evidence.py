@@ -25,6 +25,8 @@ from urllib.parse import quote
 
 from roomwire.spec.errors import SpecViolation, UsageError
 
+from .page_behaviour import PageObservations
+
 Place = Literal[
     "dom",
     "form_value",
@@ -98,6 +100,8 @@ class BrowserScanResult:
         steps: what the scan did, in order (joined, chatted, asked the AI, set a fault, ...).
         notes: what it could not do; each note weakens an empty `findings` and says why.
         searched: how many items of each place were searched (12 WebSocket frames, 3 scripts, ...).
+        page: what the page showed while it was used (SPEC.md §14, roomwire.conformance.page_behaviour); None
+            when it was not used through its UI.
     """
 
     page_url: str
@@ -105,6 +109,7 @@ class BrowserScanResult:
     steps: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     searched: Mapping[str, int] = field(default_factory=dict)
+    page: PageObservations | None = None
 
     @property
     def leaked(self) -> bool:
@@ -144,6 +149,7 @@ class BrowserScanResult:
             "steps": list(self.steps),
             "notes": list(self.notes),
             "searched": dict(self.searched),
+            "page": self.page.to_json() if self.page is not None else None,
         }
 
 

@@ -1,8 +1,8 @@
 """The `roomwire check` sub-command: run the conformance suite against a chat server and report.
 
-    roomwire check [URL ...] [--double URL] [--canary-key KEY] [--only IDS] [--level must|should] [--strict]
-                   [--report-json PATH] [--junit PATH] [--html PATH] [--ca-file PATH] [--timeout-factor F]
-                   [--list] [--concurrency N] [--bundled NAME]
+    roomwire check [URL ...] [--double URL] [--canary-key KEY] [--browser [PAGE_URL]] [--only IDS]
+                   [--level must|should] [--strict] [--report-json PATH] [--junit PATH] [--html PATH]
+                   [--ca-file PATH] [--timeout-factor F] [--list] [--concurrency N] [--bundled NAME]
 
 Exit codes (first match wins): 2 usage error, nothing ran; 3 the harness could not run or judge (target
 unreachable, a check errored); 1 a selected MUST failed (any failure with --strict); 0 otherwise.
@@ -22,6 +22,11 @@ URL is the chat endpoint template, e.g. ws://127.0.0.1:8000/api/v1/ws/chat/{room
 {room_id} gets /{room_id} appended). Several URLs are instances of one deployment: clients are spread over
 them. Without URL the suite starts the bundled reference server and Gemini double and checks them.
 
+--browser PAGE_URL loads the chat page in chromium and uses it: the canary key must appear nowhere the browser
+shows (SEC-003, SEC-005), and a page with the reference page's element ids is judged on CLIENT-001/002/004/005.
+A bare --browser (after the URLs) loads the page the target serves at / (the bundled reference's own page).
+Chromium: `chromium` on PATH, or $ROOMWIRE_CHROMIUM; without it the browser checks are ERROR (exit 3).
+
 Exit codes: 0 every selected MUST passed; 1 a requirement failed (a SHOULD only with --strict);
 2 usage error; 3 the harness could not run (target unreachable, harness error). Docs: docs/conformance.md.
 """
@@ -38,6 +43,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("urls", nargs="*", metavar="URL", help="chat endpoint template(s); none: the bundled reference")
     parser.add_argument("--double", metavar="URL", help="the Gemini double the target is wired to (upstream checks)")
     parser.add_argument("--canary-key", metavar="KEY", help="the fake key configured in the target (key-leak checks)")
+    parser.add_argument(
+        "--browser",
+        nargs="?",
+        const="/",
+        metavar="PAGE_URL",
+        help="load and use this chat page in chromium (key leaks, CLIENT-*); bare: the target's own page at /",
+    )
     parser.add_argument("--only", metavar="IDS", help="requirement IDs, areas or globs: 'CHAT-*,PRES-002'")
     parser.add_argument("--level", choices=("must", "should"), help="must: MUSTs only; should: MUST, SHOULD, MAY")
     parser.add_argument("--strict", action="store_true", help="a failed SHOULD or MAY fails the run too")
@@ -78,6 +90,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         timeout_factor=args.timeout_factor,
         concurrency=args.concurrency,
         variant=args.bundled,
+        browser=args.browser,
     )
     config.validate()
     return config

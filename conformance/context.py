@@ -30,6 +30,7 @@ class CheckContext:
         self.check = check
         self.driver = driver
         self.notes: list[str] = []
+        self.attachments: dict[str, object] = {}
 
     # --- the run's knowledge ----------------------------------------------------------------------------------------
 
@@ -61,6 +62,10 @@ class CheckContext:
     def note(self, text: str) -> None:
         """A line for the report's detail column when the check passes (what exactly was verified)."""
         self.notes.append(text)
+
+    def attach(self, name: str, data: object) -> None:
+        """Structured evidence for the JSON report (`evidence.<name>`) if the check fails or errors."""
+        self.attachments[name] = data
 
     # --- verdict helpers --------------------------------------------------------------------------------------------
 

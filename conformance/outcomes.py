@@ -59,6 +59,7 @@ class Evidence:
     traceback: str = ""
     transcripts: list[dict[str, object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    attachments: dict[str, object] = field(default_factory=dict)  # structured evidence (the browser scan's)
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"expected": self.expected, "actual": self.actual}
@@ -67,6 +68,7 @@ class Evidence:
         if self.notes:
             data["notes"] = self.notes
         data["transcripts"] = self.transcripts
+        data.update(self.attachments)
         return data
 
 

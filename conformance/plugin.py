@@ -2,6 +2,7 @@
 
     pytest --chat-url ws://127.0.0.1:8000/api/v1/ws/chat/{room_id} [--gemini-double-url URL] [--canary-key KEY]
     pytest --chat-bundled            # the bundled reference server and Gemini double
+    pytest ... --chat-browser-url [PAGE_URL]   # also load and use the chat page in chromium (bare: the target's /)
 
 Inert unless one of those options is given (the plugin is installed with roomwire, and most pytest runs are
 not conformance runs). Then the session holds one item per requirement ID, named by the ID (`-k` selects, e.g.
@@ -32,6 +33,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--chat-timeout-factor", type=float, default=1.0, metavar="F", help="scale every wait")
     group.addoption("--chat-ca-file", metavar="PATH", help="trust this CA for wss://")
     group.addoption("--chat-level", choices=("must", "should"), help="must: MUSTs only")
+    group.addoption(
+        "--chat-browser-url",
+        nargs="?",
+        const="/",
+        metavar="PAGE_URL",
+        help="load and use this chat page in chromium (key leaks, CLIENT-*); bare: the page the target serves at /",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A bad --chat-browser-url is a usage error before anything runs."""
+    value = config.getoption("chat_browser_url", None)
+    if value is not None and _enabled(config):
+        from roomwire.conformance.suite import check_browser_page
+        from roomwire.spec.errors import UsageError
+
+        try:
+            check_browser_page(value)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc).replace("--browser", "--chat-browser-url")) from exc
 
 
 def _enabled(config: pytest.Config) -> bool:
@@ -138,6 +159,7 @@ def _run_once(config: pytest.Config) -> Any:
         level=Level.MUST if config.getoption("chat_level") == "must" else None,
         ca_file=config.getoption("chat_ca_file"),
         timeout_factor=config.getoption("chat_timeout_factor"),
+        browser=config.getoption("chat_browser_url"),
     )
     try:
         result = asyncio.run(run_suite(suite))

@@ -148,6 +148,10 @@ class Runner:
             available.add(Need.CANARY)
         if self.session.restart is not None:
             available.add(Need.RESTART)
+        if self.session.browser is not None:
+            available.add(Need.BROWSER)
+        if self.session.canary:
+            available.add(Need.CANARY_KEY)
         missing = [need for need in check.needs if need not in available]
         return "; ".join(NEED_REASONS[need] for need in missing) if missing else None
 
@@ -171,7 +175,8 @@ class Runner:
             return await self._several(check, exc, ctx, driver, started)
         except SpecViolation as exc:
             status, detail, violated = Status.FAIL, f"expected {exc.expected}; got {exc.actual}", exc.requirement_id
-            evidence = Evidence(expected=exc.expected, actual=exc.actual)
+            mask = self.session.watch.mask
+            evidence = Evidence(expected=mask(exc.expected), actual=mask(exc.actual))
             if exc.requirement_id not in check.requirement_ids:  # a check may only judge what it declares
                 status, violated = Status.ERROR, None
                 detail = f"harness bug: {check.name} attributed a violation to {exc.requirement_id}: {detail}"
@@ -191,6 +196,7 @@ class Runner:
         if evidence is not None:
             evidence.notes = list(ctx.notes)
             evidence.transcripts = [self._masked(t.to_json(TRANSCRIPT_EVENTS)) for t in driver.transcripts]
+            evidence.attachments = {name: self._mask_tree(data) for name, data in ctx.attachments.items()}
         duration = self.session.clock.now() - started
         results = self._results(check, status, detail, duration, evidence, violated)
         self.progress(check.name, next((r for r in results if r.status is status), results[0]))
@@ -238,6 +244,16 @@ class Runner:
                 note = f"not concluded: the scenario stopped at a {results[0].requirement_id} violation"
                 results.append(CheckResult(check.name, rid, Status.SKIP, note, duration))
         return results
+
+    def _mask_tree(self, data: object) -> object:
+        """`data` (JSON-like) with every watched secret masked in every string."""
+        if isinstance(data, str):
+            return self.session.watch.mask(data)
+        if isinstance(data, dict):
+            return {key: self._mask_tree(value) for key, value in data.items()}
+        if isinstance(data, list | tuple):
+            return [self._mask_tree(value) for value in data]
+        return data
 
     def _masked(self, data: dict[str, object]) -> dict[str, object]:
         events = data.get("events")

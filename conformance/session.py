@@ -67,6 +67,13 @@ def new_run_id() -> str:
     return secrets.token_hex(3)
 
 
+@dataclass(frozen=True)
+class BrowserSetup:
+    """`--browser`: the chat page the browser checks load and use in chromium (roomwire.conformance.browser)."""
+
+    page_url: str
+
+
 @dataclass
 class Session:
     """Run-wide state; see the module docstring."""
@@ -79,6 +86,7 @@ class Session:
     upstream: Upstream | None = None
     canary: str | None = None
     restart: Callable[[], Awaitable[None]] | None = None
+    browser: BrowserSetup | None = None
     limits: Limits = DEFAULT_LIMITS
     limits_advertised: bool = False
     welcome_seen: bool | None = None
@@ -112,3 +120,7 @@ class Session:
         for proxy in self._proxies.values():
             await proxy.aclose()
         self._proxies.clear()
+        pending = [task for task in self.memo.values() if isinstance(task, asyncio.Task) and not task.done()]
+        for task in pending:  # shared work a check started and no check waited for to the end (the browser scan)
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)

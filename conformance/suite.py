@@ -2,7 +2,9 @@
 
 With URLs, it checks them (and the double at `double_url`, if given). Without, it starts the bundled target
 (roomwire.conformance.bundled: the Gemini double and the reference server, wired together, with settings
-that make the suite fast) and stops it afterwards, whatever happened.
+that make the suite fast) and stops it afterwards, whatever happened. With `browser`, the browser checks
+(SEC-003/SEC-005's browser side, CLIENT-*) load that page in chromium; `OWN_PAGE` ("/", what a bare
+`--browser` gives) is the page the target serves at `/` (for the bundled target, the reference's chat page).
 """
 
 from __future__ import annotations
@@ -10,14 +12,39 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from roomwire.conformance.registry import REGISTRY, Registry
 from roomwire.conformance.runner import Progress, Runner, RunResult, Selection
-from roomwire.conformance.session import Session, Timeouts
-from roomwire.conformance.target import parse_target
+from roomwire.conformance.session import BrowserSetup, Session, Timeouts
+from roomwire.conformance.target import Target, parse_target
 from roomwire.conformance.upstream import Upstream
 from roomwire.spec.errors import UsageError
 from roomwire.spec.requirements import Level
+
+#: `--browser` without a value: the page the target itself serves at `/`.
+OWN_PAGE = "/"
+
+
+def check_browser_page(value: str) -> None:
+    """A `--browser` value is an http(s) URL with a host, or a path on the target's own host ("/": its page).
+
+    Raises:
+        UsageError: anything else (a ws:// URL here usually means the chat URL was taken as the page).
+    """
+    if value.startswith("/"):
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"--browser takes the chat page's http(s) URL, not {value!r} (a bare --browser, after the chat "
+            "URL(s), loads the page the target serves at /)"
+        )
+
+
+def browser_page_url(value: str, target: Target) -> str:
+    """The page to load: `value`, or a path on the first endpoint's own http(s) origin."""
+    return target.endpoint(0).http_base + value if value.startswith("/") else value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +60,7 @@ class SuiteConfig:
     timeout_factor: float = 1.0
     concurrency: int = 8
     variant: str | None = None  # bundled only: a deliberately broken variant (roomwire.targets.broken)
+    browser: str | None = None  # --browser: the chat page's URL, or a path on the target's host (OWN_PAGE)
     bundled_options: dict[str, str] = field(default_factory=dict)  # bundled only: ROOMWIRE_* settings to change
     in_process: bool = False  # bundled only: serve the target in the suite's loop (the suite's own tests)
 
@@ -45,6 +73,12 @@ class SuiteConfig:
             raise UsageError("--canary-key must be at least 8 characters (a short one matches ordinary text)")
         if self.urls and self.variant is not None:
             raise UsageError("a broken variant is a bundled target; give no URL with it")
+        if self.browser is not None:
+            from roomwire.conformance.browser_evidence import MIN_SECRET_CHARS
+
+            check_browser_page(self.browser)
+            if self.canary_key is not None and len(self.canary_key) < MIN_SECRET_CHARS:
+                raise UsageError(f"--browser searches for the canary key: give one of {MIN_SECRET_CHARS}+ characters")
 
 
 @contextlib.asynccontextmanager
@@ -55,7 +89,13 @@ async def session_for(config: SuiteConfig) -> AsyncIterator[Session]:
     if config.urls:
         target = parse_target(config.urls, config.ca_file)
         upstream = Upstream(config.double_url, within=timeouts.frame) if config.double_url else None
-        session = Session(target=target, timeouts=timeouts, upstream=upstream, canary=config.canary_key)
+        session = Session(
+            target=target,
+            timeouts=timeouts,
+            upstream=upstream,
+            canary=config.canary_key,
+            browser=_browser(config, target),
+        )
         try:
             yield session
         finally:
@@ -67,18 +107,24 @@ async def session_for(config: SuiteConfig) -> AsyncIterator[Session]:
 
     async with bundled_target(config.variant, config.bundled_options, in_process=config.in_process) as bundle:
         upstream = Upstream(bundle.double_url, within=timeouts.frame)
+        target = parse_target([bundle.url])
         session = Session(
-            target=parse_target([bundle.url]),
+            target=target,
             timeouts=timeouts,
             upstream=upstream,
             canary=bundle.canary,
             restart=bundle.restart,
+            browser=_browser(config, target),
         )
         try:
             yield session
         finally:
             await session.aclose()
             await upstream.aclose()
+
+
+def _browser(config: SuiteConfig, target: Target) -> BrowserSetup | None:
+    return BrowserSetup(browser_page_url(config.browser, target)) if config.browser is not None else None
 
 
 async def run_suite(

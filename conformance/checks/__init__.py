@@ -13,6 +13,7 @@ from roomwire.conformance.checks import (  # noqa: F401 - imported for their reg
     inputs,
     limits,
     model,
+    page,
     presence,
     reconnect,
     secrets,

@@ -5,6 +5,11 @@ bundled target's own). Before judging, `prove_canary` asks one question and read
 if the key fingerprint upstream saw is the canary's does "the canary appears nowhere" mean anything. Every
 frame and close reason of the whole run is searched for it as it arrives (transcript.LeakWatch); SEC-003 runs
 last (exclusive) so its verdict covers all of them, plus the target's HTTP responses and a `key_echo` fault.
+
+With `--browser PAGE_URL`, SEC-003 and SEC-005 have a browser side too: the page is loaded and used in chromium
+(checks/page.py, roomwire.conformance.browser) and everything DevTools shows is searched for the canary. A find
+is a FAIL even when the canary is not proven (the configured key reached the browser); no find is a verdict only
+once the double's journal proves the target uses the canary, as for the other key checks.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ from __future__ import annotations
 import asyncio
 
 from roomwire.conformance.checks.common import ask, members
+from roomwire.conformance.checks.page import BROWSER_ORDER, scan_in_browser
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.http_probe import Fetched, http_client, page_and_assets, server_responses
+from roomwire.conformance.outcomes import Skip
 from roomwire.conformance.registry import Need, requirement
 from roomwire.conformance.upstream import UpstreamCall, fingerprint
 
@@ -135,4 +142,58 @@ async def the_page_and_its_assets_hold_no_key(ctx: CheckContext) -> None:
     _scan(ctx, fetched, "SEC-005")
     page = fetched[0]
     served = f"{len(fetched)} resource(s)" if page.status == 200 else f"no page at / (HTTP {page.status or page.error})"
-    ctx.note(f"{served} searched; DOM, storage and cookies in a browser need --browser (issue 8)")
+    ctx.note(f"{served} searched over HTTP")
+
+
+#: What each key requirement's browser side searched (browser_evidence.requirement_for splits the places).
+_BROWSER_SIDE = {
+    "SEC-003": (
+        "the canary key in nothing the browser received from the target: WebSocket frames and URLs, handshake and "
+        "HTTP response headers, API response bodies",
+        ("ws_frame_received", "response_header", "response_body", "ws_url"),
+    ),
+    "SEC-005": (
+        "the canary key nowhere the page holds or runs: DOM, form values, scripts, cookies, localStorage, "
+        "sessionStorage, page globals, console, requests the page made",
+        ("dom", "form_value", "script", "cookie", "local_storage", "session_storage", "global", "console", "request"),
+    ),
+}
+
+
+async def browser_key_verdict(ctx: CheckContext, requirement_id: str) -> None:
+    """The browser side of SEC-003/SEC-005: a find fails; no find passes only for a proven canary."""
+    if ctx.session.upstream is None:
+        unproven: str | None = "without --double the suite cannot prove that the target uses this canary as its key"
+    else:
+        try:
+            await prove_canary(ctx)
+            unproven = None
+        except Skip as exc:
+            unproven = exc.reason
+    scan = await scan_in_browser(ctx)
+    ctx.attach("browser_scan", scan.to_json())
+    expected, places = _BROWSER_SIDE[requirement_id]
+    noted = f"; the scan could not do everything: {'; '.join(scan.notes)}" if scan.notes else ""
+    found = [f for f in scan.findings if f.requirement == requirement_id]
+    if found:
+        times = sum(f.count for f in found)
+        actual = f"found it {times} time(s) in {len(found)} place(s): " + "; ".join(f.describe() for f in found)
+        raise ctx.violation(expected, actual + noted)
+    if unproven is not None:
+        raise ctx.skip(f"the browser showed no canary, but that is no verdict: {unproven}{noted}")
+    if requirement_id == "SEC-003" and not scan.searched.get("ws_frame_received"):
+        raise ctx.skip(f"the browser received no WebSocket frame from the target: nothing of the wire to search{noted}")
+    counts = ", ".join(f"{scan.searched[p]} {p}" for p in places if scan.searched.get(p))
+    ctx.note(f"no canary in the browser at {scan.page_url} ({counts}){noted}")
+
+
+@requirement("SEC-003", needs=[Need.CANARY_KEY, Need.BROWSER], exclusive=True, order=BROWSER_ORDER)
+async def the_browser_receives_no_key_in_frames_or_responses(ctx: CheckContext) -> None:
+    """While the page is used (chat, AI, a key_echo fault), nothing the browser receives holds the key."""
+    await browser_key_verdict(ctx, "SEC-003")
+
+
+@requirement("SEC-005", needs=[Need.CANARY_KEY, Need.BROWSER], exclusive=True, order=BROWSER_ORDER)
+async def the_browser_holds_no_key_in_page_scripts_storage_or_cookies(ctx: CheckContext) -> None:
+    """After use, the page's DOM, scripts, cookies, storage, globals and console hold no key."""
+    await browser_key_verdict(ctx, "SEC-005")

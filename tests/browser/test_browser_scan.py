@@ -41,7 +41,11 @@ async def test_clean_deployment_has_no_finding() -> None:
         "joined room " + result.steps[1].split()[2] + " as leak-scan through the page's form",
         "sent a chat message and saw it broadcast",
         "asked the AI and saw the answer end",
+        "asked again and saw the second answer end",
+        "another member (a socket opened inside the page) joined, wrote markup and left",
     )
+    assert result.page is not None and result.page.missing == ()  # the page's behaviour was watched too
+    assert [answer.status for answer in result.page.answers] == ["ok", "ok"]
     for place in ("dom", "response_body", "response_header", "ws_frame_received", "ws_frame_sent", "global"):
         assert result.searched.get(place, 0) >= 1, place
     assert result.searched["ws_frame_received"] >= 6  # welcome, join, broadcast, 3 chunks, done
@@ -76,9 +80,10 @@ async def test_one_leak_is_reported_where_it_is(leak: str) -> None:
 async def test_a_key_in_the_websocket_handshake_response_is_found() -> None:
     """Playwright reports no response for an upgrade; the scan reads the handshake through DevTools' protocol."""
     result = await scan_site(frozenset({"ws_handshake_header"}))
-    [finding] = result.findings
-    assert finding.place == "response_header" and finding.where.startswith("WebSocket handshake ws://127.0.0.1:")
-    assert finding.requirement == "SEC-003" and "X-Upstream-Key: [SECRET]" in finding.evidence
+    assert result.findings  # one per socket: the page's own, and the second member's opened inside it
+    for finding in result.findings:
+        assert finding.place == "response_header" and finding.where.startswith("WebSocket handshake ws://127.0.0.1:")
+        assert finding.requirement == "SEC-003" and "X-Upstream-Key: [SECRET]" in finding.evidence
 
 
 async def test_any_page_is_driven_through_a_socket_opened_inside_it() -> None:

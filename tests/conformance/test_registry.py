@@ -6,7 +6,16 @@ import pytest
 
 import roomwire.conformance.checks  # noqa: F401 - registers the checks
 from roomwire.conformance.context import CheckContext
-from roomwire.conformance.registry import NOT_COVERED, REGISTRY, Registry, RegistryError, matches, parse_only
+from roomwire.conformance.registry import (
+    NEED_REASONS,
+    NOT_COVERED,
+    REGISTRY,
+    Need,
+    Registry,
+    RegistryError,
+    matches,
+    parse_only,
+)
 from roomwire.spec.requirements import Level, catalog
 
 
@@ -24,6 +33,22 @@ def test_not_covered_lists_only_client_requirements_without_checks() -> None:
         assert REGISTRY.for_requirement(rid) == []
         assert rid.startswith("CLIENT-") or rid == "FRAME-003"
         assert "browser" in reason
+
+
+def test_the_browser_checks_cover_the_page_requirements_and_the_keys_browser_side() -> None:
+    """`--browser` runs CLIENT-001/002/004/005 and the browser side of SEC-003/SEC-005; without it they skip."""
+    browser = {
+        rid: [c.name for c in REGISTRY.for_requirement(rid) if Need.BROWSER in c.needs]
+        for rid in ("CLIENT-001", "CLIENT-002", "CLIENT-004", "CLIENT-005", "SEC-003", "SEC-005")
+    }
+    assert all(browser.values()), browser
+    assert len(browser["CLIENT-001"]) == 2 and len(browser["CLIENT-002"]) == 2
+    for rid in ("SEC-003", "SEC-005"):
+        [name] = browser[rid]
+        assert REGISTRY.checks[name].needs == {Need.BROWSER, Need.CANARY_KEY}
+        assert [c for c in REGISTRY.for_requirement(rid) if Need.BROWSER not in c.needs]  # the HTTP/frame side
+    assert set(NOT_COVERED) == {"FRAME-003", "CLIENT-003"}
+    assert NEED_REASONS[Need.BROWSER].startswith("needs --browser PAGE_URL")
 
 
 def test_unknown_id_is_refused() -> None:
@@ -49,7 +74,7 @@ def test_repeated_id_and_not_covered_ids_are_refused() -> None:
     with pytest.raises(RegistryError, match="twice"):
         Registry().requirement("CHAT-001", also=("CHAT-001",))(_noop)
     with pytest.raises(RegistryError, match="not covered"):
-        Registry().requirement("CLIENT-001")(_noop)
+        Registry().requirement("CLIENT-003")(_noop)
 
 
 def test_check_keeps_its_doc_line_and_ids() -> None:
