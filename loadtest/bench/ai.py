@@ -1,21 +1,29 @@
-"""The AI path: how much time to first chunk a server adds on top of what Gemini (the double) itself takes.
+"""The AI path: how many milliseconds a server adds to each answer's time to first chunk, measured per request.
 
-Three measurements against one double process (`--latency zero --quota off`, on the load generator's core), all
-with the same question:
+Issue 4: "the server adds ≤ 5 ms p99 to time-to-first-chunk with 20 concurrent askers". The Gemini double
+journals, for every request, when it arrived (`received_ms`) and when each chunk went out (`chunk_times_ms`),
+both `time.monotonic()`: CLOCK_MONOTONIC, one clock for every process on the machine. The load generator stamps
+when it sent each `ai_msg` and when the first `ai_chunk` came back with `time.monotonic_ns()`. Each question
+carries a tag (`#run-asker-n`, `direct.question`) that the double records in `last_user_text`, so every answer
+is paired with its own journal entry, and for each:
 
-- the double's own TTFT: one SDK stream at a time, from `direct.py` pinned to the server's core;
-- the SDK at the same concurrency: `askers` concurrent SDK streams from `direct.py` on the server's core, what
-  any server that calls google-genai on one core pays (the SDK costs milliseconds of CPU per streamed request);
-- through the server: each asker sends `ai_msg` over its WebSocket and waits for the first `ai_chunk`, then for
-  `ai_done`, then asks again (the seed answers one question at a time per connection, so this is its best case).
+    added = (client got its first ai_chunk − client sent ai_msg) − (double sent chunk 1 − double got the request)
+          = before (client sent → double got the request) + after (double sent chunk 1 → client got it)
 
-`added_ttft_*` (server minus the double's own, issue 4's definition: "the seed adds ~58 ms") is everything the
-server adds under concurrency; `added_over_sdk_ttft_*` (server minus the SDK at the same concurrency) is what it
-adds beyond the SDK's own cost. Each asker's first question warms connection pools and is not counted.
+i.e. everything between the asker and Gemini except Gemini's own time: the server's WebSocket work, the SDK's
+request building, HTTP to the double, parsing the first chunk, relaying it, and any queueing behind other work.
 
-Times to first chunk depend on how much CPU the machine leaves the server; CPU per answer does not. So the
-server process's CPU milliseconds per answer (its WebSocket work plus its SDK call) are also reported next to
-the direct process's (the SDK call alone): their difference is the relay's own cost per answer.
+The load (`Options.askers` = 20): 20 connections, each a closed loop that asks, waits for `ai_done`, and asks
+again at once, so exactly 20 questions are in flight at all times ("20 concurrent askers"; the seed handles one
+question per connection at a time, so one asker cannot have more). The double runs with `--latency seed`
+(first chunk after 210-370 ms drawn per request, then one chunk every 60 ms: Gemini's timing as measured for
+the seed), so the offered rate (~40 questions/s) is set by the upstream, as in production; with `zero` a closed
+loop would saturate the server's core and measure its throughput, not what it adds to one answer. Each asker's
+first question (connection pools, imports) is not counted.
+
+The same loop without any server (`direct.py`: 20 concurrent SDK streams from a process pinned to the server's
+core, same tags, same pairing) measures what the SDK alone adds there: the floor for any server that answers
+through google-genai on one core. CPU milliseconds per answer (psutil over the run) are reported for both.
 """
 
 from __future__ import annotations
@@ -24,19 +32,49 @@ import asyncio
 import contextlib
 import json
 import os
+import random
+import re
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 
-from .direct import QUESTION
-from .fanout import PERCENTILES, percentile
+from .direct import question
 from .servers import HOST, Server, free_port, spawn, stop
 from .wsclient import open_connection
 
 #: A server that never ends an answer (the seed after an error) fails its asker after this long.
 ANSWER_TIMEOUT = 10.0
+#: The double's timing preset for the whole scenario, for both servers and the SDK floor.
+LATENCY = "seed"
+PERCENTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))
+_TAG = re.compile(r"#(\d+)-(\d+)-(\d+)")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One question as the asker saw it (`time.monotonic_ns()`; `first_ns` 0 when no chunk came)."""
+
+    asker: int
+    n: int
+    sent_ns: int
+    first_ns: int
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """One request as the double saw it (monotonic ms)."""
+
+    received_ms: float
+    first_chunk_ms: float
+
+
+def new_run_id() -> int:
+    """A tag for one measurement, so that journal entries of another run never pair with it."""
+    return random.randrange(100_000, 1_000_000)
 
 
 @contextlib.asynccontextmanager
@@ -44,7 +82,7 @@ async def double_running(cpu: int | None) -> AsyncIterator[tuple[str, list[str]]
     """The Gemini double as its own process on `cpu`; yields its base URL and command line."""
     port = free_port()
     argv = [sys.executable, "-m", "roomwire", "gemini-double", "--host", HOST, "--port", str(port),
-            "--latency", "zero", "--quota", "off"]  # fmt: skip
+            "--latency", LATENCY, "--quota", "off"]  # fmt: skip
     child = spawn(argv, cpu)
     url = f"http://{HOST}:{port}/"
     try:
@@ -68,26 +106,71 @@ async def _wait_healthy(child: subprocess.Popen[bytes], url: str, within: float 
             await asyncio.sleep(0.1)
 
 
-def rename(metrics: dict[str, float], old: str, new: str) -> dict[str, float]:
-    return {key.replace(old, new, 1): value for key, value in metrics.items()}
+async def journal(url: str, run: int) -> dict[tuple[int, int], Upstream]:
+    """The double's entries of `run` that sent a first chunk, by (asker, n)."""
+    query = urllib.parse.urlencode({"match": f"#{run}-"})
+
+    def fetch() -> bytes:
+        with urllib.request.urlopen(f"{url}_double/journal?{query}", timeout=30) as response:
+            body: bytes = response.read()
+            return body
+
+    entries = json.loads(await asyncio.to_thread(fetch))["entries"]
+    found: dict[tuple[int, int], Upstream] = {}
+    for entry in entries:
+        tag = _TAG.search(entry.get("last_user_text") or "")
+        if tag is None or int(tag[1]) != run or not entry["chunk_times_ms"]:
+            continue
+        found[(int(tag[2]), int(tag[3]))] = Upstream(entry["received_ms"], entry["chunk_times_ms"][0])
+    return found
 
 
-def _summary(prefix: str, samples_ns: list[int]) -> dict[str, float]:
-    samples = sorted(samples_ns)
-    return {f"{prefix}_ttft_{name}_ms": percentile(samples, q) / 1e6 for name, q in PERCENTILES}
+def percentiles(prefix: str, values: Iterable[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    if not ordered:
+        return {f"{prefix}_{name}_ms": float("nan") for name, _ in PERCENTILES}
+    return {f"{prefix}_{name}_ms": ordered[min(len(ordered) - 1, int(q * len(ordered)))] for name, q in PERCENTILES}
 
 
-async def direct_ttft(url: str, askers: int, questions: int, cpu: int | None) -> dict[str, float]:
-    """The double's own time to first chunk, as the SDK sees it from `cpu` (`direct.py`, its own process)."""
+def added(prefix: str, samples: Iterable[Sample], upstream: dict[tuple[int, int], Upstream]) -> dict[str, float]:
+    """Per-request added ms (module docstring) of the counted samples (`n` > 0), with its two halves."""
+    total, before, after, own, ttft = [], [], [], [], []
+    counted = unpaired = 0
+    for sample in samples:
+        if sample.n == 0 or not sample.first_ns:
+            continue
+        counted += 1
+        entry = upstream.get((sample.asker, sample.n))
+        if entry is None:
+            unpaired += 1
+            continue
+        sent_ms, first_ms = sample.sent_ns / 1e6, sample.first_ns / 1e6
+        before.append(entry.received_ms - sent_ms)
+        after.append(first_ms - entry.first_chunk_ms)
+        own.append(entry.first_chunk_ms - entry.received_ms)
+        ttft.append(first_ms - sent_ms)
+        total.append(before[-1] + after[-1])
+    result = percentiles(f"{prefix}_added", total)
+    result[f"{prefix}_added_mean_ms"] = sum(total) / len(total) if total else float("nan")
+    result |= percentiles(f"{prefix}_before", before) | percentiles(f"{prefix}_after", after)
+    result |= percentiles(f"{prefix}_ttft", ttft) | percentiles(f"{prefix}_upstream_ttft", own)
+    result[f"{prefix}_answers"] = float(counted)
+    result[f"{prefix}_unpaired"] = float(unpaired)
+    return result
+
+
+async def direct_added(url: str, askers: int, questions: int, cpu: int | None) -> dict[str, float]:
+    """The same load as `server_added` with no server: SDK streams from `cpu` (`direct.py`, its own process)."""
+    run = new_run_id()
     argv = [sys.executable, "-m", "roomwire.loadtest.bench.direct", "--url", url, "--askers", str(askers),
-            "--questions", str(questions)]  # fmt: skip
+            "--questions", str(questions), "--run", str(run)]  # fmt: skip
     child = await asyncio.create_subprocess_exec(
         *argv,
         stdout=asyncio.subprocess.PIPE,
         preexec_fn=(lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None,
     )
     try:
-        out, _ = await asyncio.wait_for(child.communicate(), 120)
+        out, _ = await asyncio.wait_for(child.communicate(), 300)
     finally:
         if child.returncode is None:
             child.kill()
@@ -95,41 +178,43 @@ async def direct_ttft(url: str, askers: int, questions: int, cpu: int | None) ->
     if child.returncode != 0:
         raise RuntimeError(f"the direct SDK baseline exited with {child.returncode}")
     data = json.loads(out)
-    samples: list[int] = data["ttft_ns"]
-    cpu_ms = 1000 * data["cpu_s"] / data["answers"]
-    return _summary("direct", samples) | {"direct_answers": float(len(samples)), "direct_cpu_ms_per_answer": cpu_ms}
+    samples = [Sample(*row) for row in data["samples"]]
+    result = added("sdk", samples, await journal(url, run))
+    return result | {"sdk_cpu_ms_per_answer": 1000 * data["cpu_s"] / data["answers"]}
 
 
-async def server_ttft(server: Server, askers: int, questions: int) -> dict[str, float]:
-    """Time to first `ai_chunk` for `askers` connections each asking `questions` times (plus one warm-up)."""
-    samples: list[int] = []
+async def server_added(server: Server, url: str, askers: int, questions: int) -> dict[str, float]:
+    """`askers` connections, each asking `questions` + 1 times in a closed loop; added ms per answer."""
+    run = new_run_id()
+    samples: list[Sample] = []
     errors = 0
 
     async def asker(index: int) -> None:
         nonlocal errors
-        done: asyncio.Queue[int | None] = asyncio.Queue()
-        state = {"start": 0, "first": 0}
+        done: asyncio.Queue[int] = asyncio.Queue()
+        state = {"first": 0}
 
         def on_text(payload: bytes) -> None:
             nonlocal errors
             if b'"ai_chunk"' in payload:
                 if not state["first"]:
-                    state["first"] = time.monotonic_ns() - state["start"]
+                    state["first"] = time.monotonic_ns()
             elif b'"ai_done"' in payload:
-                done.put_nowait(state["first"] or None)
+                done.put_nowait(state["first"])
             elif json.loads(payload).get("event") == "error":
                 errors += 1
 
         path = f"/api/v1/ws/chat/ai{index % 4}?nickname=a{index}"
         connection = await open_connection(HOST, server.port, path, on_text)
-        frame = json.dumps({"type": "ai_msg", "nickname": f"a{index}", "content": QUESTION}).encode()
         try:
             for n in range(questions + 1):
-                state["start"], state["first"] = time.monotonic_ns(), 0
-                connection.send_text(frame)
+                frame = json.dumps({"type": "ai_msg", "nickname": f"a{index}", "content": question(run, index, n)})
+                payload = frame.encode()
+                state["first"] = 0
+                sent = time.monotonic_ns()
+                connection.send_text(payload)
                 first = await asyncio.wait_for(done.get(), ANSWER_TIMEOUT)
-                if n and first is not None:
-                    samples.append(first)
+                samples.append(Sample(index, n, sent, first))
         finally:
             connection.abort()
 
@@ -137,9 +222,8 @@ async def server_ttft(server: Server, askers: int, questions: int) -> dict[str, 
     results = await asyncio.gather(*(asker(i) for i in range(askers)), return_exceptions=True)
     cpu = server.cpu_seconds() - cpu
     failed = [r for r in results if isinstance(r, BaseException)]
-    return _summary("server", samples) | {
+    return added("server", samples, await journal(url, run)) | {
         "server_cpu_ms_per_answer": 1000 * cpu / (askers * (questions + 1)),
-        "server_answers": float(len(samples)),
         "server_error_notices": float(errors),
         "askers_failed": float(len(failed)),
     }

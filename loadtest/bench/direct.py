@@ -1,13 +1,14 @@
-"""The AI baseline: time to first chunk of concurrent SDK streams straight to the double, in a process of its own.
+"""The AI floor: concurrent google-genai streams straight to the double, in a process of its own (no server).
 
-It runs pinned to the *server's* core, where the servers make the same SDK call, so that "what the server adds"
-(`ai.py`) is the server's relay work and not a difference of cores: measured from the load generator's core, the
-baseline would share that core with the double and come out slower than the path through the server.
+It runs pinned to the *server's* core, where the servers make the same SDK call, and drives exactly the load the
+`ai` scenario drives through a server (`askers` closed loops, each asking again as soon as its answer ended, the
+same tagged questions), so what it measures is what the SDK alone adds on that core, per request:
 
-    python -m roomwire.loadtest.bench.direct --url http://127.0.0.1:PORT/ --askers 20 --questions 15
+    python -m roomwire.loadtest.bench.direct --url http://127.0.0.1:PORT/ --askers 20 --questions 25 --run 123456
 
-prints one JSON object on stdout: the counted samples (ns), and the CPU seconds the whole run took for how many
-answers (warm-ups included), which unlike times to first chunk does not depend on what else the machine runs.
+prints one JSON object on stdout: for every question `[asker, n, sent_ns, first_ns]` (`time.monotonic_ns()`, the
+clock the double's journal uses, so `ai.py` pairs each with its journal entry), and the CPU seconds the whole run
+took for how many answers, which unlike times does not depend on what else the machine runs.
 """
 
 from __future__ import annotations
@@ -23,28 +24,35 @@ from google.genai import types
 
 from roomwire.gemini_double.keys import FAKE_API_KEY
 
+#: Four chunks per answer; the tag (`question()`) pairs a request with its journal entry.
 QUESTION = "[[chunks=4]] 핀볼 점수 올리는 법 알려줘"
 MODEL = "gemini-2.5-flash"
 
 
-async def measure(url: str, askers: int, questions: int) -> list[int]:
-    """`askers` concurrent loops of `questions` + 1 streams (the first, warming the pool, is not counted)."""
+def question(run: int, asker: int, n: int) -> str:
+    """The question `n` of `asker` in `run`: digits only after the text, so the answer stays Korean."""
+    return f"{QUESTION} #{run}-{asker}-{n}"
+
+
+async def measure(url: str, askers: int, questions: int, run: int) -> list[list[int]]:
+    """`askers` concurrent closed loops of `questions` + 1 streams (the first, warming the pool, is `n` 0)."""
     client = genai.Client(api_key=FAKE_API_KEY, http_options=types.HttpOptions(base_url=url))
     config = types.GenerateContentConfig(system_instruction="bench", max_output_tokens=300, temperature=0.8)
-    samples: list[int] = []
+    samples: list[list[int]] = []
 
-    async def asker() -> None:
+    async def asker(index: int) -> None:
         for n in range(questions + 1):
-            start = time.monotonic_ns()
-            first: int | None = None
-            stream = await client.aio.models.generate_content_stream(model=MODEL, contents=QUESTION, config=config)
+            sent = time.monotonic_ns()
+            first = 0
+            stream = await client.aio.models.generate_content_stream(
+                model=MODEL, contents=question(run, index, n), config=config
+            )
             async for chunk in stream:
-                if first is None and chunk.text:
-                    first = time.monotonic_ns() - start
-            if n and first is not None:
-                samples.append(first)
+                if not first and chunk.text:
+                    first = time.monotonic_ns()
+            samples.append([index, n, sent, first])
 
-    await asyncio.gather(*(asker() for _ in range(askers)))
+    await asyncio.gather(*(asker(i) for i in range(askers)))
     await client.aio.aclose()
     return samples
 
@@ -53,12 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench.direct")
     parser.add_argument("--url", required=True)
     parser.add_argument("--askers", type=int, default=20)
-    parser.add_argument("--questions", type=int, default=15)
+    parser.add_argument("--questions", type=int, default=25)
+    parser.add_argument("--run", type=int, default=0)
     args = parser.parse_args(argv)
     cpu = time.process_time()
-    samples = asyncio.run(measure(args.url, args.askers, args.questions))
+    samples = asyncio.run(measure(args.url, args.askers, args.questions, args.run))
     cpu = time.process_time() - cpu
-    print(json.dumps({"ttft_ns": samples, "cpu_s": cpu, "answers": args.askers * (args.questions + 1)}))  # noqa: T201
+    print(json.dumps({"samples": samples, "cpu_s": cpu, "answers": args.askers * (args.questions + 1)}))  # noqa: T201
     return 0
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from roomwire.loadtest.bench.ai import _TAG, Sample, Upstream, added
+from roomwire.loadtest.bench.direct import question
 from roomwire.loadtest.bench.profile import breakdown, function_of, package_of
 from roomwire.loadtest.bench.report import HEADLINES, Run, summarize, table
 from roomwire.loadtest.bench.room import chat_frame
@@ -108,3 +110,33 @@ async def test_ceiling_target_broadcasts_to_the_room_once_per_member() -> None:
         for member in room:
             member.abort()
     assert len(got) == 3 and all(b"bench:00000:" in frame for frame in got)
+
+
+def test_ai_added_pairs_each_answer_with_its_journal_entry() -> None:
+    """added = (client TTFT) − (the double's own first-chunk time), request by request; warm-ups are not counted."""
+    samples = [
+        Sample(asker=0, n=0, sent_ns=0, first_ns=10_000_000),  # warm-up: not counted
+        Sample(asker=0, n=1, sent_ns=1_000_000_000, first_ns=1_307_000_000),  # TTFT 307 ms
+        Sample(asker=1, n=1, sent_ns=2_000_000_000, first_ns=2_215_000_000),  # TTFT 215 ms
+        Sample(asker=2, n=1, sent_ns=3_000_000_000, first_ns=3_100_000_000),  # no journal entry
+    ]
+    upstream = {
+        (0, 0): Upstream(received_ms=1.0, first_chunk_ms=5.0),
+        (0, 1): Upstream(received_ms=1_002.0, first_chunk_ms=1_302.0),  # 2 ms before, 300 ms upstream, 5 ms after
+        (1, 1): Upstream(received_ms=2_010.0, first_chunk_ms=2_210.0),  # 10 ms before, 200 ms upstream, 5 ms after
+    }
+    result = added("server", samples, upstream)
+    assert result["server_answers"] == 3 and result["server_unpaired"] == 1
+    assert result["server_added_p50_ms"] == pytest.approx(15.0)
+    assert result["server_added_max_ms"] == pytest.approx(15.0)
+    assert result["server_before_p50_ms"] == pytest.approx(10.0)
+    assert result["server_after_max_ms"] == pytest.approx(5.0)
+    assert result["server_upstream_ttft_max_ms"] == pytest.approx(300.0)
+    assert math.isnan(added("x", [], {})["x_added_p99_ms"])
+
+
+def test_ai_questions_carry_a_tag_the_journal_parser_reads() -> None:
+    text = question(123456, 7, 12)
+    tag = _TAG.search(text)
+    assert tag is not None and tag.groups() == ("123456", "7", "12")
+    assert text.startswith("[[chunks=4]] ")
