@@ -5,7 +5,8 @@ Validating a frame against `server-frame.schema.json` costs about 0.4 ms of CPU 
 machine and 2 ms on a busy one (most of it `$ref` resolution). A load-test process receives every broadcast of
 every room member it simulates, all at once: ten members of one room is ten frames per message, and every
 millisecond spent on one delays the arrival time read for the next. Measured on this project's shared 2-core
-machine, validating every frame in line put 20 to 30 ms on a fan-out p50 that an independent client saw at 5.
+machine, 30 users in one room with 1 frame in 20 validated in line read a fan-out p50 of 80 ms where an
+independent client saw 14 (docs/loadtest.md, Measurement quality).
 
 So every frame takes the fast path, which skips only the schema step and keeps every other check of the
 protocol (welcome first, `seq` order and gaps, AI correlation, nothing after ai_done); one frame in

@@ -42,7 +42,7 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--fanout-deadline-s", type=float, default=10.0, help="own user_msg echo deadline")
     group.add_argument("--ai-deadline-s", type=float, default=60.0, help="ai_msg -> ai_done deadline (hang)")
     group.add_argument(
-        "--validate-every", type=int, default=20, help="schema-validate 1 frame in N (default 20; 1 = all)"
+        "--validate-every", type=int, default=100, help="schema-check 1 frame in N (default 100; 1 = all)"
     )
     group.add_argument("--drain-s", type=float, default=None, help="graceful-stop bound (default: the deadlines)")
     group.add_argument(
@@ -75,7 +75,7 @@ class LoadSettings:
     fanout_deadline_s: float = 10.0
     ai_deadline_s: float = 60.0
     drain_s: float = 60.0
-    validate_every: int = 20
+    validate_every: int = 100
     max_rooms: int = 200
 
     @classmethod

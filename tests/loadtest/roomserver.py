@@ -1,12 +1,15 @@
 """A tiny roomwire server for the load-test tests, with faults on request; run it in its own process.
 
     python -m tests.loadtest.roomserver [--ai-chunks N] [--chunk-delay S] [--ai-budget N] [--hang-ai]
-                                        [--drop-every N] [--refuse]
+                                        [--drop-every N] [--refuse] [--http-status N] [--no-welcome]
+                                        [--close-after S]
 
 It speaks just enough of SPEC.md for the users: welcome, join/leave and user_msg with a per-room `seq`, and
 ai_msg answered by N ai_chunk + ai_done (or `ai_quota` + rejected past the budget). The faults let tests prove
 that a failure is counted: `--hang-ai` never sends ai_done, `--drop-every N` skips every N-th delivery to a
-member (a seq gap), `--refuse` answers every connection with `too_many_connections` and 1013 (LIMIT-006).
+member (a seq gap), `--refuse` answers every connection with `too_many_connections` and 1013 (LIMIT-006),
+`--http-status N` refuses the upgrade itself, `--no-welcome` starts with a join instead of the welcome
+(CONN-003), `--close-after S` closes every connection with 1012 S seconds after it opened (a restart).
 It prints `PORT <n>` once listening on 127.0.0.1 and serves until killed. It runs in a separate process
 because the tests that drive it run gevent-patched clients, and asyncio does not belong under gevent.
 """
@@ -20,10 +23,12 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from roomwire.spec.codes import AiStatus, ErrorCode, SystemEvent
 from roomwire.spec.limits import DEFAULT_LIMITS
@@ -93,9 +98,14 @@ class RoomServer:
         # The welcome is queued and the member added without yielding in between, and every broadcast is queued
         # synchronously: otherwise a member misses or reorders room events (CONN-004, CHAT-004), which is
         # exactly what the load test's seq checks caught in this server's first version.
-        member.outbox.put_nowait(encode(welcome))
+        if not self.args.no_welcome:
+            member.outbox.put_nowait(encode(welcome))
         room.members[ws] = member
         writer = asyncio.get_running_loop().create_task(self.write(ws, member))
+        if self.args.close_after is not None:
+            closing = asyncio.get_running_loop().create_task(self.close_later(ws))
+            self.tasks.add(closing)
+            closing.add_done_callback(self.tasks.discard)
         self.presence(room, SystemEvent.JOIN, nickname)
         try:
             async for message in ws:
@@ -106,6 +116,15 @@ class RoomServer:
             del room.members[ws]
             writer.cancel()
             self.presence(room, SystemEvent.LEAVE, nickname)
+
+    async def close_later(self, ws: ServerConnection) -> None:
+        await asyncio.sleep(self.args.close_after)
+        await ws.close(1012, "server restarting")
+
+    def refuse_upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
+        if self.args.http_status is None:
+            return None
+        return connection.respond(HTTPStatus(self.args.http_status), "refused\n")
 
     def presence(self, room: Room, event: Any, nickname: str) -> None:
         room.seq += 1
@@ -141,7 +160,9 @@ class RoomServer:
 
 async def main(args: argparse.Namespace) -> None:
     server = RoomServer(args)
-    async with serve(server.handle, "127.0.0.1", args.port, compression=None) as running:
+    async with serve(
+        server.handle, "127.0.0.1", args.port, compression=None, process_request=server.refuse_upgrade
+    ) as running:
         port = running.sockets[0].getsockname()[1]
         sys.stdout.write(f"PORT {port}\n")
         sys.stdout.flush()
@@ -157,6 +178,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hang-ai", action="store_true")
     parser.add_argument("--drop-every", type=int, default=0)
     parser.add_argument("--refuse", action="store_true")
+    parser.add_argument("--http-status", type=int, default=None)
+    parser.add_argument("--no-welcome", action="store_true")
+    parser.add_argument("--close-after", type=float, default=None)
     return parser.parse_args(argv)
 
 

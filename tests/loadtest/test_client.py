@@ -98,6 +98,31 @@ def test_a_refused_connection_is_a_connect_failure_named_by_its_code() -> None:
     assert failures(result["events"]) == ["connect: ConnectFailed(too_many_connections)"]
 
 
+@pytest.mark.parametrize(
+    ("flags", "failure"),
+    [
+        (("--http-status", "403"), "connect: ConnectFailed(HTTP 403)"),
+        (("--no-welcome",), "connect: ConnectFailed(CONN-003 first frame is not the welcome)"),
+    ],
+)
+def test_a_handshake_without_a_welcome_is_a_connect_failure(flags: tuple[str, ...], failure: str) -> None:
+    with room_server(*flags) as base:
+        result = probe(f"{base}/api/v1/ws/chat/x", "session")
+    assert not result["joined"]
+    assert failures(result["events"]) == [failure]
+
+
+def test_a_connection_the_server_closes_counts_what_was_pending() -> None:
+    """The server restarts (1012) while an answer is pending: a lost connection, and the answer never came."""
+    with room_server("--close-after", "0.5", "--hang-ai") as base:
+        result = probe(f"{base}/api/v1/ws/chat/restart", "session", "--ai-deadline", "5")
+    assert result["outcome"] == "hang (no ai_done in time)"
+    assert failures(result["events"]) == [
+        "connect: ConnectionLost(closed by server, code 1012)",
+        "ai total: ConnectionLost(no ai_done before close 1012)",
+    ]
+
+
 def test_nothing_listening_is_a_connect_failure() -> None:
     with room_server() as base:
         closed = base.rsplit(":", 1)[0] + ":9"  # discard port: nothing listens on loopback

@@ -10,8 +10,8 @@ Tolerance: Locust's p50 may exceed the probe's by at most 3 ms + 50 %, and fall 
     - The load-test client hands each frame from websockets' reader greenlet to ours and runs the protocol
       checks; on this shared 2-core machine that measured +0.5 to +2.4 ms over the probe (docs/loadtest.md).
     - The two clients sample different rooms at different instants of a shared, noisy machine: +-1 ms.
-The bound is one-sided in spirit: the load test's own overhead can only add. It would catch the failures seen
-while building this (validating every frame in line: +20 to +30 ms; users speaking in step: +8 ms).
+The bound is one-sided in spirit: the load test's own overhead can only add. It would catch the distortions
+found while building this (schema checks in line: +20 to +31 ms; users speaking in step: +8 to +13 ms).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ def test_defaults_are_a_mixed_run_in_rooms_of_ten() -> None:
     settings = LoadSettings.from_options(_parse())
     assert (settings.scenario, settings.room_size, settings.msg_rate, settings.ai_rate) == ("mixed", 10, 1.0, 0.2)
     assert settings.drain_s == 61.0  # the longer deadline plus one second
-    assert settings.validate_every == 20
+    assert settings.validate_every == 100
 
 
 def test_ratelimit_asks_faster_unless_told() -> None:
