@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -40,9 +41,18 @@ def test_real_gemini_without_a_key_is_a_one_line_error(tmp_path: Path) -> None:
     assert len(lines) == 1 and "GEMINI_API_KEY" in lines[0] and "Traceback" not in result.stderr, result.stderr
 
 
-def test_a_redis_broker_is_not_available_yet(tmp_path: Path) -> None:
-    result = run_serve("--broker", "redis://127.0.0.1:6379/0", cwd=tmp_path)
-    assert result.returncode == 2 and "not available yet" in result.stderr and "Traceback" not in result.stderr
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_an_unreachable_redis_broker_is_a_one_line_error(tmp_path: Path) -> None:
+    result = run_serve("--broker", f"redis://127.0.0.1:{closed_port()}/0", cwd=tmp_path)
+    assert result.returncode == 2 and "cannot reach Redis" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_bad_setting_names_its_variable(tmp_path: Path) -> None:
