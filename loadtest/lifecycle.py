@@ -74,8 +74,13 @@ def drain_workers(runner: Any, timeout_s: float) -> None:
 
 
 def on_drain_request(environment: Any, msg: Any, **_: Any) -> None:
-    """Worker side (runs in its own greenlet: registered as concurrent, so heartbeats keep flowing)."""
-    drain_local(float(msg.data["timeout_s"]))
+    """Worker side. The drain runs in a greenlet of its own: the worker's message loop must keep answering the
+    master's heartbeats meanwhile."""
+    gevent.spawn(_drain_and_reply, environment, float(msg.data["timeout_s"]))
+
+
+def _drain_and_reply(environment: Any, timeout_s: float) -> None:
+    drain_local(timeout_s)
     environment.runner.send_message(DRAINED_MESSAGE, {})
 
 

@@ -82,7 +82,7 @@ def _on_init(environment: Any, **_: Any) -> None:
     if options is None:
         return  # an Environment built by a test or a library caller: nothing to validate
     if isinstance(runner, WorkerRunner):
-        runner.register_message(lifecycle.DRAIN_MESSAGE, lifecycle.on_drain_request, concurrent=True)
+        runner.register_message(lifecycle.DRAIN_MESSAGE, lifecycle.on_drain_request)
         return
     host = options.host if options.headless or options.host else "ws://127.0.0.1"  # web UI: checked at start
     problems = _problems(options, host)
