@@ -4,14 +4,18 @@ The key-leak scan (`roomwire.conformance.browser`) must be shown to fail where i
 fail is not a check" (STYLE). This site serves the real page and a tiny chat server that answers it (welcome,
 broadcasts, a streamed answer), and puts the secret wherever a test asks. Leaks that live in the browser
 (storage, cookies, globals, console, form values) get the key through `leak.js` *reversed*, so the only place
-the scan can see the key in plain form is the one the test chose.
+the scan can see the key in plain form is the one the test chose. With `defects`, the page itself is one of
+`broken_page.DEFECTS` (a CLIENT requirement broken), for the behaviour checks of `roomwire check --browser`.
+`in_thread()` serves it from a thread of its own, for tests that call the synchronous CLI.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -19,6 +23,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from . import broken_page
 from .scripted_server import page_response, welcome
 
 #: Every leak this site can plant, and the place the scan must report it in.
@@ -58,12 +63,13 @@ _SCRIPT_LEAKS = {
 class LeakySite:
     """Serves the page with the chosen leaks and answers it like a chat server would."""
 
-    def __init__(self, secret: str, leaks: frozenset[str] = frozenset()) -> None:
-        unknown = leaks - set(LEAK_PLACES)
+    def __init__(self, secret: str, leaks: frozenset[str] = frozenset(), defects: frozenset[str] = frozenset()) -> None:
+        unknown = (leaks - set(LEAK_PLACES)) | (defects - set(broken_page.DEFECTS))
         if unknown:
-            raise ValueError(f"unknown leaks: {sorted(unknown)}")
+            raise ValueError(f"unknown leaks or page defects: {sorted(unknown)}")
         self.secret = secret
         self.leaks = leaks
+        self.defects = defects  # tests/browser/broken_page.py: the page itself breaks a CLIENT requirement
         self.port = 0
         self._seq = 0
 
@@ -106,7 +112,7 @@ class LeakySite:
         return response
 
     def _leaky_page(self, response: Response) -> Response:
-        html = bytes(response.body).decode()
+        html = broken_page.apply(bytes(response.body).decode(), self.defects)
         if self.leaks:  # a leaky deployment also loosens the page's policy to run its own script
             html = html.replace("script-src ", "script-src 'self' ", 1)
             html = html.replace("</head>", '<script src="static/leak.js"></script>\n</head>')
@@ -164,6 +170,28 @@ class LeakySite:
         ) as server:
             self.port = next(iter(server.sockets)).getsockname()[1]
             yield self
+
+    @contextmanager
+    def in_thread(self) -> Iterator[LeakySite]:
+        """Serve from a thread with its own event loop until the block ends."""
+        loop = asyncio.new_event_loop()
+        ready, stop = threading.Event(), asyncio.Event()
+
+        async def serve_until_stopped() -> None:
+            async with self.running():
+                ready.set()
+                await stop.wait()
+
+        thread = threading.Thread(target=loop.run_until_complete, args=(serve_until_stopped(),), daemon=True)
+        thread.start()
+        try:
+            if not ready.wait(10):
+                raise RuntimeError("the leaky site did not start")
+            yield self
+        finally:
+            loop.call_soon_threadsafe(stop.set)
+            thread.join(10)
+            loop.close()
 
 
 def _pick(frame: dict[str, object]) -> dict[str, object]:

@@ -44,6 +44,9 @@ def test_list_targets(capsys: pytest.CaptureFixture[str]) -> None:
         ["check", "http://127.0.0.1:1/x"],
         ["check", "ws://127.0.0.1:1/x", "--canary-key", "short"],
         ["check", "wss://127.0.0.1:1/x", "--ca-file", "/nonexistent.pem"],
+        ["check", "--browser", "ws://127.0.0.1:1/x"],  # the chat URL taken as the page: said so
+        ["check", "ws://127.0.0.1:1/x", "--browser", "file:///tmp/page.html"],
+        ["check", "ws://127.0.0.1:1/x", "--browser", "--canary-key", "short-key"],  # too short to search for
     ],
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,3 +93,50 @@ def test_progress_total_counts_every_check_of_a_selected_requirement() -> None:
 
     assert selected_count(SuiteConfig(only=("INPUT-003",))) == 2
     assert selected_count(SuiteConfig(only=("labelled_and_generated_bad_frames_get_the_specs_answer",))) == 2
+
+
+def test_without_browser_the_page_requirements_skip_with_the_option_named(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    with toy_in_thread() as url:
+        assert main(["check", url, "--only", "CLIENT,SEC-005", "--report-json", str(report)]) == 0
+    found = {r["id"]: r for r in json.loads(report.read_text())["requirements"]}
+    for rid in ("CLIENT-001", "CLIENT-002", "CLIENT-004", "CLIENT-005"):
+        assert found[rid]["status"] == "skip"
+        assert found[rid]["detail"].startswith("needs --browser PAGE_URL"), found[rid]["detail"]
+    assert found["CLIENT-003"]["detail"].startswith("not covered: a client requirement")
+    browser_side = [c for c in found["SEC-005"]["checks"] if c["check"].startswith("the_browser_")]
+    assert [c["status"] for c in browser_side] == ["skip"] and "needs --browser PAGE_URL" in browser_side[0]["detail"]
+
+
+def test_chromium_missing_is_a_harness_error_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never a pass and never the target's failure: ERROR with a clear message, exit 3 (no browser needed)."""
+    monkeypatch.setenv("ROOMWIRE_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    report = tmp_path / "r.json"
+    with toy_in_thread() as url:
+        argv = ["check", url, "--browser", "http://127.0.0.1:1/", "--only", "CLIENT-004,CHAT-001"]
+        assert main([*argv, "--report-json", str(report)]) == 3
+    found = {r["id"]: r for r in json.loads(report.read_text())["requirements"]}
+    assert found["CHAT-001"]["status"] == "pass"
+    assert found["CLIENT-004"]["status"] == "error"
+    assert "chromium not found" in found["CLIENT-004"]["detail"] and "no-such-chromium" in found["CLIENT-004"]["detail"]
+    assert "ERROR CLIENT-004" in capsys.readouterr().out
+
+
+def test_a_bare_browser_option_means_the_targets_own_page() -> None:
+    import argparse
+
+    from roomwire.conformance.cli import config_from_args, register
+    from roomwire.conformance.suite import OWN_PAGE, browser_page_url
+    from roomwire.conformance.target import parse_target
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    config = config_from_args(parser.parse_args(["check", "wss://chat.example/api/v1/ws/chat", "--browser"]))
+    assert config.browser == OWN_PAGE
+    target = parse_target(["wss://chat.example/api/v1/ws/chat"])
+    assert browser_page_url(config.browser, target) == "https://chat.example/"
+    assert browser_page_url("/embed.html", target) == "https://chat.example/embed.html"
+    given = config_from_args(parser.parse_args(["check", "--browser", "http://127.0.0.1:8000/"]))
+    assert given.browser == "http://127.0.0.1:8000/" and given.urls == ()

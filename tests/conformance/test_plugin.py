@@ -59,3 +59,26 @@ def test_level_must_collects_only_musts(pytester: pytest.Pytester) -> None:
         *QUIET, "--chat-url", "ws://127.0.0.1:1/x", "--chat-level", "must", "--collect-only", "-q"
     )
     assert "CHAT-005" not in result.stdout.str() and "CHAT-001" in result.stdout.str()
+
+
+def test_without_chat_browser_url_the_page_requirements_skip(pytester: pytest.Pytester) -> None:
+    with toy_in_thread() as url:
+        result = pytester.runpytest(*QUIET, "--chat-url", url, "-k", "CLIENT-001 or CLIENT-005", "-rs")
+    result.assert_outcomes(skipped=2, deselected=ALL - 2)
+    result.stdout.fnmatch_lines(["*needs --browser PAGE_URL*--chat-browser-url*"])
+
+
+def test_a_bad_chat_browser_url_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(*QUIET, "--chat-url", "ws://127.0.0.1:1/x", "--chat-browser-url", "ws://127.0.0.1:1/")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--chat-browser-url takes the chat page's http(s) URL*"])
+
+
+def test_chromium_missing_is_an_error_not_a_failure(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOMWIRE_CHROMIUM", "/nonexistent/chromium")
+    with toy_in_thread() as url:
+        result = pytester.runpytest(
+            *QUIET, "--chat-url", url, "--chat-browser-url", "http://127.0.0.1:1/", "-k", "CLIENT-004 or CHAT-001"
+        )
+    result.assert_outcomes(passed=1, errors=1, deselected=ALL - 2)
+    result.stdout.fnmatch_lines(["*chromium not found*/nonexistent/chromium*"])

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+import roomwire.conformance.checks  # noqa: F401 - registers the checks
 from roomwire.cli import main
-from roomwire.conformance.registry import NOT_COVERED
+from roomwire.conformance.registry import NOT_COVERED, REGISTRY, Need
 
 #: What the seed's design breaks, found by the suite (each explained in docs/conformance.md).
 SEED_FAILS = frozenset(
@@ -24,6 +25,13 @@ SEED_FAILS = frozenset(
 SEED_RACY = frozenset({"PRES-002", "AI-011"})
 #: On a loaded machine these may be skipped with their reason (the suite could not provoke the situation).
 LOAD_DEPENDENT = frozenset({"FLOW-002", "LIMIT-003"})
+#: Requirements whose every check needs --browser (the page's behaviour): SKIP "needs --browser PAGE_URL" here;
+#: tests/browser/test_check_browser.py runs the whole suite with --browser too.
+BROWSER_ONLY = frozenset(
+    rid
+    for rid in REGISTRY.known
+    if REGISTRY.for_requirement(rid) and all(Need.BROWSER in c.needs for c in REGISTRY.for_requirement(rid))
+)
 
 
 def statuses(path: Path) -> dict[str, str]:
@@ -39,7 +47,8 @@ def test_the_bundled_reference_passes(tmp_path: Path, capsys: pytest.CaptureFixt
     bad = {rid: s for rid, s in found.items() if s in ("fail", "error")}
     skipped = {rid for rid, s in found.items() if s == "skip"}
     assert code == 0 and not bad, capsys.readouterr().out[-5000:]
-    assert skipped <= {"CONN-005", *NOT_COVERED, *LOAD_DEPENDENT}
+    assert skipped <= {"CONN-005", *NOT_COVERED, *LOAD_DEPENDENT, *BROWSER_ONLY}
+    assert BROWSER_ONLY == {"CLIENT-001", "CLIENT-002", "CLIENT-004", "CLIENT-005"}
     assert len(found) == 80
 
 
