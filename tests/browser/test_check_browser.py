@@ -9,6 +9,7 @@ requirement. Chromium missing is exit 3 (tests/conformance/test_cli.py, no brows
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,18 @@ def test_a_page_without_the_reference_ids_is_scanned_but_not_judged(tmp_path: Pa
         assert main([*argv, str(path)]) == 0
     detail = str(report(path)["CLIENT-004"]["detail"])
     assert "lacks the reference page's element ids" in detail and "#ai-spinner" in detail
+
+
+def test_a_page_that_does_not_load_is_a_harness_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    with socket.socket() as probe:  # a port nothing listens on: the page cannot load (a 404 would)
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+    with LeakySite(canary_key()).in_thread() as site:
+        argv = ["check", site.chat_url, "--browser", closed, "--only", "CLIENT-005", "--report-json", str(path)]
+        assert main(argv) == 3
+    result = report(path)["CLIENT-005"]
+    assert result["status"] == "error" and "did not load" in str(result["detail"])
 
 
 def test_the_plugin_fails_the_leak_with_its_places(pytester: pytest.Pytester) -> None:
