@@ -61,4 +61,7 @@ def test_the_seeds_copy_fails_as_the_seed_does(tmp_path: Path, capsys: pytest.Ca
     failed = {rid for rid, s in found.items() if s == "fail"}
     assert code == 1, capsys.readouterr().out[-5000:]
     assert not [rid for rid, s in found.items() if s == "error"]
-    assert SEED_FAILS <= failed <= SEED_FAILS | SEED_RACY, (sorted(failed - SEED_FAILS), sorted(SEED_FAILS - failed))
+    must_fail = SEED_FAILS - LOAD_DEPENDENT
+    assert must_fail <= failed <= SEED_FAILS | SEED_RACY, (sorted(failed - SEED_FAILS), sorted(must_fail - failed))
+    # Under load the suite may not provoke these; then they are skipped with the reason, never passed.
+    assert {found[rid] for rid in SEED_FAILS & LOAD_DEPENDENT} <= {"fail", "skip"}
