@@ -100,10 +100,17 @@ class GenaiClient:
         )
 
     @staticmethod
-    def contents(request: AiRequest) -> list[types.Content]:
-        """AI-009: history items in order with their roles, then the question as the last `user` turn."""
-        turns = [types.Content(role=item.role, parts=[types.Part(text=item.content)]) for item in request.history]
-        turns.append(types.Content(role="user", parts=[types.Part(text=request.question)]))
+    def contents(request: AiRequest) -> list[types.ContentDict]:
+        """AI-009: history items in order with their roles, then the question as the last `user` turn.
+
+        Plain dicts, which the SDK takes as they are: building `types.Content`/`types.Part` models first costs
+        0.45 ms of CPU per answer without history and 1.3-1.7 ms with three history items (measured interleaved,
+        docs/benchmarks.md), for the same request bytes.
+        """
+        turns: list[types.ContentDict] = [
+            {"role": item.role, "parts": [{"text": item.content}]} for item in request.history
+        ]
+        turns.append({"role": "user", "parts": [{"text": request.question}]})
         return turns
 
     async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
