@@ -52,14 +52,32 @@ class RoomEvent:
     id: str | None = None
     count: int | None = None
     reason: LeaveReason | None = None
-    _frames: dict[Lang, WireFrame] = field(default_factory=dict, repr=False)
+    frames: dict[Lang, WireFrame] = field(default_factory=dict, repr=False)  # by language, filled by `frame`
 
     def frame(self, lang: Lang) -> WireFrame:
-        """The wire frame for recipients reading `lang`; one encoding per language, shared by all of them."""
-        cached = self._frames.get(lang)
+        """The wire frame for recipients reading `lang`; one encoding per language, shared by all of them.
+
+        A chat message under a bound nickname reads the same in every language: it is encoded once, straight from
+        the event's fields (the bytes `spec.messages.encode` gives for `ServerUserMsg`; tests/reference/
+        test_frames.py compares them), and shared by every language.
+        """
+        cached = self.frames.get(lang)
         if cached is None:
-            cached = self._frames[lang] = WireFrame.of(self._render(lang))
+            if self.kind is EventKind.USER_MSG and self.nickname is not None:
+                cached = next(iter(self.frames.values()), None) or self._user_msg(self.nickname)
+            else:
+                cached = WireFrame.of(self._render(lang))
+            self.frames[lang] = cached
         return cached
+
+    def _user_msg(self, name: str) -> WireFrame:
+        """`ServerUserMsg(nickname=name, ...).to_json()` without building the frozen dataclass first."""
+        assert self.content is not None
+        data: dict[str, object] = {"type": "user_msg", "nickname": name, "content": self.content, "seq": self.seq}
+        data["ts"] = self.ts
+        if self.id is not None:
+            data["id"] = self.id
+        return WireFrame.of_json(data, "user_msg")
 
     def _render(self, lang: Lang) -> ServerUserMsg | System:
         name = self.nickname if self.nickname is not None else neutral_name(lang)

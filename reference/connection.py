@@ -108,7 +108,8 @@ class Connection:
             self._pending.append(event)
             return
         self._last_seq = event.seq
-        self.outbox.push(event.frame(self.lang))
+        frame = event.frames.get(self.lang)  # once per language per event; then shared (saves a call each)
+        self.outbox.push(frame if frame is not None else event.frame(self.lang))
 
     @property
     def ai_task(self) -> asyncio.Task[None] | None:

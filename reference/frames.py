@@ -8,11 +8,17 @@ recipient, so a broadcast encodes JSON once and frames it once, and every connec
 
 from __future__ import annotations
 
+import json
 import struct
+from typing import Any
 
-from roomwire.spec.messages import ServerFrame, encode
+from roomwire.spec.messages import ServerFrame
 
 _TEXT_FIN = 0x81
+#: `spec.messages.encode`'s two encodings (compact UTF-8 text; `\\u` escapes when that cannot be UTF-8), built
+#: once: `json.dumps` with keyword arguments builds a new `JSONEncoder` on every call.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ESCAPED = json.JSONEncoder(separators=(",", ":"))
 
 
 def frame_header(length: int) -> bytes:
@@ -24,13 +30,24 @@ def frame_header(length: int) -> bytes:
     return struct.pack("!BBQ", _TEXT_FIN, 127, length)
 
 
+def encode_json(data: dict[str, Any]) -> tuple[str, bytes]:
+    """A frame's JSON object as `spec.messages.encode` writes it, and its UTF-8 bytes (encoded once)."""
+    text = _COMPACT.encode(data)
+    try:
+        return text, text.encode("utf-8")
+    except UnicodeEncodeError:  # an unpaired surrogate: sent escaped, as `encode` does
+        text = _ESCAPED.encode(data)
+        return text, text.encode("utf-8")
+
+
 class WireFrame:
     """One server frame: `text` for an ASGI `websocket.send`, `data` for writing straight to the socket."""
 
     __slots__ = ("text", "data", "size", "kind")
 
-    def __init__(self, text: str, kind: str) -> None:
-        payload = text.encode("utf-8")
+    def __init__(self, text: str, kind: str, payload: bytes | None = None) -> None:
+        if payload is None:
+            payload = text.encode("utf-8")
         self.text = text
         self.data = frame_header(len(payload)) + payload
         self.size = len(self.data)  # an attribute, not a property: read once per recipient
@@ -38,7 +55,13 @@ class WireFrame:
 
     @classmethod
     def of(cls, frame: ServerFrame) -> WireFrame:
-        return cls(encode(frame), str(getattr(frame, "TYPE", "")))
+        return cls.of_json(frame.to_json(), str(getattr(frame, "TYPE", "")))
+
+    @classmethod
+    def of_json(cls, data: dict[str, Any], kind: str) -> WireFrame:
+        """A frame from its JSON object (the `to_json()` of a spec frame)."""
+        text, payload = encode_json(data)
+        return cls(text, kind, payload)
 
     def __repr__(self) -> str:
         return f"WireFrame({self.text[:60]!r}…)" if len(self.text) > 60 else f"WireFrame({self.text!r})"

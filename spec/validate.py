@@ -80,10 +80,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (RFC 8259)")
 
 
+#: One decoder for every frame: `json.loads(text, parse_constant=...)` builds a `JSONDecoder` (and scanner) per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_BOM = "\ufeff"
+
+
 def parse_json_object(text: str) -> dict[str, Any] | str:
     """The JSON object in `text`, or a one-line reason why it is not one (NaN/Infinity are not JSON)."""
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        if text.startswith(_BOM):  # what `json.loads` says, which `JSONDecoder.decode` does not check
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _DECODER.decode(text)
     except ValueError as exc:
         return f"not JSON: {exc}"
     if not isinstance(value, dict):

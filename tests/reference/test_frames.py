@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from roomwire.reference.frames import WireFrame, frame_header
-from roomwire.spec.messages import Pong
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from roomwire.reference.broker import EventKind, RoomEvent
+from roomwire.reference.frames import WireFrame, encode_json, frame_header
+from roomwire.spec.codes import LeaveReason
+from roomwire.spec.messages import Pong, encode
+from roomwire.spec.strategies import server_frames
+from roomwire.spec.texts import Lang
 
 
 @pytest.mark.parametrize("length", [0, 125, 126, 65535, 65536, 1 << 20])
@@ -25,3 +33,42 @@ def test_a_wire_frame_carries_text_bytes_and_kind() -> None:
     assert frame.text == '{"type":"pong","id":"p"}' and frame.kind == "pong"
     assert frame.data == bytes((0x81, len(frame.text))) + frame.text.encode() and frame.size == len(frame.data)
     assert repr(frame).startswith("WireFrame(") and "…" in repr(WireFrame("x" * 100, "k"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(list(EventKind)),
+    nickname=st.none() | st.text(min_size=1, max_size=40),
+    content=st.text(max_size=300),  # any text, unpaired surrogates too: `encode` escapes those
+    id=st.none() | st.text(max_size=20),
+    seq=st.integers(1, 2**53),
+    ts=st.integers(0, 2**53),
+    count=st.integers(0, 1000),
+)
+def test_room_event_frames_are_the_spec_s_encoding_in_every_language(
+    kind: EventKind, nickname: str | None, content: str, id: str | None, seq: int, ts: int, count: int
+) -> None:
+    """The fast encodings (one shared user_msg frame, module-level JSON encoders) give `encode`'s exact text."""
+    presence = kind is not EventKind.USER_MSG
+    event = RoomEvent(
+        room="r", kind=kind, seq=seq, ts=ts, nickname=nickname, content=None if presence else content,
+        id=None if presence else id, count=count if presence else None,
+        reason=LeaveReason.CLOSE if kind is EventKind.LEAVE else None,
+    )  # fmt: skip
+    for lang in (Lang.KO, Lang.EN):
+        frame = event.frame(lang)
+        assert frame.text == encode(event._render(lang))
+        assert frame.data.endswith(frame.text.encode("utf-8")) and frame.kind == kind_of(event)
+        assert event.frame(lang) is frame  # built once per language
+    if kind is EventKind.USER_MSG and nickname is not None:
+        assert event.frame(Lang.KO) is event.frame(Lang.EN)  # the same bytes in both languages: built once
+
+
+def kind_of(event: RoomEvent) -> str:
+    return "user_msg" if event.kind is EventKind.USER_MSG else "system"
+
+
+@given(frame=server_frames())
+def test_wire_frames_of_generated_server_frames_match_encode(frame: dict[str, object]) -> None:
+    text, payload = encode_json(frame)
+    assert text == json.dumps(frame, ensure_ascii=False, separators=(",", ":")) and payload == text.encode()
