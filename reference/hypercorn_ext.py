@@ -4,7 +4,8 @@ Hypercorn (0.17, 0.18) gets five things wrong or slow for this protocol, all ins
 
 1. Keepalive (PRES-004). `websocket_ping_interval` sends pings, but pongs are dropped unread, so a half-open
    peer is never noticed. Here a ping that gets no pong within `websocket_ping_timeout` aborts the TCP
-   connection, after telling the app (`websocket.disconnect` with `roomwire.reason: "timeout"`).
+   connection, after telling the app (`websocket.disconnect` with `roomwire.reason: "timeout"`). One timer per
+   event loop (`_Pinger`) pings every connection, instead of a task per connection (1.7 KiB of each idle one).
 2. Frame size (LIMIT-001). Hypercorn counts *characters* of text messages, keeps buffering the rest of an
    oversized message after answering 1009, and never tells the app. Here the limit is in bytes, the buffer is
    dropped at once, the rest of the message is discarded as it arrives, and the app hears of it.
@@ -28,7 +29,10 @@ Hypercorn versions it was not written against (the app then runs on plain ASGI, 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
+import weakref
 from importlib.metadata import version
 from time import monotonic
 from typing import Any, cast
@@ -101,6 +105,63 @@ def _unmask_in_c(connection: object) -> None:
         decoder.__class__ = _CMaskingFrameDecoder
 
 
+class _Pinger:
+    """Keepalive for every `RoomwireWSStream` of one event loop, driven by one timer instead of a task each.
+
+    A stream is pinged `websocket_ping_interval` seconds after its accept and after each pong; a ping that has no
+    pong `websocket_ping_timeout` seconds after it was sent ends the stream (PRES-004). Each due time is a heap
+    entry (due, order, weak reference, generation); an entry whose generation is not the stream's current one
+    (its ping was answered) or whose stream is gone is dropped when it comes up.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, weakref.ref[RoomwireWSStream], int]] = []
+        self._order = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._running = False
+
+    def schedule(self, stream: RoomwireWSStream, delay: float, generation: int) -> None:
+        due = asyncio.get_running_loop().time() + delay
+        heapq.heappush(self._heap, (due, next(self._order), weakref.ref(stream), generation))
+        if not self._running and (self._timer is None or due < self._timer.when()):
+            self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._heap:
+            self._timer = asyncio.get_running_loop().call_at(self._heap[0][0], self._run)
+
+    def _run(self) -> None:
+        self._timer = None
+        self._running = True
+        try:
+            heap, now = self._heap, asyncio.get_running_loop().time()
+            while heap and heap[0][0] <= now:
+                _, _, ref, generation = heapq.heappop(heap)
+                stream = ref()
+                if stream is not None:
+                    try:
+                        stream._rw_keepalive_due(generation)
+                    except Exception:  # one stream's failure must not stop the others' keepalive
+                        log.exception("keepalive of one connection failed")
+        finally:
+            self._running = False
+            self._arm()
+
+
+_pingers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pinger] = weakref.WeakKeyDictionary()
+
+
+def _pinger() -> _Pinger:
+    loop = asyncio.get_running_loop()
+    pinger = _pingers.get(loop)
+    if pinger is None:
+        pinger = _pingers[loop] = _Pinger()
+    return pinger
+
+
 class RoomwireWSStream(hypercorn_ws.WSStream):
     """Hypercorn's `WSStream` with the five changes of the module docstring (only under a `RoomwireConfig`)."""
 
@@ -108,7 +169,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         super().__init__(*args, **kwargs)
         self._rw = isinstance(self.config, RoomwireConfig)
         self._rw_closed = asyncio.Event()
-        self._rw_pong = asyncio.Event()
+        self._rw_ping_generation = 0  # bumped by each pong: older keepalive entries no longer apply
+        self._rw_awaiting_pong = False
         self._rw_bytes = 0  # bytes of the message being received
         self._rw_discard = False  # the rest of an oversized message, or anything after a failure
         self._rw_told = False  # the app has had its websocket.disconnect
@@ -206,7 +268,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             elif isinstance(event, Ping):
                 await self._send_wsproto_event(event.response())
             elif isinstance(event, Pong):
-                self._rw_pong.set()
+                self._rw_on_pong()
             elif isinstance(event, CloseConnection):
                 await self._rw_close_event(event)
 
@@ -251,30 +313,45 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         await self.send(StreamClosed(stream_id=self.stream_id))
 
     async def _send_pings(self) -> None:
+        """Hypercorn spawns this at accept; under our config it only enrols the stream with the loop's `_Pinger`."""
         timeout = getattr(self.config, "websocket_ping_timeout", None)
         if not self._rw or timeout is None:
             return await super()._send_pings()
         interval = self.config.websocket_ping_interval
         assert interval is not None
-        while True:
-            try:  # Hypercorn sleeps the whole interval, so a closed connection's task lingers that long
-                async with asyncio.timeout(interval):
-                    await self._rw_closed.wait()
-                return
-            except TimeoutError:
-                pass
-            if self.closed:
-                return
-            self._rw_pong.clear()
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._send_wsproto_event(Ping())
-                    await self._rw_pong.wait()
-            except TimeoutError:
-                if not self.closed:  # PRES-004: no pong in time
-                    await self._rw_tell_app(CloseReason.ABNORMAL_CLOSURE, "timeout")
-                    self._rw_abort()
-                return
+        _pinger().schedule(self, interval, self._rw_ping_generation)
+
+    def _rw_keepalive_due(self, generation: int) -> None:
+        """A keepalive time of this stream came: send the next ping, or end a stream whose ping went unanswered."""
+        if generation != self._rw_ping_generation or self.closed or self._rw_closed.is_set():
+            return
+        if self._rw_awaiting_pong:  # PRES-004: no pong in time
+            self._rw_spawn(self._rw_timed_out)
+            return
+        self._rw_awaiting_pong = True
+        self._rw_spawn(self._send_wsproto_event, Ping())
+        _pinger().schedule(self, cast(RoomwireConfig, self.config).websocket_ping_timeout or 0.0, generation)
+
+    def _rw_on_pong(self) -> None:
+        if not self._rw_awaiting_pong:
+            return  # unsolicited (RFC 6455 §5.5.3): no answer to anything
+        self._rw_awaiting_pong = False
+        self._rw_ping_generation += 1
+        interval = self.config.websocket_ping_interval
+        if interval is not None and not self.closed:
+            _pinger().schedule(self, interval, self._rw_ping_generation)
+
+    def _rw_spawn(self, func: Any, *args: Any) -> None:
+        """A short task in the connection's task group (none once the connection has ended)."""
+        try:
+            self.task_group.spawn(func, *args)
+        except RuntimeError:  # the task group is finished: the connection is gone, nothing to ping or end
+            log.debug("keepalive after the connection ended", exc_info=True)
+
+    async def _rw_timed_out(self) -> None:
+        if not self.closed:
+            await self._rw_tell_app(CloseReason.ABNORMAL_CLOSURE, "timeout")
+            self._rw_abort()
 
 
 def supported(hypercorn_version: str | None = None) -> bool:

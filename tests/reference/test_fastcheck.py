@@ -7,7 +7,15 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from roomwire.reference.fastcheck import fast_valid, id_ok, may_hold_surrogate, nickname_ok, over_length
+from roomwire.reference.fastcheck import (
+    fast_client_frame,
+    fast_valid,
+    id_ok,
+    may_hold_surrogate,
+    nickname_ok,
+    over_length,
+)
+from roomwire.spec.messages import parse_client_frame
 from roomwire.spec.strategies import client_frames, near_miss_client_payloads
 from roomwire.spec.validate import parse_json_object, validate_client_frame
 
@@ -72,3 +80,19 @@ def test_only_an_escaped_surrogate_needs_the_full_check() -> None:
     assert may_hold_surrogate('{"type":"user_msg","content":"\\ud800"}')
     assert may_hold_surrogate('{"x":"\\uDFFF"}')
     assert not may_hold_surrogate('{"type":"user_msg","content":"\\u00e9 \\u4e00 plain"}')
+
+
+@FAST
+@given(
+    st.dictionaries(st.sampled_from(["type", "content", "nickname", "id", "history", "x"]), JSONISH) | client_frames(),
+    TYPES | st.just("keep"),
+    st.sampled_from([200, 2000]),
+)
+def test_the_one_pass_fast_frame_is_fast_valid_then_parse(frame: dict[str, Any], kind: Any, max_chars: int) -> None:
+    """`fast_client_frame` vouches for exactly the frames `fast_valid` does, and parses them as the spec does."""
+    if kind != "keep":
+        frame["type"] = kind
+    parsed = fast_client_frame(frame, max_chars)
+    assert (parsed is not None) == fast_valid(frame, max_chars)
+    if parsed is not None:
+        assert parsed == parse_client_frame(frame)

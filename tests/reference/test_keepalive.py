@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from tests.reference.helpers import UNIT, Client, host_port, raw_upgrade, serving
+from tests.reference.helpers import UNIT, Client, host_port, masked_frame, raw_upgrade, read_frame, serving
 
 
 async def test_a_peer_that_never_answers_pings_is_closed_and_announced_as_timeout() -> None:
@@ -92,3 +92,27 @@ async def test_a_half_open_connection_is_found_by_keepalive() -> None:
                 leave = await a.event("leave", within=UNIT * 2)
                 assert leave["nickname"] == "wifi" and leave["reason"] == "timeout"
                 b.ws.transport.abort()
+
+
+async def test_pings_repeat_after_each_pong_without_a_task_per_connection() -> None:
+    """One timer per loop pings every connection (hypercorn_ext._Pinger): no `_send_pings` task stays behind."""
+    async with serving(ping_interval_s=1, ping_timeout_s=1) as server:
+        status, _, reader, writer = await raw_upgrade(server, "/api/v1/ws/chat/r?nickname=raw")
+        try:
+            assert status == 101
+            pings = 0
+            deadline = asyncio.get_running_loop().time() + 3.6
+            while (left := deadline - asyncio.get_running_loop().time()) > 0:
+                try:
+                    opcode, payload = await read_frame(reader, within=left)
+                except TimeoutError:
+                    break
+                assert opcode != 0x8, "closed although every ping was answered"
+                if opcode == 0x9:
+                    pings += 1
+                    writer.write(masked_frame(0xA, payload))
+            assert pings >= 2  # ~1 s after the accept, then ~1 s after each pong
+            coroutines = [task.get_coro() for task in asyncio.all_tasks()]
+            assert not [c for c in coroutines if "_send_pings" in getattr(c, "__qualname__", "")]
+        finally:
+            writer.close()
