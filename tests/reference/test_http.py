@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
+import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import Metric
 
 from roomwire.reference.app import STATIC
+from roomwire.reference.metrics import BROADCAST_BUCKETS, PlainHistogram
 from tests.reference.helpers import Client, serving
 
 
@@ -48,3 +54,27 @@ async def test_the_chat_page_is_served_when_present() -> None:
         assert "AIza" not in response.text  # SEC-005
     else:
         assert response.status_code == 404
+
+
+@pytest.mark.parametrize("values", [[], [0.0], [0.0001, 0.00025, 0.3, 1.0, 2.0], [1e-9, 0.004, 0.004, 0.75, 99.0]])
+def test_the_plain_broadcast_histogram_renders_as_prometheus_client_s(values: list[float]) -> None:
+    """The hot path's histogram (plain numbers) shows exactly what `prometheus_client.Histogram` would show."""
+    theirs = CollectorRegistry()
+    histogram = Histogram("h_seconds", "doc", registry=theirs, buckets=BROADCAST_BUCKETS)
+    ours = PlainHistogram("h_seconds", "doc", BROADCAST_BUCKETS)
+    for value in values:
+        histogram.observe(value)
+        ours.observe(value)
+
+    class Ours:
+        def collect(self) -> Iterator[Metric]:
+            yield ours.family()
+
+    mine = CollectorRegistry()
+    mine.register(Ours())
+
+    def lines(registry: CollectorRegistry) -> list[str]:
+        return [line for line in generate_latest(registry).decode().splitlines() if "_created" not in line]
+
+    assert lines(mine) == lines(theirs)
+    assert "h_seconds_created" in generate_latest(mine).decode()
