@@ -16,8 +16,8 @@ type takes `ClientProtocol.receive` unchanged, in line, so it is reported at onc
 Without a `spot_check` (tests, `validate_every=1`), sampled frames are validated in line instead.
 Conformance is the conformance suite's job; here FRAME-001 is spot-checked.
 
-The fast path repeats the few lines of `ClientProtocol.receive` after its validation; keep the two in step
-(`tests/loadtest/test_sampled.py` feeds both the same frames and compares their state).
+The fast path is `ClientProtocol.receive_valid`, the same protocol checks without the schema step
+(`tests/loadtest/test_sampled.py` feeds both paths the same frames and compares their state).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from roomwire.spec.messages import AiChunk, AiDone, ServerUserMsg, System, parse_server_frame
 from roomwire.spec.protocol import ClientProtocol, Received
 
 _KNOWN_TYPES = frozenset({"user_msg", "ai_chunk", "ai_done", "system", "pong"})
@@ -85,18 +84,6 @@ class SampledProtocol(ClientProtocol):
         if not _well_typed(data):
             return super().receive(text, now=now)
         try:
-            frame = parse_server_frame(data)
+            return self.receive_valid(text, data, now=now)
         except (KeyError, ValueError, TypeError):
             return super().receive(text, now=now)  # missing field or unknown enum value: let the schema say which
-        index = len(self.received)
-        item = Received(index=index, raw=text, frame=frame, at=now, data=data)
-        self.received.append(item)
-        self._check_welcome(index, frame)
-        if isinstance(frame, ServerUserMsg):
-            self._check_broadcast(index, frame)
-            self._check_seq(index, frame.seq)
-        elif isinstance(frame, System):
-            self._on_system(index, frame)
-        elif isinstance(frame, AiChunk | AiDone):
-            self._on_ai(index, frame, now)
-        return item

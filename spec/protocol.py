@@ -164,8 +164,18 @@ class ClientProtocol:
             for violation in verdict.violations:
                 self._violate(index, violation.requirement_id, f"{violation.message} at '{violation.path}'")
             return item
-        frame = parse_server_frame(verdict.frame)
-        item = Received(index=index, raw=text, frame=frame, at=now, data=verdict.frame)
+        return self.receive_valid(text, verdict.frame, now=now)
+
+    def receive_valid(self, text: str, data: dict[str, Any], *, now: float | None = None) -> Received:
+        """Consume one frame whose JSON object `data` the caller has already validated (or chose to trust).
+
+        Every protocol check but the schema step runs (a load generator validates a sample off its
+        measurement path). Raises KeyError/ValueError/TypeError, recording nothing, when `data` does not parse
+        as a server frame: the caller then hands the text to `receive`, which says why.
+        """
+        frame = parse_server_frame(data)
+        index = len(self.received)
+        item = Received(index=index, raw=text, frame=frame, at=now, data=data)
         self.received.append(item)
         self._check_welcome(index, frame)
         if isinstance(frame, ServerUserMsg):
