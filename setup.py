@@ -4,7 +4,7 @@ pyproject.toml holds all metadata; this file only computes `packages`/`package_d
 declarative `packages.find` cannot add a prefix to the folders it finds.
 """
 
-from setuptools import find_namespace_packages, setup
+from setuptools import find_namespace_packages, setup  # type: ignore[import-untyped,unused-ignore]  # some releases ship no types
 
 FOLDERS = {
     "cli": "roomwire",

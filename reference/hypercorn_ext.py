@@ -33,6 +33,7 @@ import heapq
 import itertools
 import logging
 import weakref
+from collections.abc import Awaitable, Callable, Coroutine
 from importlib.metadata import version
 from time import monotonic
 from typing import Any, cast
@@ -193,7 +194,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         if transport is not None:
             transport.abort()
         else:  # pragma: no cover - HTTP/2 or HTTP/3 stream: end this stream only
-            self.task_group.spawn(self.send, StreamClosed(stream_id=self.stream_id))
+            self._rw_spawn(self.send, StreamClosed(stream_id=self.stream_id))
 
     async def _rw_tell_app(self, code: int, reason: str) -> None:
         if not self._rw_told and self.app_put is not None:
@@ -201,9 +202,10 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             await self.app_put({"type": "websocket.disconnect", "code": code, REASON: reason})
 
     def _rw_watch(self) -> None:
-        if not self._rw_watching:
+        """Start the close watchdog once, unless the connection is already gone (nothing left to abort)."""
+        if not self._rw_watching and not self._rw_closed.is_set():
             self._rw_watching = True
-            self.task_group.spawn(self._rw_watchdog)
+            self._rw_spawn(self._rw_watchdog)
 
     async def _rw_watchdog(self) -> None:
         """Abort a closing connection that is not gone, or not flushed, after the close timeout."""
@@ -341,12 +343,27 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         if interval is not None and not self.closed:
             _pinger().schedule(self, interval, self._rw_ping_generation)
 
-    def _rw_spawn(self, func: Any, *args: Any) -> None:
-        """A short task in the connection's task group (none once the connection has ended)."""
+    def _rw_spawn(self, func: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """A short task in the connection's task group; nothing once the group has ended (the connection is gone).
+
+        Hypercorn's `spawn` creates the coroutine before asyncio's task group refuses it (RuntimeError: finished
+        or shutting down), so the coroutine is made here, where it can be closed unstarted: no "coroutine ... was
+        never awaited". The app may send (a late `websocket.close`) after its connection ended; that must stay
+        quiet.
+        """
+        made: list[Awaitable[Any]] = []
+
+        def start() -> Awaitable[Any]:
+            made.append(func(*args))
+            return made[0]
+
         try:
-            self.task_group.spawn(func, *args)
-        except RuntimeError:  # the task group is finished: the connection is gone, nothing to ping or end
-            log.debug("keepalive after the connection ended", exc_info=True)
+            self.task_group.spawn(start)
+        except RuntimeError:
+            for awaitable in made:
+                if isinstance(awaitable, Coroutine):
+                    awaitable.close()
+            log.debug("%s after the connection ended: not started", getattr(func, "__name__", func))
 
     async def _rw_timed_out(self) -> None:
         if not self.closed:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import logging
 import random
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,8 +22,11 @@ from wsproto.frame_protocol import XorMaskerSimple
 
 from roomwire.reference import hypercorn_ext
 from roomwire.reference.app import create_app, hub_of
+from roomwire.reference.connection import Connection as Connection_
 from roomwire.reference.server import listen
-from tests.reference.helpers import Client, double_server, raw_upgrade, serving, settings
+from roomwire.spec.codes import CloseCode
+from tests.reference.helpers import UNIT, Client, double_server, raw_upgrade, serving, settings
+from tests.scaleout.members import eventually
 
 
 @asynccontextmanager
@@ -132,3 +137,58 @@ async def test_a_masked_frame_split_across_tcp_writes_arrives_intact() -> None:
             assert got["content"] == content and got["nickname"] == "raw"
         finally:
             writer.close()
+
+
+async def test_a_close_after_the_connection_ended_spawns_nothing_into_its_finished_task_group() -> None:
+    """Regression: the close watchdog was spawned into Hypercorn's finished task group (RuntimeError, and
+    "coroutine '_rw_watchdog' was never awaited").
+
+    The race `Hub._drain` runs into, most often with the Redis broker (whose leave takes a round trip): it lists the
+    connections, and one of them ends before its `end_for_restart` runs. Here that order is forced.
+    """
+    gone = asyncio.Event()
+    late: list[Connection_] = []
+
+    class LateRestart(Connection_):
+        async def end_for_restart(self, code: CloseCode = CloseCode.SERVICE_RESTART) -> None:
+            late.append(self)
+            await gone.wait()  # until its socket is gone and Hypercorn's task for it has ended
+            await super().end_for_restart(code)
+
+    async with serving(connection_class=LateRestart) as server:
+        before = asyncio.all_tasks()
+        async with Client.connect(server.ws("r")) as a:
+            await a.joined()
+            (task,) = [t for t in asyncio.all_tasks() - before if "_server_callback" in repr(t.get_coro())]
+            drain = server.hub.begin_shutdown()  # lists the connection; its end_for_restart then waits
+            await eventually(lambda: bool(late))
+        await asyncio.wait_for(asyncio.wait([task]), UNIT)  # Hypercorn's task (and task group) for it ended
+        (connection,) = late
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gone.set()
+            await asyncio.wait_for(drain, UNIT)
+            closer = connection.outbox._closer
+            assert closer is not None
+            await closer
+            # the outbox's close, straight: an app may send after its connection ended, and hears nothing of it
+            await connection._send({"type": "websocket.close", "code": 1012, "reason": "server restarting"})
+            gc.collect()
+        assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
+
+
+async def test_nothing_is_spawned_into_a_task_group_that_has_ended() -> None:
+    """Keepalive, watchdog and abort tasks of a stream whose connection ended are not started, and leak nothing."""
+    from hypercorn.asyncio.task_group import TaskGroup
+
+    group = TaskGroup(asyncio.get_running_loop())
+    async with group:
+        pass
+    stream = object.__new__(hypercorn_ext.RoomwireWSStream)
+    stream.task_group = group
+    stream.closed = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stream._rw_spawn(stream._rw_timed_out)
+        gc.collect()
+    assert [str(w.message) for w in caught] == []

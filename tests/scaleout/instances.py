@@ -22,7 +22,7 @@ from typing import Any
 from roomwire.reference.redis_broker import RedisBroker
 from roomwire.reference.server import RunningServer
 from tests.reference.helpers import serving
-from tests.scaleout.members import FAST, UNIT, eventually, options
+from tests.scaleout.members import FAST, UNIT, options
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "roomwire serve: "  # what the CLI prints once it listens, before the URL
@@ -43,18 +43,6 @@ async def instances(
             broker = RedisBroker(options(redis_url, extra), history=changes.get("resume_history", 100))
             servers.append(await stack.enter_async_context(serving(broker=broker, **changes)))
         yield servers
-        await settle(servers)
-
-
-async def settle(servers: list[RunningServer], within: float = UNIT) -> None:
-    """Until the servers have finished with the connections the test closed.
-
-    With Redis, a connection's leave takes a round trip, so it stays registered a little after its client is
-    gone; a server stopped in that moment would close it again (and the reference's close watchdog is then spawned
-    into a task group that already ended: "coroutine '_rw_watchdog' was never awaited").
-    """
-    with contextlib.suppress(AssertionError):  # a connection still open after that is the test's business
-        await eventually(lambda: not any(server.hub.connections for server in servers), within)
 
 
 class Child:
