@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from roomwire.reference.budget import Budget, LocalBudget
 from roomwire.reference.frames import WireFrame
 from roomwire.spec.codes import LeaveReason, SystemEvent
 from roomwire.spec.errors import ConfigError
@@ -173,6 +174,10 @@ class Broker(ABC):
     @abstractmethod
     def stats(self) -> tuple[int, int]:
         """(rooms with members, members) known to this instance."""
+
+    def ai_budget(self, per_minute: int) -> Budget:
+        """The server-wide AI budget (LIMIT-005) of everything this broker spans: this process, by default."""
+        return LocalBudget(per_minute)
 
     @property
     def healthy(self) -> bool:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from roomwire.reference.ai import AiRequest
 from roomwire.reference.broker import BrokerUnavailable, EventDraft, EventKind, Joined, RoomEvent, RoomFull
+from roomwire.reference.budget import Grant
 from roomwire.reference.fastcheck import fast_client_frame, fast_valid, id_ok, may_hold_surrogate, over_length
 from roomwire.reference.frames import WireFrame
 from roomwire.reference.handshake import Admission
@@ -382,15 +383,28 @@ class Connection:
         if self.hub.shutting_down:
             self.reject_ai(None, frame.id)
             return
-        wait = self.hub.budget.try_acquire(monotonic())
-        if wait:
-            self.reject_ai(ErrorCode.AI_QUOTA, frame.id, retry_after=wait)
+        grant = await self.hub.budget.acquire()
+        if grant.wait:
+            self.reject_ai(ErrorCode.AI_QUOTA, frame.id, retry_after=grant.wait)
+            return
+        if await self.refused_meanwhile(grant, frame.id):
             return
         history = frame.history[-self.hub.limits.max_history_items :]  # AI-009
         request = AiRequest(question=frame.content, history=history)
         self._ai_stop = "left"
         self._ai_task = asyncio.get_running_loop().create_task(self._answer(request, frame.id))
         self._ai_task.add_done_callback(self._ai_finished)
+
+    async def refused_meanwhile(self, grant: Grant, id: str | None) -> bool:
+        """A shared budget answers over the network: the connection may be closing or the server stopping by
+        then. The admission is given back (it never reaches upstream) and the question refused as in `on_ai_msg`.
+        """
+        if not (self.outbox.closing or self.hub.shutting_down):
+            return False
+        await self.hub.budget.release(grant)
+        if not self.outbox.closing:
+            self.reject_ai(None, id)
+        return True
 
     def reject_ai(self, code: ErrorCode | None, id: str | None, *, retry_after: int | None = None) -> None:
         """INPUT-008: the reason, then `ai_done` `rejected`; `code` None means the server is restarting."""

@@ -15,7 +15,6 @@ from roomwire.reference.ai import AiClient, AiItem, AiRequest
 from roomwire.reference.broker import Broker
 from roomwire.reference.metrics import Metrics
 from roomwire.reference.outbox import Flusher
-from roomwire.reference.ratelimit import AiBudget
 from roomwire.reference.settings import Settings
 from roomwire.spec.codes import Capability, CloseCode, NoticeCode
 from roomwire.spec.messages import System
@@ -36,7 +35,7 @@ class Hub:
         self.connection_class = connection_class
         self.metrics = Metrics(settings.ai_model, self.gauges)
         self.flusher = Flusher()
-        self.budget = AiBudget(settings.budget_rpm)
+        self.budget = broker.ai_budget(settings.budget_rpm)  # LIMIT-005: across every instance it spans
         self.ai: AiClient = _NotStarted()
         self.connections: set[Connection] = set()
         self.started = False  # the app's resources exist (while_serving ran)

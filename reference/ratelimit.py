@@ -5,6 +5,7 @@ Both take the time as an argument (`now`, seconds on a monotonic clock), so test
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -89,15 +90,26 @@ class AiBudget:
     def try_acquire(self, now: float) -> int:
         """0 when a request is admitted (and counted); otherwise the whole seconds until one would be."""
         self._expire(now)
-        if len(self._accepted) < self.per_minute:
-            self._accepted.append(now)
+        accepted = self._accepted
+        if len(accepted) < self.per_minute:
+            accepted.append(now)
             return 0
-        return ceil_seconds(self._accepted[0] + self.WINDOW_S - now)
+        # the admission whose expiry brings the window below `per_minute` (the oldest, unless `record`ed
+        # admissions or a lowered `per_minute` put more than that in the window)
+        return ceil_seconds(accepted[len(accepted) - self.per_minute] + self.WINDOW_S - now)
 
-    def release(self) -> None:
-        """Give back the most recent admission: the request never reached upstream."""
-        if self._accepted:
-            self._accepted.pop()
+    def record(self, now: float) -> None:
+        """Count an admission decided elsewhere (a shared window), whatever this window holds."""
+        self._accepted.append(now)
+
+    def release(self, stamp: float | None = None) -> None:
+        """Give back the admission made at `stamp` (default: the most recent): it never reached upstream."""
+        if stamp is None:
+            if self._accepted:
+                self._accepted.pop()
+            return
+        with contextlib.suppress(ValueError):
+            self._accepted.remove(stamp)
 
     def in_window(self, now: float) -> int:
         self._expire(now)

@@ -32,6 +32,8 @@ from redis import exceptions as redis_errors
 
 from roomwire.reference import redis_outage, redis_presence, redis_scripts, redis_shared
 from roomwire.reference.broker import Broker, EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull
+from roomwire.reference.budget import Budget
+from roomwire.reference.redis_budget import RedisBudget
 from roomwire.reference.redis_codec import decode
 from roomwire.reference.redis_config import SETTING, RedisOptions
 from roomwire.reference.redis_link import LOST, Link, why
@@ -49,6 +51,7 @@ log = logging.getLogger(__name__)
 
 _SCRIPTS = {name.lower(): getattr(redis_scripts, name) for name in (
     "PUBLISH", "JOIN", "LEAVE_IF_PRESENT", "REAP_ROOM", "REGISTER", "JUMP", "START", "HEARTBEAT", "CLAIM",
+    "BUDGET",
 )}  # fmt: skip
 
 
@@ -67,6 +70,7 @@ class RedisBroker(Broker):
         self.link: Link | None = None
         self.script: dict[str, AsyncScript] = {}
         self.connected_at = 0.0
+        self.live_instances = 1  # leases in Redis when last counted (redis_presence.count_instances)
         self._healthy = False
         self._closing = False
         self._numbers = itertools.count(1)
@@ -111,6 +115,10 @@ class RedisBroker(Broker):
         self.link = link
         self.script = {name: link.client.register_script(source) for name, source in _SCRIPTS.items()}
         return link
+
+    def ai_budget(self, per_minute: int) -> Budget:
+        """LIMIT-005 across every instance on this Redis (upstream's quota is per key, not per process)."""
+        return RedisBudget(self, per_minute)
 
     @property
     def healthy(self) -> bool:

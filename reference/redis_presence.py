@@ -53,6 +53,7 @@ async def register(broker: RedisBroker, *, lost: bool) -> None:
     if lost and broker.epoch and epoch.decode() != broker.epoch:
         log.warning("Redis lost its data (new epoch): re-registering every member, lifting every room's seq")
     broker.epoch, broker.slot = epoch.decode(), int(slot)
+    await count_instances(broker)
 
 
 async def heartbeat(broker: RedisBroker) -> str:
@@ -154,6 +155,14 @@ async def _beat(broker: RedisBroker, link: Link, interval: float) -> None:
     status = await heartbeat(broker)
     if status != "ok":
         raise redis_errors.ConnectionError(f"Redis says this instance is {status}")
+    await count_instances(broker)
+
+
+async def count_instances(broker: RedisBroker) -> None:
+    """Remember how many instances hold a lease (the dead until reaped, too: a smaller share is the safe side);
+    while Redis is lost, the AI budget falls back to this instance's share of it (redis_budget.py)."""
+    assert broker.link is not None
+    broker.live_instances = max(1, int(await broker.link.client.zcard(broker.keys.instances)))
 
 
 async def _sweep(broker: RedisBroker, link: Link, idle_before: set[str]) -> set[str]:

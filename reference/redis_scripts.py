@@ -13,6 +13,7 @@ Keys (`P` is the `prefix` option, `R` a room id, `I` an instance id; room ids ar
     P:epoch             string  random token; a different one after reconnecting means Redis lost its data
     P:slots             counter gives each instance its slot (its private range of outage `seq`s)
     P:ping:I            channel the instance's own heartbeat echo, proving its subscriber still hears
+    P:ai_budget         zset    admission id -> when admitted (ms, Redis clock): the shared AI budget  LIMIT-005
 
 Why Lua: `seq` must rise in the order events are published (CHAT-004), across instances. INCR and PUBLISH in
 one script run atomically in Redis, so seq 6 can never be published before seq 5, and the history list gets the
@@ -88,6 +89,10 @@ class Keys:
 
     def ping(self, instance: str) -> str:
         return f"{self.prefix}:ping:{instance}"
+
+    @property
+    def ai_budget(self) -> str:
+        return f"{self.prefix}:ai_budget"
 
 
 #: Shared by the room scripts. KEYS: seq, history, members. `emit` assigns the next seq and publishes; `store`
@@ -252,4 +257,31 @@ for _, zset in ipairs(KEYS) do
   end
 end
 return false
+"""
+
+
+#: The AI budget of every instance (LIMIT-005, redis_budget.py): a sliding window of admissions, each a unique
+#: member scored with Redis's clock (so instance clocks do not matter), kept for a window after the last one.
+#: KEYS: budget. ARGV: window ms, budget, new member, then pairs (member, age ms) this instance admitted while
+#: Redis was lost, counted first. Returns 0 (admitted) or the whole seconds (at least 1) until one would be.
+BUDGET = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+for i = 4, #ARGV, 2 do
+  local age = tonumber(ARGV[i + 1])
+  if age < window then redis.call('ZADD', KEYS[1], now - age, ARGV[i]) end
+end
+local n = redis.call('ZCARD', KEYS[1])
+local limit = tonumber(ARGV[2])
+local wait = 0
+if n < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+else
+  local edge = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+  wait = math.max(1, math.ceil((tonumber(edge[2]) + window - now) / 1000))
+end
+redis.call('PEXPIRE', KEYS[1], window + 1000)
+return wait
 """

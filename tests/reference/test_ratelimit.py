@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from roomwire.reference.memory import MemoryBroker
 from roomwire.reference.ratelimit import AiBudget, FrameRateLimiter, ceil_seconds
 
 
@@ -37,3 +38,24 @@ def test_the_ai_budget_is_a_sliding_minute() -> None:
 
 def test_retry_after_is_whole_seconds_at_least_one() -> None:
     assert [ceil_seconds(s) for s in (0.0, 0.2, 1.0, 1.0000000001, 1.5, 58.0)] == [1, 1, 1, 1, 2, 58]
+
+
+def test_the_ai_budget_gives_back_the_admission_named_and_counts_recorded_ones() -> None:
+    budget = AiBudget(per_minute=2)
+    assert budget.try_acquire(0.0) == 0 and budget.try_acquire(10.0) == 0
+    budget.release(0.0)  # that one, not the most recent
+    assert budget.try_acquire(20.0) == 0 and budget.try_acquire(21.0) == 49  # when 10.0 leaves
+    budget.record(22.0)  # decided elsewhere: counted whatever the window holds
+    budget.per_minute = 2  # the window holds more than its size: wait until it holds one less than that
+    assert budget.in_window(22.0) == 3 and budget.try_acquire(22.0) == 58  # when 20.0 leaves
+    budget.release(99.0)  # not there: nothing happens
+    assert budget.in_window(22.0) == 3
+
+
+async def test_the_memory_broker_budget_is_this_process_window() -> None:
+    budget = MemoryBroker().ai_budget(2)
+    first, second, third = [await budget.acquire() for _ in range(3)]
+    assert first.wait == 0 and second.wait == 0 and 1 <= third.wait <= 60  # LIMIT-005
+    await budget.release(third)  # a refusal holds nothing
+    await budget.release(first)
+    assert (await budget.acquire()).wait == 0
