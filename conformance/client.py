@@ -10,6 +10,7 @@ the check (`expect` turns a miss into a SpecViolation for the check's own requir
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from roomwire.conformance.frames import Predicate, summarize
+from roomwire.conformance.stalls import LoopStalls
 from roomwire.conformance.transcript import Clock, LeakWatch, Transcript
 from roomwire.spec.errors import HarnessError, SpecViolation
 from roomwire.spec.messages import HistoryItem
@@ -44,8 +46,10 @@ class Client:
         send_timeout: float,
         nickname: str | None = None,
         validate: bool = True,
+        stalls: LoopStalls | None = None,
     ) -> None:
         self.label = label
+        self.stalls = stalls if stalls is not None else LoopStalls()  # not started: measures nothing, credits nothing
         self.validate = validate
         self.ws = ws
         self.protocol = protocol
@@ -122,26 +126,42 @@ class Client:
         async with self._changed:
             self._changed.notify_all()
 
+    def _overdue(self, started: float, within: float, stalled_at_start: float, outcome: str) -> None:
+        """Say so when a wait ends past its own time thanks to a stall's credit (once: a wait ends once)."""
+        now = asyncio.get_running_loop().time()
+        if now > started + within and self.stalls.deadline(started, within, stalled_at_start) > started + within:
+            self.stalls.credited += 1
+            stalled = self.stalls.stalled() - stalled_at_start
+            self.transcript.note(
+                f"{outcome} after {now - started:.1f} s of a {within:.1f} s wait, extended for a {stalled:.1f} s "
+                "stall of the suite's own event loop meanwhile (harness side)"
+            )
+
     def find(self, predicate: Predicate, since: int = 0) -> list[Received]:
         return [item for item in self.protocol.received[since:] if predicate(item)]
 
     async def wait_for(self, predicate: Predicate, within: float, since: int = 0) -> Received | None:
-        """The first frame from index `since` on that matches, waiting up to `timeout`; None if none came."""
+        """The first frame from index `since` on that matches, waiting up to `within`; None if none came.
+
+        A stall of the suite's own loop meanwhile extends the wait, bounded (roomwire.conformance.stalls): a
+        frame that arrived during it is read after it, however late its timer fired."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
+        started, stalled_at_start = loop.time(), self.stalls.stalled()
         async with self._changed:
             while True:
                 for item in self.protocol.received[since:]:
                     if predicate(item):
+                        self._overdue(started, within, stalled_at_start, "the frame came")
                         return item
                 since = max(since, len(self.protocol.received))
-                remaining = deadline - loop.time()
-                if remaining <= 0 or self.closed.is_set():
+                if self.closed.is_set():
                     return None
-                try:
+                remaining = self.stalls.deadline(started, within, stalled_at_start) - loop.time()
+                if remaining <= 0:
+                    self._overdue(started, within, stalled_at_start, "no frame came")
+                    return None
+                with contextlib.suppress(TimeoutError):  # then look once more: the stall may have extended it
                     await asyncio.wait_for(self._changed.wait(), remaining)
-                except TimeoutError:
-                    return None
 
     async def wait_count(self, predicate: Predicate, count: int, within: float, since: int = 0) -> list[Received]:
         """Wait until `count` frames match (or the time is up); returns those that did."""

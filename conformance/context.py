@@ -22,6 +22,19 @@ from roomwire.spec.limits import Limits
 from roomwire.spec.protocol import Received
 
 
+def prepared_key(check_name: str) -> str:
+    return f"prepared {check_name}"
+
+
+def prepare_check(check: Check, session: Session) -> None:
+    """Run `check.prepare` (synchronous: it blocks the loop) and keep its result, or its error, in the memo."""
+    assert check.prepare is not None
+    try:
+        session.memo[prepared_key(check.name)] = check.prepare(session)
+    except Exception as exc:  # the check reports it as its own harness error, the run goes on
+        session.memo[prepared_key(check.name)] = exc
+
+
 class CheckContext:
     """Passed to every check; see the module docstring."""
 
@@ -52,6 +65,19 @@ class CheckContext:
         if self.session.upstream is None:
             raise HarnessError(f"{self.check.name} needs the double but was run without one")
         return self.session.upstream
+
+    @property
+    def prepared(self) -> object:
+        """What the check's `prepare` returned (roomwire.conformance.registry); prepared now if the runner did not."""
+        key = prepared_key(self.check.name)
+        if key not in self.session.memo:
+            if self.check.prepare is None:
+                raise HarnessError(f"{self.check.name} reads ctx.prepared but registered no prepare")
+            prepare_check(self.check, self.session)
+        value = self.session.memo[key]
+        if isinstance(value, Exception):
+            raise HarnessError(f"preparing {self.check.name} failed: {type(value).__name__}: {value}") from value
+        return value
 
     def room(self, n: int = 1) -> str:
         return self.driver.room(n)

@@ -19,7 +19,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.typing import Origin
 
@@ -108,7 +108,13 @@ class Driver:
         return kwargs
 
     async def _open(
-        self, url: str, endpoint: Endpoint, kwargs: dict[str, object], via_proxy: bool, slow_reader: bool
+        self,
+        url: str,
+        endpoint: Endpoint,
+        kwargs: dict[str, object],
+        via_proxy: bool,
+        slow_reader: bool,
+        transcript: Transcript,
     ) -> object:
         if via_proxy or slow_reader:
             proxy = await self.session.proxy_for(endpoint, slow_reader=slow_reader)
@@ -116,13 +122,44 @@ class Driver:
             if endpoint.secure:
                 kwargs["server_hostname"] = endpoint.host
         try:
-            return await connect(url, **kwargs)  # type: ignore[arg-type]
+            return await self._handshake(url, kwargs, transcript)
         except InvalidStatus as exc:
             return exc.response.status_code
         except (InvalidHandshake, EOFError) as exc:  # it answered, but not with an upgrade or a status
             return f"the handshake failed: {type(exc).__name__}: {exc}"
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             raise TargetUnreachable(f"cannot open {url}: {type(exc).__name__}: {exc}") from exc
+
+    async def _handshake(self, url: str, kwargs: dict[str, object], transcript: Transcript) -> ClientConnection:
+        """`connect` within `timeouts.connect` of the suite's attention (roomwire.conformance.stalls): a stall
+        of the suite's own loop during the handshake extends its deadline, bounded, and the transcript says so."""
+        options = dict(kwargs)
+        within = float(options.pop("open_timeout"))  # type: ignore[arg-type]
+        stalls = self.session.stalls
+        loop = asyncio.get_running_loop()
+        started, stalled_at_start = loop.time(), stalls.stalled()
+        opening = asyncio.ensure_future(connect(url, open_timeout=None, **options).connect())  # type: ignore[arg-type]
+        try:
+            while not opening.done():
+                deadline = stalls.deadline(started, within, stalled_at_start)
+                if loop.time() >= deadline:
+                    credit = f" and {deadline - started - within:.1f} s for stalls of the suite's own loop"
+                    given = credit if deadline > started + within else ""
+                    raise TimeoutError(f"timed out during opening handshake after {within:.1f} s{given}")
+                await asyncio.wait({opening}, timeout=deadline - loop.time())
+        finally:
+            if not opening.done():
+                opening.cancel()
+                await asyncio.gather(opening, return_exceptions=True)
+        connection = opening.result()
+        took = loop.time() - started
+        if took > within and stalls.deadline(started, within, stalled_at_start) > started + within:
+            stalls.credited += 1  # in time only thanks to the credit (not merely a timer's late tick)
+            transcript.note(
+                f"the handshake took {took:.1f} s, {stalls.stalled() - stalled_at_start:.1f} s of it a stall of the "
+                f"suite's own event loop (harness side), not counted against the target's {within:.1f} s"
+            )
+        return connection
 
     async def attempt(
         self,
@@ -149,7 +186,7 @@ class Driver:
         self.transcripts.append(transcript)
         self.session.transcripts.append(transcript)
         transcript.note(f"connect{' via fault proxy' if via_proxy or slow_reader else ''}, origin={origin!r}")
-        result = await self._open(url, endpoint, self._kwargs(origin, headers), via_proxy, slow_reader)
+        result = await self._open(url, endpoint, self._kwargs(origin, headers), via_proxy, slow_reader, transcript)
         if isinstance(result, int):
             transcript.note(f"upgrade refused: HTTP {result}")
             return Handshake(url, result, None)
@@ -166,6 +203,7 @@ class Driver:
             send_timeout=self.session.timeouts.send,
             nickname=nickname if frame_nickname else None,
             validate=validate,
+            stalls=self.session.stalls,
         )
         self.clients.append(client)
         if via_proxy or slow_reader:

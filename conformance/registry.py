@@ -29,8 +29,10 @@ from roomwire.spec.requirements import Level, Requirement, catalog
 
 if TYPE_CHECKING:
     from roomwire.conformance.context import CheckContext
+    from roomwire.conformance.session import Session
 
 CheckFunc = Callable[["CheckContext"], Awaitable[None]]
+PrepareFunc = Callable[["Session"], object]
 
 
 class Need(StrEnum):
@@ -83,6 +85,9 @@ class Check:
         order: among exclusive checks, lower runs first (a check that spends the AI budget must come after
             those that still need answers, a restart after everything).
         slow: may take many seconds (waits for a timeout): scheduled first so the run ends sooner.
+        prepare: synchronous, CPU-bound work the check needs (Hypothesis generation), given the session once
+            the preflight has learned the limits. The runner calls it before any check starts, so it never
+            blocks the event loop while other checks wait on the target; the check reads `ctx.prepared`.
         doc: the first line of its docstring.
     """
 
@@ -94,6 +99,7 @@ class Check:
     slow: bool = False
     doc: str = ""
     order: int = 0
+    prepare: PrepareFunc | None = None
 
     @property
     def requirement_id(self) -> str:
@@ -116,6 +122,7 @@ class Registry:
         exclusive: bool = False,
         slow: bool = False,
         order: int = 0,
+        prepare: PrepareFunc | None = None,
     ) -> Callable[[CheckFunc], CheckFunc]:
         """Decorator registering an `async def check(ctx)` for `requirement_id` (see the module docstring)."""
         ids = (requirement_id, *also)
@@ -130,6 +137,7 @@ class Registry:
                     exclusive=exclusive,
                     slow=slow,
                     order=order,
+                    prepare=prepare,
                     doc=(func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else "",
                 )
             )

@@ -1,9 +1,12 @@
 """Runs the selected checks against one target and turns what they raise into verdicts.
 
 Order: a preflight connection (the target must be reachable, else TargetUnreachable and exit 3; its welcome,
-if any, tells every check the advertised limits), then every ordinary check concurrently under a bound
-(slow ones first, so the long waits overlap), then the exclusive checks one by one (they disturb the target:
-drain its AI budget, restart it). Each check gets its own driver, hence its own rooms.
+if any, tells every check the advertised limits), then the checks' CPU-bound preparation (`prepare`: it
+blocks the event loop, so it runs while no check waits on the target), then every ordinary check
+concurrently under a bound (slow ones first, so the long waits overlap), then the exclusive checks one by one
+(they disturb the target: drain its AI budget, restart it). Each check gets its own driver, hence its own
+rooms. The run measures stalls of its own event loop (roomwire.conformance.stalls): waits on the target are
+extended by them, and the facts report them.
 
 Only `SpecViolation` is a FAIL. `Skip` is a SKIP with its reason. Anything else, including a check that
 overruns its time budget, is an ERROR with the traceback kept: a harness problem is never reported as the
@@ -17,7 +20,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from roomwire.conformance.context import CheckContext
+from roomwire.conformance.context import CheckContext, prepare_check
 from roomwire.conformance.driver import Driver
 from roomwire.conformance.outcomes import CheckResult, Evidence, Skip, Status, Violations, combine
 from roomwire.conformance.preflight import preflight
@@ -106,11 +109,29 @@ class Runner:
         return requirements, checks
 
     async def run(self) -> RunResult:
+        stalls = self.session.stalls
+        measuring = not stalls.running
+        stalls.start()
+        try:
+            result = await self._run()
+        finally:
+            if measuring:
+                await stalls.stop()
+        stalled = stalls.summary()
+        if stalled is not None:
+            result.facts["harness stalls"] = stalled
+        return result
+
+    async def _run(self) -> RunResult:
         requirements, checks = self.selected()
         facts = await preflight(self.session)
         start = self.session.clock.now()
         ordinary = sorted((c for c in checks if not c.exclusive), key=lambda c: not c.slow)
         exclusive = sorted((c for c in checks if c.exclusive), key=lambda c: c.order)
+        with self.session.stalls.deliberate():  # CPU-bound preparation now, while no check waits on the target
+            for check in checks:
+                if check.prepare is not None and self._unavailable(check) is None:
+                    prepare_check(check, self.session)
         gate = asyncio.Semaphore(self.concurrency)
         slugs = {c.name: self._slug(c) for c in checks}
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from roomwire.conformance.proxy import FaultProxy
+from roomwire.conformance.stalls import LoopStalls
 from roomwire.conformance.target import Endpoint, Target
 from roomwire.conformance.transcript import Clock, LeakWatch, Transcript
 from roomwire.conformance.upstream import Upstream
@@ -93,6 +94,7 @@ class Session:
     transcripts: list[Transcript] = field(default_factory=list)
     memo: dict[str, object] = field(default_factory=dict)  # results checks share (the canary proof)
     memo_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    stalls: LoopStalls = field(default_factory=LoopStalls)  # the suite's own loop stalls (never the target's time)
     _proxies: dict[tuple[str, int, bool], FaultProxy] = field(default_factory=dict)
     _proxy_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -117,6 +119,7 @@ class Session:
         return self.timeouts.welcome if self.welcome_seen is not False else self.timeouts(0.5)
 
     async def aclose(self) -> None:
+        await self.stalls.stop()
         for proxy in self._proxies.values():
             await proxy.aclose()
         self._proxies.clear()
