@@ -92,7 +92,7 @@ def percentile(samples: list[int], q: float) -> float:
     return float(samples[min(len(samples) - 1, int(q * len(samples)))])
 
 
-async def stalled_reader(server: Server, timing: Timing, *, stalled: bool) -> dict[str, float]:
+async def stalled_reader(server: Server, timing: Timing, *, stalled: bool, name: str = "stall10") -> dict[str, float]:
     """Deliveries/s to 9 reading members of a room of 10 whose 10th member never reads (or, as control, does).
 
     Frames carry ~2 KB (just under the spec's 2,000-character `content` limit, which `--no-limits` keeps) so that
@@ -101,7 +101,7 @@ async def stalled_reader(server: Server, timing: Timing, *, stalled: bool) -> di
     at most `timing.stall_fill` seconds; then the window is measured. The control has the same 10 members, all
     reading, and runs the same fill; only the first 9 members are counted in both.
     """
-    room = Room(HOST, server.port, "stall10", size=10, senders=9, pad="s" * 1900, stalled=int(stalled), counted=9)
+    room = Room(HOST, server.port, name, size=10, senders=9, pad="s" * 1900, stalled=int(stalled), counted=9)
     try:
         await room.join()
         room.start_closed_loop()
