@@ -16,7 +16,7 @@ import pytest
 
 from tests.scaleout.deployment import ROOT, check_command, deployment
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+pytestmark = [pytest.mark.redis, pytest.mark.scaleout, pytest.mark.slow]
 
 SUITE_TIMEOUT_S = 600
 #: SHOULDs with a wall-clock bound (CHAT-006: a broadcast within 1 s). On a loaded 2-core CI machine running two
