@@ -172,6 +172,8 @@ class Connection:
         for event in pending:
             self.deliver(event)
         await self.announce_join()
+        if not self.hub.broker.healthy:  # joined a local room during an outage: told, as the members already in it
+            self.push(System.notice(NoticeCode.DEGRADED, lang=self.lang))
         return True
 
     def welcome_frame(self, joined: Joined) -> System:

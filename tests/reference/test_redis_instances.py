@@ -171,6 +171,21 @@ async def test_redis_lost_while_running_degrades_then_restores(redis: RedisServe
             assert "local" not in [f.get("content") for f in said(bob)]  # lost across instances, by design
 
 
+async def test_a_member_joining_during_an_outage_is_told_degraded_then_restored(redis: RedisServer) -> None:
+    async with instances(redis.url) as (one, _two), Client.connect(one.ws("r", "nickname=ann")) as ann:
+        await ann.welcome()
+        redis.kill()
+        await ann.expect(lambda f: f.get("code") == "degraded")
+        async with Client.connect(one.ws("r", "nickname=cid")) as cid:
+            await cid.welcome()  # the room is local now; the newcomer is told so, as ann was
+            notice = await cid.expect(lambda f: f.get("code") == "degraded")
+            assert notice["event"] == "notice"
+            await ann.expect(lambda f: f.get("event") == "join" and f["nickname"] == "cid")
+            redis.start()
+            for client in (ann, cid):
+                await client.expect(lambda f: f.get("code") == "restored", within=UNIT * 2)
+
+
 async def test_redis_unreachable_at_start_is_a_one_line_config_error(redis: RedisServer) -> None:
     redis.stop()
     config = settings(broker_url=f"{redis.url}?timeout=0.5")
