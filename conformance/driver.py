@@ -138,7 +138,7 @@ class Driver:
         stalls = self.session.stalls
         loop = asyncio.get_running_loop()
         started, stalled_at_start = loop.time(), stalls.stalled()
-        opening = asyncio.ensure_future(connect(url, open_timeout=None, **options).connect())  # type: ignore[arg-type]
+        opening = asyncio.ensure_future(connect(url, open_timeout=None, **options))  # type: ignore[arg-type]
         try:
             while not opening.done():
                 deadline = stalls.deadline(started, within, stalled_at_start)
