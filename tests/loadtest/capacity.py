@@ -14,7 +14,6 @@ project's machine are in docs/loadtest.md.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.loadtest.servers import CLEAN_ENV, LOCUSTFILE, PYTHON, ROOT, reference, stop
+from tests.loadtest.servers import CLEAN_ENV, ROOT, probe_command, reference, start_locust, stats_rows, stop
 
 
 def cpu_percent(process: psutil.Process, seconds: float) -> float:
@@ -49,21 +48,12 @@ def step(users: int, args: argparse.Namespace, workdir: Path) -> dict[str, float
     with reference("--gemini", "fake") as host:
         server = server_process(host)
         run_s = int(args.warmup_s + args.measure_s + 5)
-        command = [PYTHON, "-m", "locust", "-f", str(LOCUSTFILE), "-H", host, "--headless", "--only-summary"]
         options = f"-u {users} -r {max(users // 2, 1)} -t {run_s}s --scenario chat --room-size {args.room_size}"
-        locust = subprocess.Popen(
-            [*command, *options.split(), "--msg-rate", str(args.msg_rate), "--csv", str(prefix)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=workdir,
-            env=CLEAN_ENV,
-            start_new_session=True,
-        )
+        locust = start_locust(host, prefix, "--only-summary", *options.split(), "--msg-rate", str(args.msg_rate))
         try:
             time.sleep(args.warmup_s)
             probe = subprocess.Popen(
-                [PYTHON, "-m", "tests.loadtest.fanout_probe", host, "--room-size", str(args.room_size)]
-                + ["--rate", str(args.msg_rate), "--duration", str(args.measure_s - 1), "--settle", "1"],
+                probe_command(host, args.room_size, args.msg_rate, args.measure_s - 1),
                 stdout=subprocess.PIPE,
                 text=True,
                 cwd=ROOT,
@@ -75,8 +65,7 @@ def step(users: int, args: argparse.Namespace, workdir: Path) -> dict[str, float
             locust.wait(timeout=run_s + 120)
         finally:
             stop(locust)
-    with Path(f"{prefix}_stats.csv").open(encoding="utf-8") as handle:
-        row = next(r for r in csv.DictReader(handle) if r["Name"] == "fanout")
+    row = stats_rows(prefix)["fanout"]
     return {
         "users": users,
         "frames_per_s": round(float(row["Requests/s"]) * args.room_size / (args.room_size - 1)),

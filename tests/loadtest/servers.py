@@ -102,9 +102,7 @@ class LocustRun:
     prefix: Path
 
     def stats(self) -> dict[str, dict[str, str]]:
-        """`<prefix>_stats.csv` rows by Name (Aggregated included)."""
-        with Path(f"{self.prefix}_stats.csv").open(encoding="utf-8") as handle:
-            return {row["Name"]: row for row in csv.DictReader(handle)}
+        return stats_rows(self.prefix)
 
     def failures(self) -> list[dict[str, str]]:
         path = Path(f"{self.prefix}_failures.csv")
@@ -121,20 +119,40 @@ class LocustRun:
         return {f"{row['Name']}: {row['Error']}": int(row["Occurrences"]) for row in self.failures()}
 
 
-def run_locust(
-    host: str, prefix: Path, *args: str, timeout: float = 120, extra_env: dict[str, str] | None = None
-) -> LocustRun:
-    """`locust -f loadtest/locustfile.py -H host --headless --csv prefix ...`, bounded by `timeout`."""
+def stats_rows(prefix: Path) -> dict[str, dict[str, str]]:
+    """`<prefix>_stats.csv` rows by Name (Aggregated included)."""
+    with Path(f"{prefix}_stats.csv").open(encoding="utf-8") as handle:
+        return {row["Name"]: row for row in csv.DictReader(handle)}
+
+
+def start_locust(
+    host: str, prefix: Path, *args: str, extra_env: dict[str, str] | None = None, output: bool = False
+) -> subprocess.Popen[str]:
+    """`locust -f loadtest/locustfile.py -H host --headless --csv prefix ...` in its own process group (stop it
+    with `stop`); its output on a pipe when `output`, else discarded."""
     command = [PYTHON, "-m", "locust", "-f", str(LOCUSTFILE), "-H", host, "--headless", "--csv", str(prefix), *args]
-    process = subprocess.Popen(
+    return subprocess.Popen(
         command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.PIPE if output else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if output else subprocess.DEVNULL,
         text=True,
         cwd=prefix.parent,
         env={**CLEAN_ENV, **(extra_env or {})},
         start_new_session=True,
     )
+
+
+def probe_command(host: str, room_size: int, rate: float, duration: float) -> list[str]:
+    """`tests/loadtest/fanout_probe.py` (the independent asyncio client) for one room at Locust's pace."""
+    return [PYTHON, "-m", "tests.loadtest.fanout_probe", host, "--room-size", str(room_size), "--rate", str(rate),
+            "--duration", str(duration), "--settle", "1"]  # fmt: skip
+
+
+def run_locust(
+    host: str, prefix: Path, *args: str, timeout: float = 120, extra_env: dict[str, str] | None = None
+) -> LocustRun:
+    """`start_locust` with its output kept, bounded by `timeout`."""
+    process = start_locust(host, prefix, *args, extra_env=extra_env, output=True)
     try:
         output, _ = process.communicate(timeout=timeout)
     finally:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.loadtest.servers import CLEAN_ENV, LOCUSTFILE, PYTHON, ROOT, reference, stop
+from tests.loadtest.servers import CLEAN_ENV, ROOT, probe_command, reference, start_locust, stats_rows, stop
 
 pytestmark = [pytest.mark.loadtest, pytest.mark.slow]
 
@@ -31,33 +31,15 @@ ROOM_SIZE = 10
 RATE = 1.0
 
 
-def locust_p50(prefix: Path) -> tuple[int, int]:
-    with Path(f"{prefix}_stats.csv").open(encoding="utf-8") as handle:
-        for line in handle:
-            fields = line.split(",")
-            if fields[1] == "fanout":
-                return int(fields[11]), int(fields[2])  # the "50%" column, the request count
-    raise AssertionError("no fanout row")
-
-
 def test_locust_fanout_p50_agrees_with_an_independent_asyncio_client(tmp_path: Path) -> None:
     prefix = tmp_path / "crosscheck"
     with reference("--gemini", "fake") as host:
         args = f"-u {2 * ROOM_SIZE} -r {2 * ROOM_SIZE} -t 20s --scenario chat --room-size {ROOM_SIZE} --msg-rate {RATE}"
-        command = [PYTHON, "-m", "locust", "-f", str(LOCUSTFILE), "-H", host, "--headless", "--csv", str(prefix)]
-        locust = subprocess.Popen(
-            [*command, *args.split(), "--only-summary"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=tmp_path,
-            env=CLEAN_ENV,
-            start_new_session=True,
-        )
+        locust = start_locust(host, prefix, *args.split(), "--only-summary")
         try:
             time.sleep(5)  # Locust's users are connected and speaking
             probe = subprocess.run(
-                [PYTHON, "-m", "tests.loadtest.fanout_probe", host, "--room-size", str(ROOM_SIZE)]
-                + ["--rate", str(RATE), "--duration", "12", "--settle", "1"],
+                probe_command(host, ROOM_SIZE, RATE, 12),
                 capture_output=True,
                 text=True,
                 cwd=ROOT,
@@ -69,7 +51,8 @@ def test_locust_fanout_p50_agrees_with_an_independent_asyncio_client(tmp_path: P
         finally:
             stop(locust)
     independent = json.loads(probe.stdout)
-    p50, count = locust_p50(prefix)
+    fanout = stats_rows(prefix)["fanout"]
+    p50, count = int(fanout["50%"]), int(fanout["Request Count"])
     assert count > 100 and independent["samples"] > 100
     low, high = independent["p50"] - 1.0, independent["p50"] * 1.5 + 3.0
     assert low <= p50 <= high, f"Locust p50 {p50} ms vs independent p50 {independent['p50']:.2f} ms"
