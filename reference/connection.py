@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from roomwire.reference.ai import AiRequest
 from roomwire.reference.broker import BrokerUnavailable, EventDraft, EventKind, Joined, RoomEvent, RoomFull
 from roomwire.reference.budget import Grant
-from roomwire.reference.fastcheck import fast_client_frame, fast_valid, id_ok, may_hold_surrogate, over_length
+from roomwire.reference.fastcheck import fast_client_frame, id_ok, may_hold_surrogate, over_length
 from roomwire.reference.frames import WireFrame
 from roomwire.reference.handshake import Admission
 from roomwire.reference.hypercorn_ext import EXTENSION, REASON
@@ -301,7 +301,7 @@ class Connection:
         self.hub.metrics.frame_in(parsed.get("type"))
         frame = None if may_hold_surrogate(text) else fast_client_frame(parsed, self.max_chars)
         if frame is None:  # not the common valid frame: the full check, and its verdict
-            code = self.check_frame(parsed, text)
+            code = self.check_frame(parsed)
             if code is not None:
                 self.handle_bad_frame(code, parsed)
                 return
@@ -313,13 +313,12 @@ class Connection:
         else:
             self.on_ping(frame)
 
-    def check_frame(self, frame: dict[str, Any], text: str) -> ErrorCode | None:
+    def check_frame(self, frame: dict[str, Any]) -> ErrorCode | None:
         """The error code a parsed frame earns (INPUT-002/003, IDENT-004, LIMIT-002), or None when it is valid.
 
-        `on_text` asks this only for frames that `fast_client_frame` does not vouch for (those are valid).
+        `on_text` asks this only for frames that `fast_client_frame` does not vouch for (those are valid), so the
+        spec's validator decides here.
         """
-        if fast_valid(frame, self.max_chars) and not may_hold_surrogate(text):
-            return None
         verdict = validate_client_frame(frame)  # the spec's own verdict (and its error code)
         if not verdict.valid:
             return verdict.error_code or ErrorCode.BAD_FRAME

@@ -1,13 +1,14 @@
 """A fast path in front of the spec's validator: accept the common valid frame in microseconds.
 
 `roomwire.spec.validate` checks a frame against the JSON Schemas; that costs about 300 µs per frame, more than
-the whole broadcast to a room of ten. So the server first asks `fast_valid`, which answers True only for frames
-that are certainly valid (it reads its patterns and bounds from the same schemas), and hands anything else to
+the whole broadcast to a room of ten. So the server first asks `fast_client_frame`, which parses only frames that
+are certainly valid (it reads its patterns and bounds from the same schemas), and hands anything else to
 `validate_client_frame` for the verdict and the error code. A false "no" costs time, never correctness; a
 false "yes" would be a bug, and `tests/reference/test_fastcheck.py` checks with Hypothesis that there is none.
 
 The configured `max_content_chars` may be lower than the schemas' 2000; `over_length` checks that limit.
-`fast_client_frame` is `fast_valid` and `parse_client_frame` in one pass: the frame's dataclass, or None.
+`fast_client_frame` is `fast_valid` and `parse_client_frame` in one pass: the frame's dataclass, or None. The server
+calls only `fast_client_frame`; `fast_valid` is the same predicate written plainly, which the tests hold it to.
 """
 
 from __future__ import annotations
