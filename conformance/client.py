@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from roomwire.conformance.frames import Predicate, summarize
-from roomwire.conformance.stalls import LoopStalls
+from roomwire.conformance.stalls import LoopStalls, StallWait
 from roomwire.conformance.transcript import Clock, LeakWatch, Transcript
 from roomwire.spec.errors import HarnessError, SpecViolation
 from roomwire.spec.messages import HistoryItem
@@ -126,14 +126,13 @@ class Client:
         async with self._changed:
             self._changed.notify_all()
 
-    def _overdue(self, started: float, within: float, stalled_at_start: float, outcome: str) -> None:
+    def _overdue(self, wait: StallWait, outcome: str) -> None:
         """Say so when a wait ends past its own time thanks to a stall's credit (once: a wait ends once)."""
-        now = asyncio.get_running_loop().time()
-        if now > started + within and self.stalls.deadline(started, within, stalled_at_start) > started + within:
-            self.stalls.credited += 1
-            stalled = self.stalls.stalled() - stalled_at_start
+        stalled = wait.overdue()
+        if stalled is not None:
+            took = asyncio.get_running_loop().time() - wait.started
             self.transcript.note(
-                f"{outcome} after {now - started:.1f} s of a {within:.1f} s wait, extended for a {stalled:.1f} s "
+                f"{outcome} after {took:.1f} s of a {wait.within:.1f} s wait, extended for a {stalled:.1f} s "
                 "stall of the suite's own event loop meanwhile (harness side)"
             )
 
@@ -145,20 +144,19 @@ class Client:
 
         A stall of the suite's own loop meanwhile extends the wait, bounded (roomwire.conformance.stalls): a
         frame that arrived during it is read after it, however late its timer fired."""
-        loop = asyncio.get_running_loop()
-        started, stalled_at_start = loop.time(), self.stalls.stalled()
+        wait = self.stalls.wait(within)
         async with self._changed:
             while True:
                 for item in self.protocol.received[since:]:
                     if predicate(item):
-                        self._overdue(started, within, stalled_at_start, "the frame came")
+                        self._overdue(wait, "the frame came")
                         return item
                 since = max(since, len(self.protocol.received))
                 if self.closed.is_set():
                     return None
-                remaining = self.stalls.deadline(started, within, stalled_at_start) - loop.time()
+                remaining = wait.remaining()
                 if remaining <= 0:
-                    self._overdue(started, within, stalled_at_start, "no frame came")
+                    self._overdue(wait, "no frame came")
                     return None
                 with contextlib.suppress(TimeoutError):  # then look once more: the stall may have extended it
                     await asyncio.wait_for(self._changed.wait(), remaining)

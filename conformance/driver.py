@@ -135,29 +135,27 @@ class Driver:
         of the suite's own loop during the handshake extends its deadline, bounded, and the transcript says so."""
         options = dict(kwargs)
         within = float(options.pop("open_timeout"))  # type: ignore[arg-type]
-        stalls = self.session.stalls
-        loop = asyncio.get_running_loop()
-        started, stalled_at_start = loop.time(), stalls.stalled()
+        wait = self.session.stalls.wait(within)
         opening = asyncio.ensure_future(connect(url, open_timeout=None, **options))  # type: ignore[arg-type]
         try:
             while not opening.done():
-                deadline = stalls.deadline(started, within, stalled_at_start)
-                if loop.time() >= deadline:
-                    credit = f" and {deadline - started - within:.1f} s for stalls of the suite's own loop"
-                    given = credit if deadline > started + within else ""
+                remaining = wait.remaining()
+                if remaining <= 0:
+                    credit = wait.deadline - wait.started - within
+                    given = f" and {credit:.1f} s for stalls of the suite's own loop" if credit > 0 else ""
                     raise TimeoutError(f"timed out during opening handshake after {within:.1f} s{given}")
-                await asyncio.wait({opening}, timeout=deadline - loop.time())
+                await asyncio.wait({opening}, timeout=remaining)
         finally:
             if not opening.done():
                 opening.cancel()
                 await asyncio.gather(opening, return_exceptions=True)
         connection = opening.result()
-        took = loop.time() - started
-        if took > within and stalls.deadline(started, within, stalled_at_start) > started + within:
-            stalls.credited += 1  # in time only thanks to the credit (not merely a timer's late tick)
+        stalled = wait.overdue()
+        if stalled is not None:  # in time only thanks to the credit
+            took = asyncio.get_running_loop().time() - wait.started
             transcript.note(
-                f"the handshake took {took:.1f} s, {stalls.stalled() - stalled_at_start:.1f} s of it a stall of the "
-                f"suite's own event loop (harness side), not counted against the target's {within:.1f} s"
+                f"the handshake took {took:.1f} s, {stalled:.1f} s of it a stall of the suite's own event loop "
+                f"(harness side), not counted against the target's {within:.1f} s"
             )
         return connection
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 #: How often the ticker wakes up, and how late it must be for the lateness to count as a stall.
 PERIOD = 0.05
@@ -104,6 +105,10 @@ class LoopStalls:
             return started + within
         return started + within + min(stalled + CATCH_UP, within * MAX_CREDIT)
 
+    def wait(self, within: float) -> StallWait:
+        """A wait of `within` seconds on the target, beginning now."""
+        return StallWait(self, within, asyncio.get_running_loop().time(), self.stalled())
+
     def summary(self) -> str | None:
         """For the run's facts: the stalls worth mentioning (half a second or more in all), else None."""
         if self.total < 0.5:
@@ -120,3 +125,31 @@ class LoopStalls:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+@dataclass(frozen=True)
+class StallWait:
+    """One wait on the target (`LoopStalls.wait`): its deadline with the credit for stalls since it began."""
+
+    stalls: LoopStalls
+    within: float
+    started: float
+    stalled_at_start: float
+
+    @property
+    def deadline(self) -> float:
+        return self.stalls.deadline(self.started, self.within, self.stalled_at_start)
+
+    def remaining(self) -> float:
+        return self.deadline - asyncio.get_running_loop().time()
+
+    def overdue(self) -> float | None:
+        """When the wait ends now past its own time thanks to a stall's credit (not merely a timer's late tick):
+        counts it in `credited` and returns the seconds stalled during it; else None. Ask once, as a wait ends."""
+        if (
+            asyncio.get_running_loop().time() <= self.started + self.within
+            or self.deadline <= self.started + self.within
+        ):
+            return None
+        self.stalls.credited += 1
+        return self.stalls.stalled() - self.stalled_at_start
