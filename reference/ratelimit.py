@@ -79,12 +79,13 @@ class AiBudget:
 
     WINDOW_S = 60.0
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, window_s: float = WINDOW_S) -> None:
         self.per_minute = per_minute
+        self.window_s = window_s  # shorter only in tests of a shared window (redis_budget.py)
         self._accepted: deque[float] = deque()
 
     def _expire(self, now: float) -> None:
-        while self._accepted and self._accepted[0] <= now - self.WINDOW_S:
+        while self._accepted and self._accepted[0] <= now - self.window_s:
             self._accepted.popleft()
 
     def try_acquire(self, now: float) -> int:
@@ -96,7 +97,7 @@ class AiBudget:
             return 0
         # the admission whose expiry brings the window below `per_minute` (the oldest, unless `record`ed
         # admissions or a lowered `per_minute` put more than that in the window)
-        return ceil_seconds(accepted[len(accepted) - self.per_minute] + self.WINDOW_S - now)
+        return ceil_seconds(accepted[len(accepted) - self.per_minute] + self.window_s - now)
 
     def record(self, now: float) -> None:
         """Count an admission decided elsewhere (a shared window), whatever this window holds."""

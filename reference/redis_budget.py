@@ -50,8 +50,7 @@ class RedisBudget(Budget):
         self.broker = broker
         self.window_s = window_s
         self.timeout_s = min(timeout_s, broker.options.timeout_s)
-        self.local = AiBudget(per_minute)  # this instance's admissions, shared or not; the fallback's window
-        self.local.WINDOW_S = window_s
+        self.local = AiBudget(per_minute, window_s)  # this instance's admissions, shared or not; the fallback's window
         self.pending: dict[str, float] = {}  # admitted while Redis was lost, not yet in the shared window
         self.alone = False  # the last decision was local (logged once per change)
         self._prefix = secrets.token_hex(6)
