@@ -71,10 +71,18 @@ def test_cut_to_nothing_sends_content_without_parts() -> None:
 def test_ids_usage_models_and_count_tokens() -> None:
     rid = wire.response_id(0, 1)
     assert len(rid) == 23 and rid != wire.response_id(0, 2) and rid == wire.response_id(0, 1)
-    assert wire.usage(5, 0) == {
+    assert wire.usage(5, 0, model="gemini-2.0-flash") == {
         "promptTokenCount": 5,
         "totalTokenCount": 5,
         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 5}],
+    }
+    assert wire.usage(5, 3, thoughts=7) == {
+        "promptTokenCount": 5,
+        "candidatesTokenCount": 3,
+        "totalTokenCount": 15,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 5}],
+        "thoughtsTokenCount": 7,
+        "serviceTier": "standard",
     }
     assert wire.model_resource("gemini-2.5-flash")["displayName"] == "Gemini 2.5 Flash"
     assert wire.model_resource("custom-model")["name"] == "models/custom-model"
