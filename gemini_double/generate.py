@@ -137,7 +137,7 @@ def _exhausted_thoughts(call: Call, fault: Fault | None) -> int:
     budget = call.request.max_output_tokens
     if budget is not None and budget > 0:
         return budget
-    return int(str(wire.model_resource(call.model)["outputTokenLimit"]))
+    return wire.output_token_limit(call.model)
 
 
 def _timing(call: Call) -> tuple[float, float]:

@@ -211,13 +211,21 @@ _MODEL_FACTS: Mapping[str, tuple[str, str, str, int, int, int]] = {
 }
 
 
+def _facts(name: str) -> tuple[str, str, str, int, int, int]:
+    return _MODEL_FACTS.get(name, (name, "001", f"{name}, served by the roomwire Gemini double.", 1048576, 65536, 64))
+
+
+def output_token_limit(name: str) -> int:
+    """The model's `outputTokenLimit`: where an answer without `maxOutputTokens` stops."""
+    return _facts(name)[4]
+
+
 def model_resource(name: str) -> dict[str, object]:
     """A Model resource as `GET models/{name}` returns it; unknown names get generic limits.
 
     2.0 models have no `thinking` field at all (the real list omits it rather than saying false).
     """
-    generic = (name, "001", f"{name}, served by the roomwire Gemini double.", 1048576, 65536, 64)
-    display, version, description, input_limit, output_limit, top_k = _MODEL_FACTS.get(name, generic)
+    display, version, description, input_limit, output_limit, top_k = _facts(name)
     resource: dict[str, object] = {
         "name": f"models/{name}",
         "version": version,

@@ -199,21 +199,24 @@ async def test_a_thinking_model_out_of_budget_matches_the_recording(
     assert field_differences(recorded, chunk, varying=_EMPTY_VARYING | {"modelVersion"}) == []
 
 
+#: What differs from one answer to the next: its text, its id and its token counts.
+_PER_ANSWER = frozenset(
+    {
+        "candidates[0].content.parts[0].text",
+        "responseId",
+        "usageMetadata.promptTokenCount",
+        "usageMetadata.candidatesTokenCount",
+        "usageMetadata.totalTokenCount",
+        "usageMetadata.promptTokensDetails[0].tokenCount",
+    }
+)
+
+
 async def test_thinking_models_report_thoughts_as_the_recorded_25_flash_streams(http: httpx.AsyncClient) -> None:
     response = await http.post(_path("gemini-2.5-flash"), json=_body("Count to thirty [[chunks=3]]"))
     chunks = check_stream_body(response.content)
     recorded = _recorded_chunks("stream_usage_is_live_mid_stream")
-    varying = frozenset(
-        {
-            "candidates[0].content.parts[0].text",
-            "responseId",
-            "usageMetadata.promptTokenCount",
-            "usageMetadata.candidatesTokenCount",
-            "usageMetadata.totalTokenCount",
-            "usageMetadata.thoughtsTokenCount",
-            "usageMetadata.promptTokensDetails[0].tokenCount",
-        }
-    )
+    varying = _PER_ANSWER | {"usageMetadata.thoughtsTokenCount"}
     assert len(chunks) == len(recorded)
     for theirs, ours in zip(recorded, chunks, strict=True):
         assert field_differences(theirs, ours, varying=varying) == []
@@ -228,17 +231,7 @@ async def test_20_flash_chunks_have_the_recorded_20_shape(http: httpx.AsyncClien
     response = await http.post(_path("gemini-2.0-flash"), json=_body("Weather in Paris? [[chunks=2]]"))
     chunks = check_stream_body(response.content)
     recorded = _recorded_chunks("model_iter_stream-2")
-    varying = frozenset(
-        {
-            "candidates[0].content.parts[0].text",
-            "responseId",
-            "usageMetadata.promptTokenCount",
-            "usageMetadata.candidatesTokenCount",
-            "usageMetadata.totalTokenCount",
-            "usageMetadata.promptTokensDetails[0].tokenCount",
-            "usageMetadata.candidatesTokensDetails[0].tokenCount",
-        }
-    )
+    varying = _PER_ANSWER | {"usageMetadata.candidatesTokensDetails[0].tokenCount"}
     assert [field_differences(r, c, varying=varying) for r, c in zip(recorded, chunks, strict=True)] == [[], []]
 
 

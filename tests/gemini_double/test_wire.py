@@ -90,3 +90,19 @@ def test_ids_usage_models_and_count_tokens() -> None:
         "totalTokens": 10,
         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 10}],
     }
+
+
+def test_model_families_and_limits() -> None:
+    assert wire.is_thinking_model("gemini-2.5-flash") and wire.is_thinking_model("gemini-3-pro-preview")
+    assert not wire.is_thinking_model("gemini-2.0-flash-lite")
+    assert wire.output_token_limit("gemini-2.0-flash") == 8192 and wire.output_token_limit("custom") == 65536
+    assert "thinking" not in wire.model_resource("gemini-2.0-flash") and wire.model_resource("custom")["thinking"]
+    assert "index" not in wire.candidate("x", None, model="gemini-2.0-flash")
+    assert wire.usage(5, 3, model="gemini-2.0-flash", final=False) == {
+        "promptTokenCount": 5,
+        "totalTokenCount": 5,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 5}],
+    }
+    assert wire.usage(5, 3, model="gemini-2.0-flash")["candidatesTokensDetails"] == [
+        {"modality": "TEXT", "tokenCount": 3}
+    ]
