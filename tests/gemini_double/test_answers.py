@@ -94,7 +94,8 @@ def test_max_output_tokens_cuts_with_max_tokens() -> None:
 
 def test_thinking_models_think_within_the_budget() -> None:
     def plan(text: str, **config: object) -> tuple[int, str, str]:
-        answer = plan_answer(_request(("user", text), **config), seed=0, bank=BANK, thinking=True)
+        body = {"contents": [{"role": "user", "parts": [{"text": text}]}], "generationConfig": config}
+        answer = plan_answer(parse_generate(json.dumps(body).encode()), seed=0, bank=BANK, thinking=True)
         return answer.thoughts_tokens, answer.finish_reason, answer.text
 
     thoughts, finish, text = plan("Explain")

@@ -172,3 +172,23 @@ async def test_a_non_json_error_body_reads_the_reason_phrase(sdk: genai.Client, 
     await control.queue_fault("replay", match="tok-html", status=503, body="<html>Service Unavailable</html>")
     exc: Any = await _raised(sdk, "tok-html", "gemini-2.5-flash")
     assert isinstance(exc, errors.ServerError) and exc.code == 503 and exc.status == "Service Unavailable"
+
+
+async def test_default_answers_of_both_families_parse_without_warnings(
+    sdk: genai.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The default shapes changed with issue 12 (thoughts, serviceTier; 2.0 chunks without index): still quiet."""
+    with no_warnings(caplog):
+        thinking = await stream(sdk, "Tell me about tide pools. [[sentences=3]]")
+        older = await stream(sdk, "Tell me about tide pools. [[sentences=3]]", model="gemini-2.0-flash")
+        whole = await sdk.aio.models.generate_content(model="gemini-2.0-flash", contents="one answer")
+    assert finish_reasons(thinking)[-1] == finish_reasons(older)[-1] == "STOP" and whole.text
+    last = thinking[-1].usage_metadata
+    assert (
+        last is not None
+        and last.thoughts_token_count
+        and last.total_token_count
+        == ((last.prompt_token_count or 0) + (last.candidates_token_count or 0) + last.thoughts_token_count)
+    )
+    assert older[0].candidates and older[0].candidates[0].index is None
+    assert older[-1].usage_metadata is not None and older[-1].usage_metadata.candidates_tokens_details
