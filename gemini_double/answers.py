@@ -11,6 +11,11 @@ Theory of operation:
   one answer without global state: `chunks=N`, `sentences=N`, `lang=ko|en`, `echo=prompt|system|history|config`.
 - Tokens are estimated, documented and deterministic: ceil(ASCII characters / 4) + one per non-ASCII character.
   `maxOutputTokens` cuts the answer at the longest prefix within the budget and sets `finishReason: MAX_TOKENS`.
+- Thinking models (2.5 and 3) think first, as Google's do by default: 8 to 48 thought tokens drawn from the
+  digest (`[[thoughts=N]]` sets them; `thinkingConfig.thinkingBudget` caps them, 0 turns thinking off). The
+  thoughts count against `maxOutputTokens` before the answer does, so a small budget can end an answer with
+  `MAX_TOKENS` and no text at all (pydantic-ai's cassette `test_google_model_max_tokens_thinking_model_empty_
+  response`).
 - Chunks: about one per 40 characters (2 to 12; at least 2 for a multi-sentence answer), cut inside words as
   Google's are (the recorded streams split "...13\\n1" | "4\\n15...").
 """
@@ -28,6 +33,11 @@ from .request import GenerateRequest
 DIRECTIVE = re.compile(r"\[\[\s*([A-Za-z_]+)\s*(?:=\s*([^\]]*?))?\s*\]\]")
 MAX_CHUNKS = 64
 MAX_SENTENCES = 200
+MAX_THOUGHTS = 65536
+#: Default thought tokens: THOUGHTS_MIN plus up to THOUGHTS_SPREAD - 1 more, drawn from the request's digest
+#: (real short answers show 16 and 35: the recorded gemini-2.5-flash streams).
+THOUGHTS_MIN = 8
+THOUGHTS_SPREAD = 41
 ECHO_MODES = ("prompt", "system", "history", "config")
 CHARS_PER_CHUNK = 40
 DEFAULT_MAX_CHUNKS = 12
@@ -56,6 +66,7 @@ class Directives:
     sentences: int | None = None
     lang: str | None = None
     echo: str | None = None
+    thoughts: int | None = None
 
     def over(self, base: Directives) -> Directives:
         """These directives, falling back to `base` for the ones not given."""
@@ -64,6 +75,7 @@ class Directives:
             sentences=self.sentences if self.sentences is not None else base.sentences,
             lang=self.lang or base.lang,
             echo=self.echo or base.echo,
+            thoughts=self.thoughts if self.thoughts is not None else base.thoughts,
         )
 
 
@@ -77,6 +89,7 @@ class Answer:
     chunks: tuple[str, ...]
     finish_reason: str
     prompt_tokens: int
+    thoughts_tokens: int = 0
 
     def running_tokens(self) -> tuple[int, ...]:
         """`candidatesTokenCount` after each chunk (the usage Google reports grows chunk by chunk)."""
@@ -106,6 +119,8 @@ def _with_directive(found: Directives, name: str, value: str) -> Directives:
         return replace(found, lang=value)
     if name == "echo":
         return replace(found, echo=value if value in ECHO_MODES else "prompt")
+    if name == "thoughts" and value.isdigit():
+        return replace(found, thoughts=min(int(value), MAX_THOUGHTS))
     return found
 
 
@@ -190,7 +205,29 @@ def digest(request: GenerateRequest, seed: int) -> bytes:
     return hashlib.sha256(material.encode("utf-8")).digest()
 
 
-def plan_answer(request: GenerateRequest, *, seed: int, bank: SentenceBank, min_chunks: int = 1) -> Answer:
+def thinking_budget(request: GenerateRequest) -> int | None:
+    """`generationConfig.thinkingConfig.thinkingBudget` (either spelling, as the SDK sends it as given), if set."""
+    config = request.generation_config.get("thinkingConfig")
+    if isinstance(config, dict):
+        for name in ("thinkingBudget", "thinking_budget"):
+            value = config.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+    return None
+
+
+def planned_thoughts(request: GenerateRequest, directives: Directives, key: bytes, *, thinking: bool) -> int:
+    """Thought tokens before the answer: none for models that do not think, or when the budget is 0."""
+    budget = thinking_budget(request)
+    if not thinking or budget == 0:
+        return 0
+    wanted = directives.thoughts if directives.thoughts is not None else THOUGHTS_MIN + key[2] % THOUGHTS_SPREAD
+    return min(wanted, budget) if budget is not None and budget > 0 else wanted
+
+
+def plan_answer(
+    request: GenerateRequest, *, seed: int, bank: SentenceBank, min_chunks: int = 1, thinking: bool = False
+) -> Answer:
     """Plan the answer to `request`.
 
     Args:
@@ -198,6 +235,7 @@ def plan_answer(request: GenerateRequest, *, seed: int, bank: SentenceBank, min_
         seed: the double's seed.
         bank: canned sentences.
         min_chunks: at least this many chunks (faults that act after chunk N need N + 1).
+        thinking: the model thinks first (2.5 and 3 models); its thoughts count against `maxOutputTokens`.
     """
     system_directives, system_clean = parse_directives(request.system_text)
     user_directives, user_clean = parse_directives(request.last_user_text)
@@ -206,9 +244,12 @@ def plan_answer(request: GenerateRequest, *, seed: int, bank: SentenceBank, min_
     key = digest(request, seed)
     full_text = _answer_text(request, directives, language, key, bank, user_clean, system_clean)
     text, finish = full_text, "STOP"
+    thoughts = planned_thoughts(request, directives, key, thinking=thinking)
     budget = request.max_output_tokens
-    if budget is not None and budget > 0 and estimate_tokens(full_text) > budget:
-        text, finish = cut_to_tokens(full_text, budget), "MAX_TOKENS"
+    if budget is not None and budget > 0:
+        thoughts = min(thoughts, budget)  # thinking stops at the limit too
+        if estimate_tokens(full_text) > budget - thoughts:
+            text, finish = cut_to_tokens(full_text, budget - thoughts), "MAX_TOKENS"
     count = directives.chunks or _default_chunks(text)
     chunks = split_chunks(text, max(count, min_chunks)) if text else ("",)
     return Answer(
@@ -218,6 +259,7 @@ def plan_answer(request: GenerateRequest, *, seed: int, bank: SentenceBank, min_
         chunks=chunks,
         finish_reason=finish,
         prompt_tokens=prompt_tokens(request),
+        thoughts_tokens=thoughts,
     )
 
 

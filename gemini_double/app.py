@@ -116,7 +116,7 @@ class DoubleApp:
         try:
             body = await read_body(receive, self.state.config.max_body_bytes)
             parse = parse_count_tokens if rpc == "countTokens" else parse_generate
-            parsed = parse(body, entry.api_version or "v1beta")
+            parsed = parse(body, entry.api_version or "v1beta", strict=self.state.config.strict_fields)
         except ClientGone:
             entry.outcome, entry.disconnected = "client_disconnected", True
             return

@@ -71,6 +71,7 @@ class DoubleConfig:
         retry_after_header: also send `Retry-After` on quota 429s (no real capture shows Google sending one).
         journal_limit: entries kept; the oldest go first.
         max_body_bytes: larger request bodies get 400 (Google's limit is about 20 MB).
+        strict_fields: refuse unknown fields anywhere in a request, as Google does (False: at the top level only).
     """
 
     latency: LatencyName = "fast"
@@ -83,6 +84,7 @@ class DoubleConfig:
     retry_after_header: bool = False
     journal_limit: int = 10_000
     max_body_bytes: int = 20 * 1024 * 1024
+    strict_fields: bool = True
 
     def __post_init__(self) -> None:
         if self.latency not in LATENCY_PRESETS:
@@ -111,8 +113,9 @@ class DoubleConfig:
                 raise ConfigError(f"{name} must be an integer >= 1")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError("seed must be an integer")
-        if not isinstance(self.retry_after_header, bool):
-            raise ConfigError("retry_after_header must be true or false")
+        for name in ("retry_after_header", "strict_fields"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false")
 
     @property
     def timing(self) -> Latency:

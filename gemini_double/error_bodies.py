@@ -14,6 +14,18 @@ from dataclasses import dataclass, field
 RATE_LIMIT_DOCS = "https://ai.google.dev/gemini-api/docs/rate-limits"
 FREE_TIER_METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
 FREE_TIER_QUOTA_ID = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"
+FREE_TIER_DAILY_QUOTA_ID = "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
+FREE_TIER_INPUT_METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_input_token_count"
+FREE_TIER_INPUT_QUOTA_ID = "GenerateContentInputTokensPerModelPerMinute-FreeTier"
+#: The free tier's daily requests for gemini-2.5-flash in 2026 ("limit: 20" in the reports python-genai#2044 quotes).
+FREE_TIER_DAILY_REQUESTS = 20
+RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
+ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
+LOCALIZED_MESSAGE_TYPE = "type.googleapis.com/google.rpc.LocalizedMessage"
+DEBUG_INFO_TYPE = "type.googleapis.com/google.rpc.DebugInfo"
+SERVICE = "generativelanguage.googleapis.com"
+#: The project number in echoed-key bodies: a fixed placeholder, as the recordings' real numbers are not ours.
+PROJECT = "projects/000000000000"
 
 
 @dataclass(frozen=True)
@@ -44,59 +56,112 @@ def format_seconds(seconds: float) -> str:
     return text or "0"
 
 
+def _quota_message(lines: list[str], retry_s: float | None) -> str:
+    """The 429 message of the current form: the header, one "* Quota exceeded ..." line per violation, the wait."""
+    text = (
+        "You exceeded your current quota, please check your plan and billing details. For more information on this "
+        f"error, head to: {RATE_LIMIT_DOCS}. To monitor your current usage, head to: https://ai.dev/rate-limit. "
+    )
+    if lines:
+        text += "\n" + "".join(f"* {line}\n" for line in lines)
+    if retry_s is not None:
+        text += f"Please retry in {format_seconds(retry_s)}s."
+    return text
+
+
+def _violation(metric: str, quota_id: str, model: str, value: int | None) -> dict[str, object]:
+    violation: dict[str, object] = {
+        "quotaMetric": metric,
+        "quotaId": quota_id,
+        "quotaDimensions": {"location": "global", "model": model},
+    }
+    if value is not None:
+        violation["quotaValue"] = str(value)
+    return violation
+
+
+def _quota_reply(
+    message: str, violations: list[dict[str, object]], retry_s: float | None, retry_after_header: bool
+) -> ErrorReply:
+    details: list[dict[str, object]] = [
+        {
+            "@type": "type.googleapis.com/google.rpc.Help",
+            "links": [{"description": "Learn more about Gemini API quotas", "url": RATE_LIMIT_DOCS}],
+        }
+    ]
+    if violations:
+        details.append({"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": violations})
+    if retry_s is not None:
+        details.append({"@type": RETRY_INFO_TYPE, "retryDelay": f"{int(max(retry_s, 0.0))}s"})
+    reply = _reply(429, "RESOURCE_EXHAUSTED", message, details)
+    if retry_after_header and retry_s is not None:
+        return ErrorReply(reply.status, reply.body, (("retry-after", str(max(1, int(-(-retry_s // 1))))),))
+    return reply
+
+
 def rate_limited(model: str, limit: int, retry_s: float, *, retry_after_header: bool = False) -> ErrorReply:
     """429 RESOURCE_EXHAUSTED, current (2025-2026) form: Help, QuotaFailure, RetryInfo, in that order.
 
     `retryDelay` is whole seconds (real bodies show "58s" for "Please retry in 58.217843437s."), so clients that
     round it up, as SPEC UP-001 asks, wait at least as long as the message says.
     """
-    message = (
-        "You exceeded your current quota, please check your plan and billing details. For more information on this "
-        f"error, head to: {RATE_LIMIT_DOCS}. To monitor your current usage, head to: https://ai.dev/rate-limit. \n"
-        f"* Quota exceeded for metric: {FREE_TIER_METRIC}, limit: {limit}, model: {model}\n"
-        f"Please retry in {format_seconds(retry_s)}s."
+    line = f"Quota exceeded for metric: {FREE_TIER_METRIC}, limit: {limit}, model: {model}"
+    violation = _violation(FREE_TIER_METRIC, FREE_TIER_QUOTA_ID, model, limit)
+    return _quota_reply(_quota_message([line], retry_s), [violation], retry_s, retry_after_header)
+
+
+def rate_limited_per_day(model: str, retry_s: float, limit: int = FREE_TIER_DAILY_REQUESTS) -> ErrorReply:
+    """429 for the free tier's daily request cap: the same form, quotaId `...PerDay...` (python-genai#2044).
+
+    Google still sends a RetryInfo with it (seconds, as for the per-minute cap) although the cap lasts until the
+    quota day ends: a backend reports the delay it was given (UP-001) and gets refused again, never banned.
+    """
+    line = f"Quota exceeded for metric: {FREE_TIER_METRIC}, limit: {limit}, model: {model}"
+    violation = _violation(FREE_TIER_METRIC, FREE_TIER_DAILY_QUOTA_ID, model, limit)
+    return _quota_reply(_quota_message([line], retry_s), [violation], retry_s, False)
+
+
+def rate_limited_several(model: str, retry_s: float) -> ErrorReply:
+    """429 with three violations at once (requests per day, per minute, input tokens per minute), limit 0.
+
+    The shape of continuedev/continue#10066 (message) and python-genai#2044 (violations): a model whose free tier
+    is 0. No `quotaValue` in the violations, one "* Quota exceeded" line per violation in the message.
+    """
+    quotas = (
+        (FREE_TIER_METRIC, FREE_TIER_DAILY_QUOTA_ID),
+        (FREE_TIER_METRIC, FREE_TIER_QUOTA_ID),
+        (FREE_TIER_INPUT_METRIC, FREE_TIER_INPUT_QUOTA_ID),
     )
+    lines = [f"Quota exceeded for metric: {metric}, limit: 0, model: {model}" for metric, _ in quotas]
+    violations = [_violation(metric, quota_id, model, None) for metric, quota_id in quotas]
+    return _quota_reply(_quota_message(lines, retry_s), violations, retry_s, False)
+
+
+def rate_limited_help_only() -> ErrorReply:
+    """429 with only a Help detail: no QuotaFailure, no RetryInfo (gke-labs/gemini-for-kubernetes-development#1215,
+    a daily cap; python-genai#1427 has the 2025 wording). UP-001's "60 when RetryInfo is absent" is for this one."""
+    return _quota_reply(_quota_message([], None), [], None, False)
+
+
+def invalid_key(debug_key: str | None = None) -> ErrorReply:
+    """400 API_KEY_INVALID: a key was sent, but it is not one Google knows (continuedev/continue#8516).
+
+    With `debug_key`, a third detail `google.rpc.DebugInfo` says `Invalid API key: <the key>`, as in the body
+    google/timesketch#3703 quotes: the key is then in `details[]` only, never in `message`.
+    """
+    message = "API key not valid. Please pass a valid API key."
     details: list[dict[str, object]] = [
         {
-            "@type": "type.googleapis.com/google.rpc.Help",
-            "links": [{"description": "Learn more about Gemini API quotas", "url": RATE_LIMIT_DOCS}],
+            "@type": ERROR_INFO_TYPE,
+            "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+            "metadata": {"service": SERVICE},
         },
-        {
-            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-            "violations": [
-                {
-                    "quotaMetric": FREE_TIER_METRIC,
-                    "quotaId": FREE_TIER_QUOTA_ID,
-                    "quotaDimensions": {"model": model, "location": "global"},
-                    "quotaValue": str(limit),
-                }
-            ],
-        },
-        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{int(max(retry_s, 0.0))}s"},
+        {"@type": LOCALIZED_MESSAGE_TYPE, "locale": "en-US", "message": message},
     ]
-    reply = _reply(429, "RESOURCE_EXHAUSTED", message, details)
-    if retry_after_header:
-        return ErrorReply(reply.status, reply.body, (("retry-after", str(max(1, int(-(-retry_s // 1))))),))
-    return reply
-
-
-def invalid_key() -> ErrorReply:
-    """400 API_KEY_INVALID: a key was sent, but it is not one Google knows."""
-    message = "API key not valid. Please pass a valid API key."
-    return _reply(
-        400,
-        "INVALID_ARGUMENT",
-        message,
-        [
-            {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                "reason": "API_KEY_INVALID",
-                "domain": "googleapis.com",
-                "metadata": {"service": "generativelanguage.googleapis.com"},
-            },
-            {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US", "message": message},
-        ],
-    )
+    if debug_key is not None:
+        details.append({"@type": DEBUG_INFO_TYPE, "detail": f"Invalid API key: {debug_key}"})
+    return _reply(400, "INVALID_ARGUMENT", message, details)
 
 
 def missing_key() -> ErrorReply:
@@ -110,20 +175,42 @@ def missing_key() -> ErrorReply:
 
 
 def key_echo(key: str) -> ErrorReply:
-    """403 CONSUMER_SUSPENDED, whose message contains the caller's key (google/generative-ai-docs#356).
+    """403 CONSUMER_SUSPENDED in its current form (continuedev/continue#10902, 2026): the caller's key is in
+    `message`, in the ErrorInfo's `metadata.containerInfo` and in a `LocalizedMessage` detail.
 
-    The conformance suite queues this to prove that a backend never forwards upstream error text.
+    The conformance suite queues this to prove that a backend forwards and logs neither upstream error text nor
+    the `details` of an upstream error.
     """
+    message = f"Permission denied: Consumer 'api_key:{key}' has been suspended."
+    metadata = {"consumer": PROJECT, "service": SERVICE, "containerInfo": f"api_key:{key}"}
+    return _reply(
+        403,
+        "PERMISSION_DENIED",
+        message,
+        [
+            {
+                "@type": ERROR_INFO_TYPE,
+                "reason": "CONSUMER_SUSPENDED",
+                "domain": "googleapis.com",
+                "metadata": metadata,
+            },
+            {"@type": LOCALIZED_MESSAGE_TYPE, "locale": "en-US", "message": message},
+        ],
+    )
+
+
+def key_echo_2024(key: str) -> ErrorReply:
+    """The 2024 form of the same 403 (google/generative-ai-docs#356): the key only in `message`."""
     return _reply(
         403,
         "PERMISSION_DENIED",
         f"Permission denied: Consumer 'api_key:{key}' has been suspended.",
         [
             {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "@type": ERROR_INFO_TYPE,
                 "reason": "CONSUMER_SUSPENDED",
                 "domain": "googleapis.com",
-                "metadata": {"service": "generativelanguage.googleapis.com", "consumer": "projects/000000000000"},
+                "metadata": {"service": SERVICE, "consumer": PROJECT},
             }
         ],
     )
@@ -139,9 +226,24 @@ def internal() -> ErrorReply:
     )
 
 
+def internal_encountered() -> ErrorReply:
+    """500 INTERNAL with Google's generic wording, seen from Gemini in 2026 (justlovemaki/AIClient2API#392)."""
+    return _reply(500, "INTERNAL", "Internal error encountered.")
+
+
 def unavailable() -> ErrorReply:
     """503 UNAVAILABLE (gemini-cli#5191)."""
     return _reply(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+
+
+def unavailable_high_demand() -> ErrorReply:
+    """503 UNAVAILABLE, the 2026 wording (continuedev/continue#10639, #11489, #12662)."""
+    return _reply(
+        503,
+        "UNAVAILABLE",
+        "This model is currently experiencing high demand. Spikes in demand are usually temporary. "
+        "Please try again later.",
+    )
 
 
 def by_code(code: int, model: str = "gemini-2.5-flash") -> ErrorReply:
@@ -191,19 +293,32 @@ def bad_json(snippet: str, column: int = 0) -> ErrorReply:
     )
 
 
-def unknown_field(name: str, at: str | None = None) -> ErrorReply:
-    """400 for a field the request message does not have (decolua/9router#1876, mnfst/llm-gateway#1858)."""
-    where = f" at '{at}'" if at else ""
-    message = f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.'
-    violation: dict[str, object] = {"description": message}
-    if at:
-        violation = {"field": at, "description": message}
+def unknown_fields(names: list[tuple[str, str | None]]) -> ErrorReply:
+    """400 for fields the request message does not have: one line and one violation per unknown name.
+
+    `(name, at)` pairs; `at` is the proto path of the message that lacks the field (`generation_config`,
+    `contents[0].parts[0]`), None at the top level. Shapes: python-genai#425 (top level, no `field`),
+    mnfst/llm-gateway#1858 (nested, one `field` per violation, the lines joined by "\\n"), go-genai#83
+    (`at 'generation_config'`).
+    """
+    lines: list[str] = []
+    violations: list[dict[str, object]] = []
+    for name, at in names:
+        where = f" at '{at}'" if at else ""
+        line = f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.'
+        lines.append(line)
+        violations.append({"field": at, "description": line} if at else {"description": line})
     return _reply(
         400,
         "INVALID_ARGUMENT",
-        message,
-        [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [violation]}],
+        "\n".join(lines),
+        [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations}],
     )
+
+
+def unknown_field(name: str, at: str | None = None) -> ErrorReply:
+    """400 for one unknown field (see `unknown_fields`)."""
+    return unknown_fields([(name, at)])
 
 
 def invalid_argument(message: str) -> ErrorReply:

@@ -14,14 +14,54 @@ from dataclasses import asdict, dataclass, replace
 
 from roomwire.spec.errors import UsageError
 
-#: Kinds answered with an HTTP error before any chunk.
-ERROR_KINDS = ("rate_limit", "server_error", "unavailable", "invalid_key", "key_echo")
+#: Kinds answered with an HTTP error before any chunk (bodies and sources in `error_bodies`).
+ERROR_KINDS = (
+    "rate_limit",
+    "rate_limit_help_only",
+    "rate_limit_per_day",
+    "rate_limit_several",
+    "server_error",
+    "server_error_encountered",
+    "unavailable",
+    "unavailable_high_demand",
+    "invalid_key",
+    "invalid_key_debug",
+    "key_echo",
+    "key_echo_2024",
+)
 #: Kinds that shape a 200 response.
-STREAM_KINDS = ("abort", "stall", "no_finish", "safety", "stream_error", "replay")
+STREAM_KINDS = (
+    "abort",
+    "stall",
+    "no_finish",
+    "safety",
+    "prompt_blocked",
+    "thinking_exhausted",
+    "stream_error",
+    "stream_error_raw",
+    "replay",
+)
 KINDS = ERROR_KINDS + STREAM_KINDS
+#: Kinds that send `after_chunks` chunks of the answer first, then act.
+CUT_KINDS = ("abort", "stream_error", "stream_error_raw", "safety")
+#: google.genai.types.BlockedReason: what `promptFeedback.blockReason` may say.
+BLOCK_REASONS = ("BLOCKED_REASON_UNSPECIFIED", "SAFETY", "OTHER", "BLOCKLIST", "PROHIBITED_CONTENT", "IMAGE_SAFETY")
 
 _FIELDS = frozenset(
-    {"kind", "count", "model", "match", "after_chunks", "retry_delay_s", "code", "body", "status", "fixture"}
+    {
+        "kind",
+        "count",
+        "model",
+        "match",
+        "after_chunks",
+        "retry_delay_s",
+        "code",
+        "body",
+        "status",
+        "fixture",
+        "block_reason",
+        "thoughts",
+    }
 )
 
 
@@ -38,11 +78,14 @@ class Fault:
         remaining: requests it still applies to.
         model: only requests for this model (None: any).
         match: only requests whose last user turn contains this text (None: any).
-        after_chunks: `abort`/`stream_error`/`safety`: chunks sent first (defaults 1, 1, 0).
-        retry_delay_s: `rate_limit`: the delay announced in the message and RetryInfo.
-        code: `stream_error`: the error code inside the stream (the SDK picks the class from it).
+        after_chunks: `abort`/`stream_error`/`stream_error_raw`/`safety`: chunks sent first (defaults 1, 1, 1, 0).
+        retry_delay_s: `rate_limit*`: the delay announced in the message and RetryInfo (not `_help_only`).
+        code: `stream_error`/`stream_error_raw`: the error code inside the stream (the SDK picks the class from it).
         body: `replay`: the response body sent verbatim (split into events for streams).
         status: `replay`: the HTTP status.
+        block_reason: `prompt_blocked`: `promptFeedback.blockReason`.
+        thoughts: `thinking_exhausted`: thought tokens reported (None: the request's maxOutputTokens, else the
+            model's output limit).
         id: a handle for the journal and the pending list.
     """
 
@@ -55,6 +98,8 @@ class Fault:
     code: int = 503
     body: str | None = None
     status: int = 200
+    block_reason: str = "PROHIBITED_CONTENT"
+    thoughts: int | None = None
     id: int = 0
 
     def applies_to(self, model: str, last_user_text: str) -> bool:
@@ -94,6 +139,11 @@ def fault_from_json(data: Mapping[str, object], load_fixture: Callable[[str], st
             raise FaultError("retry_delay_s must be a number >= 0")
         fields["retry_delay_s"] = float(delay)
     fields["code"] = _integer(data, "code", 503, minimum=400, maximum=599)
+    if data.get("block_reason", "PROHIBITED_CONTENT") not in BLOCK_REASONS:
+        raise FaultError(f"block_reason must be one of {', '.join(BLOCK_REASONS)}")
+    fields["block_reason"] = data.get("block_reason", "PROHIBITED_CONTENT")
+    if data.get("thoughts") is not None:
+        fields["thoughts"] = _integer(data, "thoughts", 0, minimum=1)
     fields["status"] = _integer(data, "status", 200, minimum=200, maximum=599)
     fields["body"] = _replay_body(data, load_fixture) if kind == "replay" else None
     return Fault(**fields)  # type: ignore[arg-type]

@@ -6,21 +6,24 @@ is sent: after the first-chunk delay the 200 headers and the first chunk, then o
 chunked terminator. Stream faults change that plan: `abort` returns mid-body (Hypercorn then closes the
 connection without the terminating chunk, which the SDK reports as an incomplete chunked read), `stall` sends
 the headers and waits for the client to leave or the double to stop, `no_finish` drops the finishReason,
-`safety` ends with a blocked chunk, `stream_error` sends `data: {"error": ...}`, `replay` sends a given body.
-Every step is written into the call's journal entry as it happens.
+`safety` ends with a blocked chunk, `prompt_blocked` sends only `promptFeedback.blockReason`,
+`thinking_exhausted` only a MAX_TOKENS chunk without text, `stream_error` sends `data: {"error": ...}`,
+`stream_error_raw` the same error as raw pretty-printed JSON lines, `replay` sends a given body. Every step is
+written into the call's journal entry as it happens.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import error_bodies, wire
 from .answers import Answer, digest, plan_answer
 from .asgi import ClientWatch, Receive, Send, send_part, send_whole, start_stream
 from .error_bodies import ErrorReply
-from .faults import ERROR_KINDS, Fault
+from .faults import CUT_KINDS, ERROR_KINDS, Fault
 from .journal import JournalEntry
 from .keys import KeyInfo
 from .request import GenerateRequest
@@ -75,10 +78,15 @@ async def run(call: Call) -> None:
             )
             await reply_error(call.send, entry, reply, call.key, "quota_exceeded")
             return
-    cut_after = fault is not None and fault.kind in ("abort", "stream_error", "safety")
+    cut_after = fault is not None and fault.kind in CUT_KINDS
     min_chunks = fault.after_chunks + 1 if fault is not None and cut_after else 1  # N chunks, then the fault
-    answer = plan_answer(call.request, seed=state.config.seed, bank=state.bank, min_chunks=min_chunks)
+    thinking = wire.is_thinking_model(call.model)
+    answer = plan_answer(
+        call.request, seed=state.config.seed, bank=state.bank, min_chunks=min_chunks, thinking=thinking
+    )
     entry.answer_text, entry.chunks_planned = answer.text, len(answer.chunks)
+    exhausted = _kind(fault) == "thinking_exhausted"
+    entry.thoughts_tokens = _exhausted_thoughts(call, fault) if exhausted else answer.thoughts_tokens
     entry.outcome = fault.kind if fault is not None else "ok"
     interrupt = state.interrupt_event()
     try:
@@ -96,18 +104,40 @@ async def run(call: Call) -> None:
 
 
 def _fault_error(fault: Fault, call: Call) -> ErrorReply:
-    if fault.kind == "rate_limit":
-        limit = call.state.config.quota_for(call.model) or 10
-        return error_bodies.rate_limited(
-            call.model, limit, fault.retry_delay_s, retry_after_header=call.state.config.retry_after_header
-        )
-    if fault.kind == "server_error":
-        return error_bodies.internal()
-    if fault.kind == "unavailable":
-        return error_bodies.unavailable()
-    if fault.kind == "key_echo":
-        return error_bodies.key_echo(call.key.secret or "")
-    return error_bodies.invalid_key()
+    """The HTTP error an error fault answers with (bodies and their sources in `error_bodies`)."""
+    model, key, delay = call.model, call.key.secret or "", fault.retry_delay_s
+    limit = call.state.config.quota_for(model) or 10
+    header = call.state.config.retry_after_header
+    replies: dict[str, Callable[[], ErrorReply]] = {
+        "rate_limit": lambda: error_bodies.rate_limited(model, limit, delay, retry_after_header=header),
+        "rate_limit_help_only": error_bodies.rate_limited_help_only,
+        "rate_limit_per_day": lambda: error_bodies.rate_limited_per_day(model, delay),
+        "rate_limit_several": lambda: error_bodies.rate_limited_several(model, delay),
+        "server_error": error_bodies.internal,
+        "server_error_encountered": error_bodies.internal_encountered,
+        "unavailable": error_bodies.unavailable,
+        "unavailable_high_demand": error_bodies.unavailable_high_demand,
+        "invalid_key": error_bodies.invalid_key,
+        "invalid_key_debug": lambda: error_bodies.invalid_key(debug_key=key),
+        "key_echo": lambda: error_bodies.key_echo(key),
+        "key_echo_2024": lambda: error_bodies.key_echo_2024(key),
+    }
+    return replies[fault.kind]()
+
+
+def _kind(fault: Fault | None) -> str | None:
+    return fault.kind if fault is not None else None
+
+
+def _exhausted_thoughts(call: Call, fault: Fault | None) -> int:
+    """`thinking_exhausted`: the thoughts that used up the budget (the fault's, else maxOutputTokens, else the
+    model's output limit)."""
+    if fault is not None and fault.thoughts is not None:
+        return fault.thoughts
+    budget = call.request.max_output_tokens
+    if budget is not None and budget > 0:
+        return budget
+    return wire.output_token_limit(call.model)
 
 
 def _timing(call: Call) -> tuple[float, float]:
@@ -128,9 +158,12 @@ def _frames(call: Call, answer: Answer, fault: Fault | None) -> tuple[list[bytes
         assert fault is not None and fault.body is not None
         raw = [m.group(0) for m in _SSE_EVENT.finditer(fault.body) if m.group(0)]
         return [event.encode("utf-8") for event in raw], [_event_text(event) for event in raw], "end"
-    chunks = wire.stream_chunks(answer, call.model, rid, finish=kind not in ("no_finish", "abort", "safety"))
+    special = _special_body(call, answer, fault, rid)
+    if special is not None:
+        return [wire.sse_event(special)], [""], "end"
+    chunks = wire.stream_chunks(answer, call.model, rid, finish=kind not in ("no_finish", *CUT_KINDS))
     texts = list(answer.chunks)
-    if kind in ("abort", "stream_error", "safety"):
+    if kind in CUT_KINDS:
         assert fault is not None
         chunks, texts = chunks[: fault.after_chunks], texts[: fault.after_chunks]
     events = [wire.sse_event(chunk) for chunk in chunks]
@@ -141,7 +174,22 @@ def _frames(call: Call, answer: Answer, fault: Fault | None) -> tuple[list[bytes
         assert fault is not None
         events.append(wire.sse_event(error_bodies.by_code(fault.code, call.model).body))
         texts.append("")
+    if kind == "stream_error_raw":  # not SSE-framed: the error's lines as its body is printed (SDK's brace buffer)
+        assert fault is not None
+        events.append(wire.pretty_json(error_bodies.by_code(fault.code, call.model).body))
+        texts.append("")
     return events, texts, "abort" if kind == "abort" else "end"
+
+
+def _special_body(call: Call, answer: Answer, fault: Fault | None, rid: str) -> dict[str, object] | None:
+    """The one response object of `prompt_blocked` and `thinking_exhausted` (stream chunk or whole answer)."""
+    kind = _kind(fault)
+    if kind == "prompt_blocked":
+        assert fault is not None
+        return wire.prompt_blocked_response(answer.prompt_tokens, call.model, rid, fault.block_reason)
+    if kind == "thinking_exhausted":
+        return wire.thoughts_only_response(answer.prompt_tokens, _exhausted_thoughts(call, fault), call.model, rid)
+    return None
 
 
 def _event_text(event: str) -> str:
@@ -189,7 +237,15 @@ async def _stopped_before_headers(call: Call, watch: ClientWatch) -> None:
 def _sent_finish(answer: Answer, fault: Fault | None) -> str | None:
     if fault is None:
         return answer.finish_reason
-    return {"safety": "SAFETY", "replay": None, "no_finish": None, "stream_error": None}.get(fault.kind)
+    return {
+        "safety": "SAFETY",
+        "thinking_exhausted": "MAX_TOKENS",
+        "prompt_blocked": None,
+        "replay": None,
+        "no_finish": None,
+        "stream_error": None,
+        "stream_error_raw": None,
+    }.get(fault.kind)
 
 
 async def _whole(call: Call, answer: Answer, fault: Fault | None, watch: ClientWatch) -> None:
@@ -201,16 +257,19 @@ async def _whole(call: Call, answer: Answer, fault: Fault | None, watch: ClientW
         return
     kind = fault.kind if fault is not None else None
     rid = wire.response_id(call.state.config.seed, entry.seq)
-    if kind == "stream_error":
+    if kind in ("stream_error", "stream_error_raw"):
         assert fault is not None
-        await reply_error(send, entry, error_bodies.by_code(fault.code, call.model), call.key, "stream_error")
+        await reply_error(send, entry, error_bodies.by_code(fault.code, call.model), call.key, kind)
         return
     if kind == "replay":
         assert fault is not None and fault.body is not None
         await send_whole(send, fault.status, fault.body.encode("utf-8"), wire.JSON_HEADERS)
         entry.status = fault.status
         return
-    if kind == "safety":
+    special = _special_body(call, answer, fault, rid)
+    if special is not None:
+        body = wire.pretty_json([special] if call.stream else special)
+    elif kind == "safety":
         body = wire.pretty_json(wire.blocked_response(answer.prompt_tokens, call.model, rid))
     elif call.stream:
         chunks = wire.stream_chunks(answer, call.model, rid, finish=kind != "no_finish")
@@ -226,6 +285,6 @@ async def _whole(call: Call, answer: Answer, fault: Fault | None, watch: ClientW
         await send_part(send, body[: len(body) // 2])
         return  # mid-body: the connection is dropped
     await send_whole(send, 200, body, wire.JSON_HEADERS)
-    entry.sent_text = "" if kind == "safety" else answer.text
+    entry.sent_text = "" if kind in ("safety", "prompt_blocked", "thinking_exhausted") else answer.text
     entry.chunk_times_ms.append(call.state.now_ms())
     entry.finish_reason = _sent_finish(answer, fault)

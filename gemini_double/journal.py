@@ -19,8 +19,8 @@ class JournalEntry:
     """One request. Fields that do not apply stay None.
 
     `outcome` is one of: ok, quota_exceeded, missing_key, invalid_key, bad_request, not_found, and for queued
-    faults the fault's kind (rate_limit, server_error, unavailable, invalid_key, key_echo, abort, stall,
-    no_finish, safety, stream_error, replay). `disconnected` is True when the client went away before the
+    faults the fault's kind (`faults.KINDS`). `thoughts_tokens` is the thinking the double reported (0 for models
+    that do not think). `disconnected` is True when the client went away before the
     response ended (SPEC AI-011: the reference must cancel upstream when its user leaves).
     """
 
@@ -45,6 +45,7 @@ class JournalEntry:
     error_message: str | None = None
     finish_reason: str | None = None
     answer_text: str | None = None
+    thoughts_tokens: int = 0
     sent_text: str = ""
     chunks_planned: int = 0
     chunk_times_ms: list[float] = field(default_factory=list)

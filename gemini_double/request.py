@@ -1,8 +1,11 @@
 """Reading a GenerateContentRequest the way Google's front end does: strict where Google is, lenient elsewhere.
 
 Pure: bytes in, a `GenerateRequest` (or a `RequestError` carrying Google's real 400 body) out. Google's JSON
-mapping accepts both camelCase and snake_case field names; unknown top-level fields are rejected with the
-"Unknown name" body, unknown `generationConfig` keys pass (the SDK adds new ones faster than we would track).
+mapping accepts both camelCase and snake_case field names. A field the request's messages do not have is refused
+with Google's "Invalid JSON payload received. Unknown name ..." body, one line per unknown name, wherever it is:
+the top level, `generationConfig` (and its `thinkingConfig`), a content or a part (`strict`, the default). The
+known names are every field google-genai 3.6.1 can send to the Gemini API (its `_to_mldev` converters), so a
+request the SDK builds is never refused; `strict=False` checks the top level only (the double before issue 12).
 """
 
 from __future__ import annotations
@@ -32,9 +35,59 @@ GENERATE_FIELDS = frozenset(
         "labels",
         "serviceTier",
         "store",
+        "continuationToken",
     }
 )
 COUNT_FIELDS = frozenset({"contents", "generateContentRequest"})
+GENERATION_CONFIG_FIELDS = frozenset(
+    {
+        "stopSequences",
+        "responseMimeType",
+        "responseSchema",
+        "responseJsonSchema",
+        "responseModalities",
+        "candidateCount",
+        "maxOutputTokens",
+        "temperature",
+        "topP",
+        "topK",
+        "seed",
+        "presencePenalty",
+        "frequencyPenalty",
+        "responseLogprobs",
+        "logprobs",
+        "enableEnhancedCivicAnswers",
+        "speechConfig",
+        "thinkingConfig",
+        "imageConfig",
+        "mediaResolution",
+        "audioTranscriptionConfig",
+    }
+)
+THINKING_CONFIG_FIELDS = frozenset({"includeThoughts", "thinkingBudget", "thinkingLevel"})
+CONTENT_FIELDS = frozenset({"role", "parts"})
+PART_FIELDS = frozenset(
+    {
+        "text",
+        "thought",
+        "thoughtSignature",
+        "inlineData",
+        "fileData",
+        "functionCall",
+        "functionResponse",
+        "executableCode",
+        "codeExecutionResult",
+        "videoMetadata",
+        "mediaResolution",
+        "partMetadata",
+        "toolCall",
+        "toolResponse",
+        "audioTranscription",
+        "mediaProcessing",
+        "speechMetadata",
+        "documentMetadata",
+    }
+)
 VALID_ROLES = ("user", "model")
 
 
@@ -107,13 +160,18 @@ def load_json(body: bytes) -> dict[str, object]:
     return cast(dict[str, object], data)
 
 
-def parse_generate(body: bytes | Mapping[str, object], api_version: str = "v1beta") -> GenerateRequest:
+def parse_generate(
+    body: bytes | Mapping[str, object], api_version: str = "v1beta", *, strict: bool = True
+) -> GenerateRequest:
     """Parse a generateContent / streamGenerateContent body.
 
     Raises:
         RequestError: bad JSON, an unknown field, missing or empty contents, a bad role or value.
     """
     data = load_json(body) if isinstance(body, bytes) else dict(body)
+    unknown = unknown_names(data) if strict else _unknown_in(data, GENERATE_FIELDS, None)
+    if unknown:
+        raise RequestError(error_bodies.unknown_fields(unknown))
     data = _normalised(data, GENERATE_FIELDS)
     contents = data.get("contents")
     turns = _turns(contents, "GenerateContentRequest", api_version)
@@ -137,14 +195,48 @@ def parse_generate(body: bytes | Mapping[str, object], api_version: str = "v1bet
     )
 
 
-def parse_count_tokens(body: bytes, api_version: str = "v1beta") -> GenerateRequest:
+def parse_count_tokens(body: bytes, api_version: str = "v1beta", *, strict: bool = True) -> GenerateRequest:
     """Parse a countTokens body: `contents`, or a whole `generateContentRequest`."""
     data = _normalised(load_json(body), COUNT_FIELDS)
     inner = data.get("generateContentRequest")
     if isinstance(inner, dict):
-        return parse_generate(cast(dict[str, object], inner), api_version)
+        return parse_generate(cast(dict[str, object], inner), api_version, strict=strict)
     _turns(data.get("contents"), "CountTokensRequest", api_version)
-    return parse_generate({"contents": data["contents"]}, api_version)
+    return parse_generate({"contents": data["contents"]}, api_version, strict=strict)
+
+
+def unknown_names(data: Mapping[str, object]) -> list[tuple[str, str | None]]:
+    """Every (name, proto path) of a field no message of GenerateContentRequest has, in document order."""
+    found = _unknown_in(data, GENERATE_FIELDS, None)
+    for key, value in data.items():
+        name = camel(key)
+        if name == "generationConfig" and isinstance(value, dict):
+            found += _unknown_in(value, GENERATION_CONFIG_FIELDS, "generation_config")
+            thinking = next((v for k, v in value.items() if camel(k) == "thinkingConfig"), None)
+            if isinstance(thinking, dict):
+                found += _unknown_in(thinking, THINKING_CONFIG_FIELDS, "generation_config.thinking_config")
+        elif name == "contents" and isinstance(value, list):
+            for index, content in enumerate(value):
+                found += _unknown_in_content(content, f"contents[{index}]")
+        elif name == "systemInstruction":
+            found += _unknown_in_content(value, "system_instruction")
+    return found
+
+
+def _unknown_in_content(content: object, at: str) -> list[tuple[str, str | None]]:
+    if not isinstance(content, dict):
+        return []
+    found = _unknown_in(content, CONTENT_FIELDS, at)
+    parts = content.get("parts")
+    if isinstance(parts, list):
+        for index, part in enumerate(parts):
+            if isinstance(part, dict):
+                found += _unknown_in(part, PART_FIELDS, f"{at}.parts[{index}]")
+    return found
+
+
+def _unknown_in(obj: Mapping[str, object], known: frozenset[str], at: str | None) -> list[tuple[str, str | None]]:
+    return [(key, at) for key in obj if camel(key) not in known]
 
 
 def _normalised(data: dict[str, object], known: frozenset[str]) -> dict[str, object]:

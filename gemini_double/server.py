@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from hypercorn.asyncio import serve
-from hypercorn.config import Config as HypercornConfig
 
+from . import status_lines
 from .app import DoubleApp
 from .config import DoubleConfig
 from .state import DoubleState
+from .status_lines import DoubleHypercornConfig
 
 LOGGER = logging.getLogger("roomwire.gemini_double")
 #: Upper bound on how long stopping may take; Hypercorn waits this long for connections to close.
@@ -48,9 +49,11 @@ class RunningDouble:
         return self.state.config
 
 
-def hypercorn_config(fd: int) -> HypercornConfig:
-    """Hypercorn settings for the double: the given socket, no access log, a short graceful stop."""
-    config = HypercornConfig()
+def hypercorn_config(fd: int) -> DoubleHypercornConfig:
+    """Hypercorn settings for the double: the given socket, no access log, a short graceful stop, and reason
+    phrases in status lines (`status_lines`)."""
+    status_lines.install()
+    config = DoubleHypercornConfig()
     config.bind = [f"fd://{fd}"]
     config.accesslog = None
     config.errorlog = LOGGER

@@ -10,6 +10,7 @@ modelVersion throughout, finishReason only on the last chunk, candidatesTokenCou
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import cast
 
@@ -259,3 +260,67 @@ def error_problems(obj: object, status: int) -> list[str]:
     if not isinstance(details, list) or not all(isinstance(d, dict) and "@type" in d for d in details):
         problems.append("error.details is not a list of objects with @type")
     return problems
+
+
+def field_differences(
+    recorded: object,
+    ours: object,
+    *,
+    varying: frozenset[str] = frozenset(),
+    extra: frozenset[str] = frozenset(),
+    path: str = "",
+) -> list[str]:
+    """Every field in which `ours` differs from the `recorded` real body, compared one by one.
+
+    Objects must have the same keys (order aside), lists the same length, and every value must be equal, except:
+    at a path in `varying` (per-request values: token counts, ids, delays) only the JSON type must match; a path in
+    `extra` may be present in `ours` only (a field the double adds, documented with the case). Paths read
+    `error.details[2].retryDelay`; a `*` in place of an index matches every index.
+    """
+    where = path or "<body>"
+    if _matches(path, varying):
+        return (
+            []
+            if _json_type(recorded) == _json_type(ours)
+            else [f"{where}: {_json_type(ours)}, recorded is {_json_type(recorded)}"]
+        )
+    if isinstance(recorded, dict) and isinstance(ours, dict):
+        problems = [f"{_join(path, k)}: missing" for k in recorded if k not in ours]
+        problems += [
+            f"{_join(path, k)}: not in the recording"
+            for k in ours
+            if k not in recorded and not _matches(_join(path, k), extra)
+        ]
+        for key in recorded:
+            if key in ours:
+                problems += field_differences(
+                    recorded[key], ours[key], varying=varying, extra=extra, path=_join(path, key)
+                )
+        return problems
+    if isinstance(recorded, list) and isinstance(ours, list):
+        if len(recorded) != len(ours):
+            return [f"{where}: {len(ours)} items, recorded {len(recorded)}"]
+        problems = []
+        for index, (mine, theirs) in enumerate(zip(recorded, ours, strict=True)):
+            problems += field_differences(mine, theirs, varying=varying, extra=extra, path=f"{path}[{index}]")
+        return problems
+    return [] if recorded == ours and type(recorded) is type(ours) else [f"{where}: {ours!r}, recorded {recorded!r}"]
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _matches(path: str, patterns: frozenset[str]) -> bool:
+    return any(_pattern_matches(pattern, path) for pattern in patterns)
+
+
+def _pattern_matches(pattern: str, path: str) -> bool:
+    regex = "^" + re.escape(pattern).replace(r"\[\*\]", r"\[\d+\]") + "$"
+    return re.match(regex, path) is not None
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return {int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(type(value), "null")

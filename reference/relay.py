@@ -1,7 +1,8 @@
 """Relay one AI answer from upstream to the asker: chunks as they come, then exactly one `ai_done` (AI-001..004).
 
 `relay()` runs in its own task beside the connection's read loop (AI-005). Every way it can end sends the
-asker its notice and `ai_done`: a finished answer (`ok`, or `truncated` on MAX_TOKENS), a blocked one, a stream
+asker its notice and `ai_done`: a finished answer (`ok`, or `truncated` on MAX_TOKENS, preceded by `ai_empty` when
+not one chunk of text came: AI-010), a blocked one (a `finishReason` or a `promptFeedback.blockReason`), a stream
 that ends without a finish reason, an upstream HTTP error, a transport failure, a timeout (AI-002, UP-001..006).
 The one exception is cancellation: when the asker leaves, the task is cancelled and the upstream request with it
 (AI-011); when the server shuts down, the connection sends that `ai_done` itself (RECON-002).
@@ -16,7 +17,7 @@ from typing import Protocol
 
 from roomwire.reference.ai import AiClient, AiEnd, AiRequest
 from roomwire.reference.metrics import Metrics
-from roomwire.reference.upstream_errors import Failure, UpstreamTimeout, classify, from_finish
+from roomwire.reference.upstream_errors import Failure, UpstreamTimeout, classify, empty_answer, from_finish
 from roomwire.spec.codes import AiStatus
 
 log = logging.getLogger(__name__)
@@ -41,24 +42,27 @@ async def _read(
     timeout_s: float,
     metrics: Metrics,
     started: float,
-) -> AiEnd:
-    """Forward text pieces as `ai_chunk`s (AI-003, AI-004) until the stream's end; each wait is bounded (UP-004)."""
+) -> tuple[AiEnd, int]:
+    """Forward text pieces as `ai_chunk`s (AI-003, AI-004) until the stream's end; each wait is bounded (UP-004).
+
+    Returns the end and how many chunks were forwarded.
+    """
     stream = client.stream(request)
-    first = True
+    sent = 0
     try:
         while True:
             try:
                 async with asyncio.timeout(timeout_s):
                     item = await anext(stream)
             except StopAsyncIteration:
-                return AiEnd(finish_reason=None)  # a stream that ended without its end marker
+                return AiEnd(finish_reason=None), sent  # a stream that ended without its end marker
             except TimeoutError:
                 raise UpstreamTimeout() from None
             if isinstance(item, AiEnd):
-                return item
-            if first:
-                first = False
+                return item, sent
+            if not sent:
                 metrics.ai_ttft.observe(time.perf_counter() - started)
+            sent += 1
             sink.send_ai_chunk(item, id)
     finally:
         await stream.aclose()
@@ -70,7 +74,7 @@ async def relay(
     """Stream one answer to `sink`; returns the `ai_done` status it sent (AI-002: exactly one)."""
     started = time.perf_counter()
     try:
-        end = await _read(client, request, sink, id, timeout_s=timeout_s, metrics=metrics, started=started)
+        end, sent = await _read(client, request, sink, id, timeout_s=timeout_s, metrics=metrics, started=started)
     except asyncio.CancelledError:
         metrics.ai_requests.labels("cancelled").inc()
         raise
@@ -79,6 +83,8 @@ async def relay(
     if end.usage is not None:
         metrics.usage(end.usage)
     failure = from_finish(end.finish_reason, end.block_reason)
+    if failure is None and end.finish_reason == "MAX_TOKENS" and not sent:
+        failure = empty_answer()  # AI-010: a thinking model spent the whole limit on thoughts; say so, then truncated
     if failure is not None:
         return _fail(failure, sink, id, metrics)
     status = AiStatus.TRUNCATED if end.finish_reason == "MAX_TOKENS" else AiStatus.OK  # AI-010

@@ -116,10 +116,24 @@ def classify(exc: BaseException) -> Failure:
 
 #: finishReason values that mean "upstream refused to answer" (UP-005).
 BLOCKED_REASONS = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"})
+#: promptFeedback.blockReason values that block nothing: the enum's default, sent by no real block.
+UNSPECIFIED_BLOCKS = frozenset({"BLOCKED_REASON_UNSPECIFIED", "BLOCK_REASON_UNSPECIFIED"})
+
+
+def empty_answer() -> Failure:
+    """AI-010: upstream stopped at MAX_TOKENS before any text. Not an error of upstream: the answer is `truncated`,
+    announced with `ai_empty` so that the asker sees a line for it."""
+    return Failure(ErrorCode.AI_EMPTY, AiStatus.TRUNCATED, "empty", "upstream reached MAX_TOKENS before any text")
 
 
 def from_finish(finish_reason: str | None, block_reason: str | None) -> Failure | None:
-    """How a stream that ended without an exception ends: None for STOP/MAX_TOKENS, else the failure."""
+    """How a stream that ended without an exception ends: None for STOP/MAX_TOKENS, else the failure.
+
+    UP-005: a prompt block is `promptFeedback.blockReason` with no candidates, hence no finishReason at all; it is
+    `ai_blocked`, not the `ai_incomplete` of a stream that merely stopped.
+    """
+    if block_reason in UNSPECIFIED_BLOCKS:
+        block_reason = None
     if block_reason or finish_reason in BLOCKED_REASONS:
         word = _safe_status(block_reason or finish_reason)
         return Failure(ErrorCode.AI_BLOCKED, AiStatus.BLOCKED, "blocked", f"upstream blocked the answer ({word})")

@@ -54,6 +54,7 @@ class ErrorCode(StrEnum):
     UPSTREAM_TIMEOUT = "upstream_timeout"
     AI_BLOCKED = "ai_blocked"
     AI_INCOMPLETE = "ai_incomplete"
+    AI_EMPTY = "ai_empty"
     ROOM_FULL = "room_full"
     TOO_MANY_CONNECTIONS = "too_many_connections"
 

@@ -52,6 +52,7 @@ AI_ERROR_CODES = frozenset(
         ErrorCode.UPSTREAM_TIMEOUT,
         ErrorCode.AI_BLOCKED,
         ErrorCode.AI_INCOMPLETE,
+        ErrorCode.AI_EMPTY,
     }
 )
 

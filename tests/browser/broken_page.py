@@ -26,8 +26,9 @@ DEFECTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         (
             ("request.typed.appendData(content); //", "//"),
             (
-                "    finishAi(request, status, null);",
-                "    request.typed.appendData(request.answer);\n    finishAi(request, status, null);",
+                "    finishAi(request, status, emptyTruncated ? T.aiTruncatedEmpty : null);",
+                "    request.typed.appendData(request.answer);\n"
+                "    finishAi(request, status, emptyTruncated ? T.aiTruncatedEmpty : null);",
             ),
         ),
     ),

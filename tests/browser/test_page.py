@@ -192,6 +192,34 @@ async def test_upstream_429_shows_the_wait_and_stops_the_spinner(open_page: Open
     await expect(page.locator("#send-button")).to_be_enabled()
 
 
+async def test_a_truncated_answer_without_text_still_shows_a_line(
+    open_page: OpenPage, scripted: ScriptedServer
+) -> None:
+    """AI-010: `ai_empty`, then `ai_done` truncated with no chunk: the notice and the bubble's own line, no
+    "too long" note, nothing added to the history; a server that sends no notice still gets the bubble's line."""
+    page, conn = await enter(open_page, scripted)
+    await ask(page, "길게 생각해 봐")
+    request = await conn.recv()
+    notice_text = "AI가 답을 쓰기 전에 답변 길이 한도에 도달했습니다."
+    await conn.send(
+        {"type": "system", "event": "error", "code": "ai_empty", "id": request["id"], "content": notice_text}
+    )
+    await conn.send({"type": "ai_done", "status": "truncated", "id": request["id"]})
+    bubble = page.locator(f"#ai-log li.msg.ai[data-id='{request['id']}']")
+    await expect(bubble).to_have_attribute("data-status", "truncated")
+    await expect(bubble.locator(".text")).to_have_text("답변 없음: 글을 쓰기 전에 길이 한도에 도달했습니다.")
+    await expect(page.locator("#ai-log .notice[data-code='ai_empty'] .text")).to_have_text(notice_text)
+    await expect(page.locator("#ai-spinner")).to_be_hidden()
+    await expect(page.get_by_text("답변이 길어 중간에 잘렸습니다.")).to_have_count(0)
+    await ask(page, "다시")
+    second = await conn.recv()
+    assert second["history"] == []  # an empty answer is not a turn to carry
+    await conn.send({"type": "ai_done", "status": "truncated", "id": second["id"]})
+    again = page.locator(f"#ai-log li.msg.ai[data-id='{second['id']}']")
+    await expect(again.locator(".text")).to_have_text("답변 없음: 글을 쓰기 전에 길이 한도에 도달했습니다.")
+    await expect(again).to_have_class("msg ai empty")
+
+
 async def test_system_notices_show_their_content(open_page: OpenPage, scripted: ScriptedServer) -> None:
     page, conn = await enter(open_page, scripted)
     await conn.send(

@@ -197,6 +197,21 @@ async def test_upstream_429_shows_the_wait_and_the_spinner_stops(
     await expect(page.locator("#ai-log li.msg.ai").last).to_have_attribute("data-status", "ok", timeout=TIMEOUT_MS)
 
 
+async def test_a_thinking_answer_without_text_shows_a_line(
+    open_page: OpenPage, reference: ReferenceProcess, double: RunningDouble
+) -> None:
+    """AI-010 end to end: the double's thinking model spends the whole limit on thoughts; the page says so."""
+    await control(double, "POST", "/_double/faults", {"kind": "thinking_exhausted", "count": 1, "match": "think-test"})
+    page = await enter(open_page, reference, "민수")
+    await ask(page, "think-test: 플리퍼가 뭐야?")
+    bubble = page.locator("#ai-log li.msg.ai")
+    await expect(bubble).to_have_attribute("data-status", "truncated", timeout=TIMEOUT_MS)
+    await expect(bubble.locator(".text")).to_have_text("답변 없음: 글을 쓰기 전에 길이 한도에 도달했습니다.")
+    notice = page.locator("#ai-log .notice[data-code='ai_empty'] .text")
+    await expect(notice).to_have_text("AI가 답을 쓰기 전에 답변 길이 한도에 도달했습니다.")
+    await expect(page.locator("#ai-spinner")).to_be_hidden()
+
+
 async def test_the_key_never_reaches_the_browser_even_when_upstream_echoes_it(
     reference: ReferenceProcess, double: RunningDouble
 ) -> None:

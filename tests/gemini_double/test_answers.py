@@ -92,6 +92,24 @@ def test_max_output_tokens_cuts_with_max_tokens() -> None:
     assert plan_answer(_request(("user", "x"), maxOutputTokens=5000), seed=0, bank=BANK).finish_reason == "STOP"
 
 
+def test_thinking_models_think_within_the_budget() -> None:
+    def plan(text: str, **config: object) -> tuple[int, str, str]:
+        body = {"contents": [{"role": "user", "parts": [{"text": text}]}], "generationConfig": config}
+        answer = plan_answer(parse_generate(json.dumps(body).encode()), seed=0, bank=BANK, thinking=True)
+        return answer.thoughts_tokens, answer.finish_reason, answer.text
+
+    thoughts, finish, text = plan("Explain")
+    assert 8 <= thoughts <= 48 and finish == "STOP" and text
+    assert plan("Explain", thinkingConfig={"thinkingBudget": 0})[0] == 0
+    assert plan("Explain [[thoughts=40]]", thinkingConfig={"thinking_budget": 10})[0] == 10
+    assert plan("Explain [[thoughts=40]]", thinkingConfig={"thinkingBudget": -1})[0] == 40  # dynamic
+    assert plan("Explain [[thoughts=40]]", maxOutputTokens=30) == (30, "MAX_TOKENS", "")  # all spent thinking
+    thoughts, finish, text = plan("Explain [[thoughts=20]] [[sentences=5]]", maxOutputTokens=30)
+    assert (thoughts, finish) == (20, "MAX_TOKENS") and 0 < estimate_tokens(text) <= 10
+    assert plan_answer(_request(("user", "[[thoughts=40]]")), seed=0, bank=BANK).thoughts_tokens == 0  # not thinking
+    assert parse_directives("[[thoughts=999999]]")[0].thoughts == 65536
+
+
 def test_token_estimate_and_cut() -> None:
     assert estimate_tokens("") == 0 and estimate_tokens("abcd") == 1 and estimate_tokens("abcde") == 2
     assert estimate_tokens("안녕") == 2 and estimate_tokens("hi 안녕") == 3

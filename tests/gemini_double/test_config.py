@@ -38,6 +38,7 @@ def test_chunk_interval_overrides_the_preset() -> None:
         {"max_body_bytes": True},
         {"seed": "7"},
         {"retry_after_header": "yes"},
+        {"strict_fields": 1},
     ],
 )
 def test_bad_settings_fail_loudly(kwargs: dict[str, object]) -> None:

@@ -13,8 +13,16 @@ ALL = [
     error_bodies.invalid_key(),
     error_bodies.missing_key(),
     error_bodies.key_echo(FAKE_API_KEY),
+    error_bodies.key_echo_2024(FAKE_API_KEY),
+    error_bodies.invalid_key(debug_key=FAKE_API_KEY),
+    error_bodies.rate_limited_help_only(),
+    error_bodies.rate_limited_per_day("gemini-2.5-flash", 38.2),
+    error_bodies.rate_limited_several("gemini-2.0-flash", 7.5),
     error_bodies.internal(),
+    error_bodies.internal_encountered(),
     error_bodies.unavailable(),
+    error_bodies.unavailable_high_demand(),
+    error_bodies.unknown_fields([("a", None), ("b", "generation_config")]),
     error_bodies.model_not_found("gemini-x", "v1", "generateContent"),
     error_bodies.method_not_found(),
     error_bodies.bad_json("{x", 1),
@@ -56,3 +64,27 @@ def test_format_seconds() -> None:
     assert error_bodies.format_seconds(58.217843437) == "58.217843437"
     assert error_bodies.format_seconds(30.0) == "30" and error_bodies.format_seconds(-1) == "0"
     assert error_bodies.format_seconds(0.0) == "0"
+
+
+def test_429_variants() -> None:
+    help_only = as_json(error_bodies.rate_limited_help_only().body["error"])
+    assert [d["@type"].rsplit(".", 1)[-1] for d in help_only["details"]] == ["Help"]
+    assert help_only["message"].endswith("https://ai.dev/rate-limit. ") and "retry" not in help_only["message"]
+    day = as_json(error_bodies.rate_limited_per_day("gemini-2.5-flash", 38.2).body["error"])
+    [violation] = day["details"][1]["violations"]
+    assert (
+        violation["quotaId"] == "GenerateRequestsPerDayPerProjectPerModel-FreeTier" and violation["quotaValue"] == "20"
+    )
+    several = as_json(error_bodies.rate_limited_several("gemini-2.0-flash", 7.5).body["error"])
+    violations = several["details"][1]["violations"]
+    assert len(violations) == 3 == several["message"].count("* Quota exceeded") and "quotaValue" not in violations[0]
+    assert several["details"][2] == {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}
+
+
+def test_unknown_fields_one_line_and_violation_each() -> None:
+    error = as_json(error_bodies.unknown_fields([("a", None), ("b", "generation_config")]).body["error"])
+    assert error["message"].split("\n") == [
+        'Invalid JSON payload received. Unknown name "a": Cannot find field.',
+        "Invalid JSON payload received. Unknown name \"b\" at 'generation_config': Cannot find field.",
+    ]
+    assert [v.get("field") for v in error["details"][0]["fieldViolations"]] == [None, "generation_config"]

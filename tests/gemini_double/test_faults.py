@@ -11,6 +11,14 @@ def test_defaults_per_kind() -> None:
     fault = fault_from_json({"kind": "rate_limit", "count": 3, "retry_delay_s": 7, "match": "t", "model": "m"})
     assert (fault.remaining, fault.retry_delay_s, fault.match, fault.model) == (3, 7.0, "t", "m")
     assert set(KINDS) >= {"rate_limit", "server_error", "unavailable", "invalid_key", "key_echo", "abort", "stall"}
+    assert fault_from_json({"kind": "stream_error_raw"}).after_chunks == 1
+    blocked = fault_from_json({"kind": "prompt_blocked", "block_reason": "OTHER"})
+    assert (
+        blocked.block_reason == "OTHER"
+        and fault_from_json({"kind": "prompt_blocked"}).block_reason == "PROHIBITED_CONTENT"
+    )
+    assert fault_from_json({"kind": "thinking_exhausted", "thoughts": 12}).thoughts == 12
+    assert fault_from_json({"kind": "thinking_exhausted"}).thoughts is None
 
 
 @pytest.mark.parametrize(
@@ -29,6 +37,8 @@ def test_defaults_per_kind() -> None:
         {"kind": "replay", "status": 99},
         {"kind": "replay"},
         {"kind": "replay", "fixture": "nope"},
+        {"kind": "prompt_blocked", "block_reason": "RUDE"},
+        {"kind": "thinking_exhausted", "thoughts": 0},
     ],
 )
 def test_bad_fault_descriptions(data: dict[str, object]) -> None:

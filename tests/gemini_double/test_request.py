@@ -4,7 +4,16 @@ import json
 
 import pytest
 
-from roomwire.gemini_double.request import RequestError, camel, load_json, parse_count_tokens, parse_generate
+from roomwire.gemini_double.request import (
+    RequestError,
+    camel,
+    load_json,
+    parse_count_tokens,
+    parse_generate,
+    unknown_names,
+)
+
+from .helpers import as_json
 
 
 def _body(data: object) -> bytes:
@@ -79,6 +88,27 @@ def test_unknown_field_bad_role_and_bad_values() -> None:
     assert "GenerationConfig" in str(_error(_body({"contents": ok, "generationConfig": [1]}))["message"])
     max_tokens = _error(_body({"contents": ok, "generationConfig": {"maxOutputTokens": "9"}}))["message"]
     assert max_tokens == "Invalid value at 'generation_config.max_output_tokens', \"9\""
+
+
+def test_unknown_nested_fields_are_refused_unless_not_strict() -> None:
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "x", "cache": 1}], "name": "n"}],
+        "systemInstruction": {"parts": [{"txt": "y"}]},
+        "generationConfig": {"maxTokens": 3, "thinking_config": {"thinking_budget": 0, "depth": 1}},
+    }
+    error = as_json(_error(_body(body)))
+    fields = [(v["field"], v["description"].split('"')[1]) for v in error["details"][0]["fieldViolations"]]
+    assert fields == [
+        ("contents[0]", "name"),
+        ("contents[0].parts[0]", "cache"),
+        ("system_instruction.parts[0]", "txt"),
+        ("generation_config", "maxTokens"),
+        ("generation_config.thinking_config", "depth"),
+    ]
+    assert parse_generate(_body(body), strict=False).last_user_text == "x"  # only the top level is checked
+    with pytest.raises(RequestError):
+        parse_generate(_body({**body, "extra": 1}), strict=False)
+    assert unknown_names({"contents": "not a list", "systemInstruction": "text", "generationConfig": []}) == []
 
 
 def test_bad_json_quotes_the_spot_with_a_caret() -> None:

@@ -80,13 +80,33 @@ def test_sync_client_streams_from_a_double_thread() -> None:
 
 
 async def test_generate_content_honours_max_output_tokens(sdk: genai.Client) -> None:
-    config = types.GenerateContentConfig(max_output_tokens=5)
+    no_thinking = types.ThinkingConfig(thinking_budget=0)
+    config = types.GenerateContentConfig(max_output_tokens=5, thinking_config=no_thinking)
     whole = await sdk.aio.models.generate_content(model=MODEL, contents="A long answer please", config=config)
     assert whole.candidates and whole.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
     assert whole.usage_metadata and whole.usage_metadata.candidates_token_count == 5
-    chunks = await stream(sdk, "A long answer please", max_output_tokens=5)
+    assert whole.usage_metadata.thoughts_token_count is None
+    chunks = await stream(sdk, "A long answer please", max_output_tokens=5, thinking_config=no_thinking)
     assert finish_reasons(chunks)[-1] == "MAX_TOKENS"
     assert "".join(t or "" for t in texts(chunks)) == whole.text
+
+
+async def test_thinking_models_report_thoughts_that_count_against_the_budget(sdk: genai.Client) -> None:
+    chunks = await stream(sdk, "Think first. [[thoughts=30]] [[sentences=4]]")
+    usage = [chunk.usage_metadata for chunk in chunks]
+    assert all(u is not None and u.thoughts_token_count == 30 for u in usage)
+    last = usage[-1]
+    assert last is not None and last.total_token_count == (
+        (last.prompt_token_count or 0) + (last.candidates_token_count or 0) + 30
+    )
+    cut = await stream(sdk, "Think first. [[thoughts=30]] [[sentences=4]]", max_output_tokens=40)
+    cut_usage = cut[-1].usage_metadata
+    assert finish_reasons(cut)[-1] == "MAX_TOKENS" and cut_usage is not None
+    assert cut_usage.thoughts_token_count == 30 and 0 < (cut_usage.candidates_token_count or 0) <= 10
+    empty = await stream(sdk, "Think first. [[thoughts=30]]", max_output_tokens=20)
+    assert texts(empty) == [None] and finish_reasons(empty) == ["MAX_TOKENS"]
+    plain = await stream(sdk, "No thinking on 2.0. [[thoughts=30]]", model="gemini-2.0-flash")
+    assert all(chunk.usage_metadata is None or chunk.usage_metadata.thoughts_token_count is None for chunk in plain)
 
 
 async def test_korean_in_korean_out_and_system_instruction_observed(sdk: genai.Client) -> None:

@@ -12,6 +12,7 @@ from roomwire.gemini_double.shapes import (
     check_response,
     check_stream_body,
     error_problems,
+    field_differences,
     response_problems,
     split_sse,
     stream_problems,
@@ -110,3 +111,26 @@ def test_error_problems() -> None:
     assert error_problems({"error": "x"}, 400) == ["not {'error': {...}}"]
     problems = error_problems({"error": {"code": 400, "message": 1, "status": "BAD", "details": [{}]}}, 500)
     assert len(problems) == 4
+
+
+def test_field_differences_names_each_field() -> None:
+    recorded = {"a": 1, "b": [{"x": "s", "n": 2}], "c": {"d": True}}
+    assert field_differences(recorded, {"a": 1, "b": [{"x": "s", "n": 2}], "c": {"d": True}}) == []
+    assert sorted(field_differences(recorded, {"a": 2, "b": [{"x": "s", "n": 2}], "c": {}, "e": 0})) == [
+        "a: 2, recorded 1",
+        "c.d: missing",
+        "e: not in the recording",
+    ]
+    assert (
+        field_differences(recorded, {**recorded, "a": 7, "e": 0}, varying=frozenset({"a"}), extra=frozenset({"e"}))
+        == []
+    )
+    assert field_differences(recorded, {**recorded, "a": "7"}, varying=frozenset({"a"})) == [
+        "a: string, recorded is number"
+    ]
+    assert field_differences(recorded, {**recorded, "b": [{"x": "t", "n": 5}]}, varying=frozenset({"b[*].n"})) == [
+        "b[0].x: 't', recorded 's'"
+    ]
+    assert field_differences(recorded, {**recorded, "b": []}) == ["b: 0 items, recorded 1"]
+    assert field_differences({"c": {"d": True}}, {"c": {"d": 1}}) == ["c.d: 1, recorded True"]
+    assert field_differences([None], [None]) == [] and field_differences(1.5, 2.5, varying=frozenset({""})) == []

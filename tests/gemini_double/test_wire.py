@@ -71,10 +71,18 @@ def test_cut_to_nothing_sends_content_without_parts() -> None:
 def test_ids_usage_models_and_count_tokens() -> None:
     rid = wire.response_id(0, 1)
     assert len(rid) == 23 and rid != wire.response_id(0, 2) and rid == wire.response_id(0, 1)
-    assert wire.usage(5, 0) == {
+    assert wire.usage(5, 0, model="gemini-2.0-flash") == {
         "promptTokenCount": 5,
         "totalTokenCount": 5,
         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 5}],
+    }
+    assert wire.usage(5, 3, thoughts=7) == {
+        "promptTokenCount": 5,
+        "candidatesTokenCount": 3,
+        "totalTokenCount": 15,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 5}],
+        "thoughtsTokenCount": 7,
+        "serviceTier": "standard",
     }
     assert wire.model_resource("gemini-2.5-flash")["displayName"] == "Gemini 2.5 Flash"
     assert wire.model_resource("custom-model")["name"] == "models/custom-model"
@@ -82,3 +90,19 @@ def test_ids_usage_models_and_count_tokens() -> None:
         "totalTokens": 10,
         "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 10}],
     }
+
+
+def test_model_families_and_limits() -> None:
+    assert wire.is_thinking_model("gemini-2.5-flash") and wire.is_thinking_model("gemini-3-pro-preview")
+    assert not wire.is_thinking_model("gemini-2.0-flash-lite")
+    assert wire.output_token_limit("gemini-2.0-flash") == 8192 and wire.output_token_limit("custom") == 65536
+    assert "thinking" not in wire.model_resource("gemini-2.0-flash") and wire.model_resource("custom")["thinking"]
+    assert "index" not in wire.candidate("x", None, model="gemini-2.0-flash")
+    assert wire.usage(5, 3, model="gemini-2.0-flash", final=False) == {
+        "promptTokenCount": 5,
+        "totalTokenCount": 5,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 5}],
+    }
+    assert wire.usage(5, 3, model="gemini-2.0-flash")["candidatesTokensDetails"] == [
+        {"modality": "TEXT", "tokenCount": 3}
+    ]

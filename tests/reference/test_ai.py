@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from roomwire.gemini_double import AsyncDoubleControl
@@ -121,6 +122,14 @@ FAULTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("stall", {}, "upstream_timeout", "error"),  # UP-004
     ("no_finish", {}, "ai_incomplete", "error"),  # UP-006
     ("safety", {}, "ai_blocked", "blocked"),  # UP-005
+    # Issue 12: what Google sends today.
+    ("server_error_encountered", {}, "upstream_error", "error"),
+    ("unavailable_high_demand", {}, "upstream_error", "error"),
+    ("invalid_key_debug", {}, "upstream_error", "error"),
+    ("stream_error_raw", {"after_chunks": 1}, "upstream_error", "error"),  # UP-003: the raw tail
+    ("prompt_blocked", {}, "ai_blocked", "blocked"),  # UP-005: promptFeedback.blockReason, no candidates
+    ("prompt_blocked", {"block_reason": "OTHER"}, "ai_blocked", "blocked"),
+    ("thinking_exhausted", {}, "ai_empty", "truncated"),  # AI-010: MAX_TOKENS before any text
 ]
 
 
@@ -139,8 +148,10 @@ async def test_upstream_failures_end_with_their_notice_then_ai_done(
             done = await a.answer("q")
             assert error["id"] == "q" and done["status"] == status  # UP-002..006, AI-002
             assert a.frames.index(error) < a.frames.index(done)
-            if kind == "abort":
-                assert len(chunks_of(a, "q")) == 2  # what came before the cut was forwarded
+            if kind in ("abort", "stream_error_raw"):
+                assert len(chunks_of(a, "q")) == params["after_chunks"]  # what came before the cut was forwarded
+            if kind in ("prompt_blocked", "thinking_exhausted"):
+                assert chunks_of(a, "q") == []  # nothing to show, and no empty chunk either (AI-004)
             await b.say("room still works")  # UP-007
             await a.expect(lambda f: f["type"] == "user_msg")
             await a.ask("again", id="q2")
@@ -183,6 +194,73 @@ async def test_upstream_429_fractional_or_missing_retry_delay(details: list[dict
         await a.ask("over quota", id="q")
         assert (await a.error("upstream_rate_limited"))["retry_after"] == expected  # UP-001: ceil, 60 when absent
         await a.answer("q")
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "expected"),
+    [
+        ("rate_limit_help_only", {}, 60),  # no RetryInfo: 60 (UP-001)
+        ("rate_limit_per_day", {"retry_delay_s": 38.2}, 38),  # the daily cap still says when to ask again
+        ("rate_limit_several", {"retry_delay_s": 7.9}, 7),  # several violations, one RetryInfo
+    ],
+)
+async def test_upstream_429_variants(kind: str, params: dict[str, Any], expected: int) -> None:
+    async with double_server() as double, serving(double) as server, Client.connect(server.ws("r")) as a:
+        await a.joined()
+        async with AsyncDoubleControl(double.base_url) as control:
+            await control.queue_fault(kind, match="quota", **params)
+        await a.ask("over quota", id="q")
+        error = await a.error("upstream_rate_limited")
+        assert error["retry_after"] == expected and error["id"] == "q"
+        assert (await a.answer("q"))["status"] == "error"
+
+
+async def test_a_thinking_answer_without_text_is_truncated_after_ai_empty() -> None:
+    """AI-010: with a small limit the thinking model's thoughts use it all; a long answer with room keeps its text."""
+    async with (
+        double_server() as double,
+        serving(double, ai_max_tokens=6) as server,
+        Client.connect(server.ws("r")) as a,
+    ):
+        await a.joined()
+        await a.ask("what is a flipper? [[thoughts=20]]", id="q")
+        error = await a.error("ai_empty")
+        done = await a.answer("q")
+        assert done["status"] == "truncated" and error["id"] == "q" and chunks_of(a, "q") == []
+        assert error["content"] == "AI가 답을 쓰기 전에 답변 길이 한도에 도달했습니다."  # ERR-002: the default language
+        await a.ask("what is a flipper? [[thoughts=0]] [[sentences=9]]", id="q2")
+        assert (await a.answer("q2"))["status"] == "truncated" and chunks_of(a, "q2")
+        assert [f["code"] for f in a.frames if f.get("event") == "error"] == ["ai_empty"]  # none for q2
+        metrics = server.hub.metrics.render().decode()
+        assert 'roomwire_ai_requests_total{outcome="empty"} 1.0' in metrics
+
+
+async def test_the_request_upstream_has_only_fields_google_knows() -> None:
+    """The double refuses unknown fields anywhere, as Google does; every request the reference sends passes it."""
+    async with double_server() as double, serving(double) as server, Client.connect(server.ws("r")) as a:
+        async with AsyncDoubleControl(double.base_url) as control:
+            assert (await control.config())["strict_fields"] is True
+            await a.joined()
+            await a.ask("strict-1", id="q", history=(HistoryItem(role="model", content="before"),))
+            assert (await a.answer("q"))["status"] == "ok"
+            (entry,) = await control.journal(match="strict-1")
+            assert (entry["status"], entry["outcome"]) == (200, "ok")
+            body = {
+                "contents": entry["contents"],
+                "systemInstruction": entry["system_instruction"],
+                "generationConfig": {**entry["generation_config"], "maxOutputToken": 5},  # one misspelt option
+            }
+            url = f"{double.base_url}v1beta/models/gemini-2.5-flash:generateContent"
+            headers = {"x-goog-api-key": "AIzaFAKE-roomwire-gemini-double-test-00"}
+            async with httpx.AsyncClient(trust_env=False) as http:
+                refused = await http.post(url, json=body, headers=headers)
+                del body["generationConfig"]["maxOutputToken"]
+                accepted = await http.post(url, json=body, headers=headers)
+    message = refused.json()["error"]["message"]
+    assert refused.status_code == 400 and message.startswith(
+        'Invalid JSON payload received. Unknown name "maxOutputToken"'
+    )
+    assert accepted.status_code == 200  # the very fields the reference sent
 
 
 async def test_leaving_mid_answer_cancels_the_upstream_request() -> None:

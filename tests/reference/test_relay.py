@@ -48,6 +48,8 @@ def factory(upstream: Scripted) -> Any:
         (Scripted(["a", "b"]), "ai_incomplete", "error"),  # ended without its end marker
         (Scripted(["a"], error=RuntimeError("body with AIzaFAKE-leak-test")), "upstream_error", "error"),
         (Scripted(["a", AiEnd("MAX_TOKENS")]), None, "truncated"),
+        (Scripted([AiEnd("MAX_TOKENS")]), "ai_empty", "truncated"),  # AI-010: no text at all
+        (Scripted([AiEnd(None, block_reason="PROHIBITED_CONTENT")]), "ai_blocked", "blocked"),  # a prompt block
         (Scripted([AiEnd("STOP", usage=None)]), None, "ok"),
         (Scripted(["x", AiEnd(None, block_reason="SAFETY")]), "ai_blocked", "blocked"),
         (Scripted(["a"], hang=True), "upstream_timeout", "error"),  # UP-004: between chunks

@@ -16,19 +16,24 @@ CANARY = "AIzaCANARY-roomwire-FAKE-test-key-00001"
 assert len(CANARY) == 39
 
 
-async def test_an_upstream_body_echoing_the_key_reaches_no_frame_log_or_page(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("kind", ["key_echo", "key_echo_2024", "invalid_key_debug"])
+async def test_an_upstream_body_echoing_the_key_reaches_no_frame_log_or_page(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The key in `message` (2024), also in `details[]` ErrorInfo metadata and LocalizedMessage (today's 403), or
+    only in a DebugInfo detail (400 API_KEY_INVALID): none of it reaches the asker, a log or a page."""
     caplog.set_level(logging.DEBUG)
     async with double_server() as double:
         real = {"gemini": "real", "gemini_api_key": Secret(CANARY)}
         async with serving(double, **real) as server, Client.connect(server.ws("r")) as a:
             await a.joined()
             async with AsyncDoubleControl(double.base_url) as control:
-                await control.queue_fault("key_echo", match="leak")
+                await control.queue_fault(kind, match="leak")
                 await a.ask("leak the key", id="q")
                 error = await a.error("upstream_error")  # UP-002: a fixed text
                 await a.answer("q")
                 (entry,) = await control.journal(match="leak")
-            assert entry["key"]["location"] == "header" and "api_key:" in entry["error_message"]  # it did echo
+            assert entry["key"]["location"] == "header" and entry["outcome"] == kind  # the double echoed it
             await a.say("after")
             await a.expect(lambda f: f["type"] == "user_msg")
             async with httpx.AsyncClient(base_url=server.http) as http:
@@ -44,7 +49,8 @@ async def test_an_upstream_body_echoing_the_key_reaches_no_frame_log_or_page(cap
     for record in caplog.records:  # no log record, however it is formatted
         assert CANARY not in record.getMessage() and CANARY not in (record.exc_text or "")
     assert CANARY not in caplog.text
-    assert any("upstream HTTP 403" in r.getMessage() for r in caplog.records)  # a redacted summary was logged
+    status = 400 if kind == "invalid_key_debug" else 403
+    assert any(f"upstream HTTP {status}" in r.getMessage() for r in caplog.records)  # a key-free summary was logged
 
 
 async def test_a_log_record_holding_a_key_is_redacted(caplog: pytest.LogCaptureFixture) -> None:

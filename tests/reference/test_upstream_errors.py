@@ -9,6 +9,7 @@ from roomwire.reference.upstream_errors import (
     UpstreamHttpError,
     UpstreamTimeout,
     classify,
+    empty_answer,
     from_finish,
     parse_duration,
     retry_after_from,
@@ -76,6 +77,9 @@ def test_transport_and_timeouts() -> None:
         ("SAFETY", None, ErrorCode.AI_BLOCKED, AiStatus.BLOCKED),
         ("RECITATION", None, ErrorCode.AI_BLOCKED, AiStatus.BLOCKED),
         (None, "PROHIBITED_CONTENT", ErrorCode.AI_BLOCKED, AiStatus.BLOCKED),
+        (None, "OTHER", ErrorCode.AI_BLOCKED, AiStatus.BLOCKED),
+        (None, "BLOCKED_REASON_UNSPECIFIED", ErrorCode.AI_INCOMPLETE, AiStatus.ERROR),
+        ("STOP", "BLOCKED_REASON_UNSPECIFIED", None, None),
         ("MALFORMED_FUNCTION_CALL", None, ErrorCode.UPSTREAM_ERROR, AiStatus.ERROR),
         ("weird text", None, ErrorCode.UPSTREAM_ERROR, AiStatus.ERROR),
     ],
@@ -85,3 +89,8 @@ def test_finish_reasons(finish: str | None, block: str | None, code: ErrorCode |
     assert (failure.code if failure else None, failure.status if failure else None) == (code, status)
     if failure is not None:
         assert "weird" not in failure.summary
+
+
+def test_an_empty_truncated_answer() -> None:
+    empty = empty_answer()
+    assert (empty.code, empty.status, empty.outcome) == (ErrorCode.AI_EMPTY, AiStatus.TRUNCATED, "empty")
