@@ -25,8 +25,6 @@ from time import monotonic, perf_counter
 from typing import TYPE_CHECKING, Any
 
 from roomwire.reference.ai import AiRequest
-from roomwire.reference.broker import BrokerUnavailable, EventDraft, EventKind, Joined, RoomEvent, RoomFull
-from roomwire.reference.budget import Grant
 from roomwire.reference.fastcheck import fast_client_frame, id_ok, may_hold_surrogate, over_length
 from roomwire.reference.frames import WireFrame
 from roomwire.reference.handshake import Admission
@@ -34,6 +32,8 @@ from roomwire.reference.hypercorn_ext import EXTENSION, REASON
 from roomwire.reference.outbox import AsgiSend, FastWire, Outbox, Wire
 from roomwire.reference.ratelimit import FrameRateLimiter, Verdict
 from roomwire.reference.relay import relay
+from roomwire.reference.rooms.broker import BrokerUnavailable, EventDraft, EventKind, Joined, RoomEvent, RoomFull
+from roomwire.reference.rooms.budget import Grant
 from roomwire.reference.upstream_errors import Failure
 from roomwire.spec.codes import AiStatus, CloseCode, ErrorCode, LeaveReason, NoticeCode
 from roomwire.spec.messages import (

@@ -12,9 +12,9 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from roomwire.reference.ai import AiClient, AiItem, AiRequest
-from roomwire.reference.broker import Broker
 from roomwire.reference.metrics import Metrics
 from roomwire.reference.outbox import Flusher
+from roomwire.reference.rooms.broker import Broker
 from roomwire.reference.settings import Settings
 from roomwire.spec.codes import Capability, CloseCode, NoticeCode
 from roomwire.spec.messages import System

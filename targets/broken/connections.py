@@ -10,8 +10,8 @@ import asyncio
 import html
 from typing import Any
 
-from roomwire.reference.broker import EventDraft, EventKind, RoomEvent
 from roomwire.reference.connection import Connection
+from roomwire.reference.rooms.broker import EventDraft, EventKind, RoomEvent
 from roomwire.reference.upstream_errors import Failure
 from roomwire.spec.codes import AiStatus, CloseCode, ErrorCode, LeaveReason
 from roomwire.spec.messages import AiChunk, ClientAiMsg, ClientUserMsg, HistoryItem

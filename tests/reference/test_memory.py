@@ -6,9 +6,10 @@ import logging
 
 import pytest
 
-from roomwire.reference import memory
-from roomwire.reference.broker import Broker, EventDraft, EventKind, RoomEvent, RoomFull, create_broker
-from roomwire.reference.memory import MemoryBroker
+from roomwire.reference.rooms import memory
+from roomwire.reference.rooms.broker import Broker, EventDraft, EventKind, RoomEvent, RoomFull
+from roomwire.reference.rooms.factory import create_broker
+from roomwire.reference.rooms.memory import MemoryBroker
 from roomwire.reference.settings import Settings
 from roomwire.spec.codes import LeaveReason
 from roomwire.spec.errors import ConfigError

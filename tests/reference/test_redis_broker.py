@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from roomwire.reference.broker import EventKind, RoomFull
-from roomwire.reference.redis_broker import RedisBroker
-from roomwire.reference.redis_scripts import BLOCK
+from roomwire.reference.rooms.broker import EventKind, RoomFull
+from roomwire.reference.rooms.redis.broker import RedisBroker
+from roomwire.reference.rooms.redis.scripts import BLOCK
 from roomwire.spec.codes import CloseCode, LeaveReason
 from roomwire.spec.errors import ConfigError
 from tests.scaleout.members import Notices, Recorder, brokers, depart, enter, eventually, options, say

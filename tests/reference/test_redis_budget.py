@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from roomwire.gemini_double import AsyncDoubleControl
-from roomwire.reference.redis_budget import RedisBudget
+from roomwire.reference.rooms.redis.budget import RedisBudget
 from tests.reference.helpers import Client, double_server
 from tests.scaleout.instances import instances
 from tests.scaleout.members import UNIT, brokers, eventually

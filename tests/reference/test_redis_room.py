@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from roomwire.reference.broker import EventKind, Member, RoomEvent
-from roomwire.reference.redis_codec import Incoming
-from roomwire.reference.redis_room import LocalRoom, kept_range
-from roomwire.reference.redis_scripts import BLOCK, SPAN
+from roomwire.reference.rooms.broker import EventKind, Member, RoomEvent
+from roomwire.reference.rooms.redis.codec import Incoming
+from roomwire.reference.rooms.redis.room import LocalRoom, kept_range
+from roomwire.reference.rooms.redis.scripts import BLOCK, SPAN
 from tests.scaleout.members import Recorder
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from roomwire.reference.broker import BrokerUnavailable, EventDraft, EventKind, Joined, Member, RoomEvent
 from roomwire.reference.connection import Connection
 from roomwire.reference.endpoint import ChatEndpoint, refuse
 from roomwire.reference.handshake import Refusal
-from roomwire.reference.memory import MemoryBroker
+from roomwire.reference.rooms.broker import BrokerUnavailable, EventDraft, EventKind, Joined, Member, RoomEvent
+from roomwire.reference.rooms.memory import MemoryBroker
 from roomwire.spec.messages import ClientUserMsg
 from tests.reference.helpers import UNIT, Client, masked_frame, raw_upgrade, read_close, serving
 

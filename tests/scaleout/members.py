@@ -12,9 +12,9 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from roomwire.reference.broker import EventDraft, EventKind, Joined, RoomEvent
-from roomwire.reference.redis_broker import RedisBroker
-from roomwire.reference.redis_config import RedisOptions
+from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, RoomEvent
+from roomwire.reference.rooms.redis.broker import RedisBroker
+from roomwire.reference.rooms.redis.config import RedisOptions
 from roomwire.spec.codes import CloseCode, LeaveReason
 
 UNIT = 10.0  # seconds: the generous bound of every wait

@@ -11,7 +11,7 @@ asynchronous), and the member itself holds them back until its welcome is out (`
 
     Broker (ABC)
     ├── MemoryBroker        memory.py, one process (memory://)
-    └── (RedisBroker)       later, several processes (redis://)
+    └── RedisBroker         redis/broker.py, several processes on one Redis (redis://, rediss://)
 """
 
 from __future__ import annotations
@@ -21,17 +21,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from roomwire.reference.budget import Budget, LocalBudget
 from roomwire.reference.frames import WireFrame
+from roomwire.reference.rooms.budget import Budget, LocalBudget
 from roomwire.spec.codes import LeaveReason, SystemEvent
-from roomwire.spec.errors import ConfigError
 from roomwire.spec.messages import ServerUserMsg, System
 from roomwire.spec.texts import Lang, neutral_name
-
-if TYPE_CHECKING:
-    from roomwire.reference.settings import Settings
 
 
 class EventKind(StrEnum):
@@ -195,24 +191,3 @@ class Broker(ABC):
     def _notify(self, healthy: bool) -> None:
         for listener in list(self._listeners):
             listener(healthy)
-
-
-BrokerFactory = Callable[["Settings"], Broker]
-
-
-def create_broker(settings: Settings) -> Broker:
-    """The broker for `settings.broker_url`.
-
-    Raises:
-        ConfigError: the URL's scheme is unknown, or its broker is not available in this version.
-    """
-    scheme, _, _ = settings.broker_url.partition("://")
-    if scheme == "memory":
-        from roomwire.reference.memory import MemoryBroker
-
-        return MemoryBroker(history=settings.resume_history)
-    if scheme in ("redis", "rediss"):
-        from roomwire.reference.redis_broker import create_redis_broker
-
-        return create_redis_broker(settings)
-    raise ConfigError(f"ROOMWIRE_BROKER_URL: unknown broker {settings.broker_url!r} (memory:// or redis://)")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: `seq`s a room skips after an outage, and how they are shared among instances (see redis_broker.py).
+#: `seq`s a room skips after an outage, and how they are shared among instances (see broker.py).
 BLOCK = 1 << 32
 SLOTS = 1024
 SPAN = BLOCK // SLOTS
@@ -96,7 +96,7 @@ class Keys:
 
 
 #: Shared by the room scripts. KEYS: seq, history, members. `emit` assigns the next seq and publishes; `store`
-#: false keeps an event out of the history (reconciliation after an outage, see redis_outage.py). An empty room
+#: false keeps an event out of the history (reconciliation after an outage, see outage.py). An empty room
 #: keeps its seq and history for `room_ttl` seconds.
 _EMIT = """
 local function num(x) return string.format('%.0f', x) end
@@ -200,7 +200,7 @@ end
 return gone
 """
 
-#: After an outage: lift the counter past every `seq` any instance may have used meanwhile (redis_broker.py).
+#: After an outage: lift the counter past every `seq` any instance may have used meanwhile (broker.py).
 #: KEYS: seq. ARGV: the highest seq this instance knows, BLOCK. Returns the new counter.
 JUMP = """
 local c = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -260,7 +260,7 @@ return false
 """
 
 
-#: The AI budget of every instance (LIMIT-005, redis_budget.py): a sliding window of admissions, each a unique
+#: The AI budget of every instance (LIMIT-005, budget.py): a sliding window of admissions, each a unique
 #: member scored with Redis's clock (so instance clocks do not matter), kept for a window after the last one.
 #: KEYS: budget. ARGV: window ms, budget, new member, then pairs (member, age ms) this instance admitted while
 #: Redis was lost, counted first. Returns 0 (admitted) or the whole seconds (at least 1) until one would be.

@@ -3,7 +3,7 @@
 During an outage an instance cannot reach the shared counter, so it numbers its local events from a private
 range (`LocalRoom.outage_seq`): `(shared // BLOCK + 1) * BLOCK + slot * SPAN + n`. `shared` is at most the
 counter, so every instance's range lies above every `seq` the counter gave and below
-`(counter // BLOCK + 2) * BLOCK`; the slot (unique per live instance, redis_scripts.START) keeps the ranges of
+`(counter // BLOCK + 2) * BLOCK`; the slot (unique per live instance, scripts.START) keeps the ranges of
 two instances apart. On reconnection `reconcile` sets the counter to `(max(counter, seen) // BLOCK + 2) * BLOCK`
 (JUMP) in every room where this instance used its range or Redis lost its data, so no `seq` is ever given twice,
 and the members of every instance see the outage as a jump in `seq` (CHAT-005: detectable loss).
@@ -20,16 +20,16 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from roomwire.reference.broker import EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull, now_ms
-from roomwire.reference.redis_codec import body, decode, nickname_json
-from roomwire.reference.redis_room import LocalRoom, PendingLeave
-from roomwire.reference.redis_scripts import BLOCK
-from roomwire.reference.redis_shared import leave_if_present, register
+from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull, now_ms
+from roomwire.reference.rooms.redis.codec import body, decode, nickname_json
+from roomwire.reference.rooms.redis.room import LocalRoom, PendingLeave
+from roomwire.reference.rooms.redis.scripts import BLOCK
+from roomwire.reference.rooms.redis.shared import leave_if_present, register
 from roomwire.spec.codes import LeaveReason
 
 if TYPE_CHECKING:
-    from roomwire.reference.redis_broker import RedisBroker
-    from roomwire.reference.redis_shared import Claim
+    from roomwire.reference.rooms.redis.broker import RedisBroker
+    from roomwire.reference.rooms.redis.shared import Claim
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ async def reconcile(broker: RedisBroker, local: LocalRoom, lost_data: bool) -> N
     """Make Redis agree with this instance about `local`, then deliver what history has that we missed.
 
     Raises:
-        one of `redis_link.LOST`: Redis went away again; the caller retries the whole recovery later.
+        one of `link.LOST`: Redis went away again; the caller retries the whole recovery later.
     """
     local.holding = True  # what arrives meanwhile waits, and is delivered in order by `release`
     try:

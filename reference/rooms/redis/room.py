@@ -13,7 +13,7 @@ Mirror. `remote` copies the members of other instances from join, leave and rena
 it answers `members` and `count` from the last known state.
 
 Outage. While Redis is lost, this instance still delivers its own members' events locally with `seq`s from its
-private range (`outage_seq`, see redis_broker.py), and remembers what to tell the others when Redis is back.
+private range (`outage_seq`, see broker.py), and remembers what to tell the others when Redis is back.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from roomwire.reference.broker import EventKind, Member, RoomEvent
-from roomwire.reference.redis_codec import Incoming
-from roomwire.reference.redis_scripts import BLOCK, SPAN
+from roomwire.reference.rooms.broker import EventKind, Member, RoomEvent
+from roomwire.reference.rooms.redis.codec import Incoming
+from roomwire.reference.rooms.redis.scripts import BLOCK, SPAN
 from roomwire.spec.codes import LeaveReason
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class LocalRoom:
 
     @property
     def dirty(self) -> bool:
-        """Something of an outage is still to be told to Redis (redis_outage.reconcile)."""
+        """Something of an outage is still to be told to Redis (outage.reconcile)."""
         return bool(self.pending_leaves or self.unannounced) or self.outage_next is not None
 
     @property

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict, deque
 
-from roomwire.reference.broker import Broker, EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull, now_ms
+from roomwire.reference.rooms.broker import Broker, EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull, now_ms
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ the welcome's `seq` is the one right before that join, so every later event reac
 ordering contract of broker.py) and no event falls between the welcome and the join, as with memory.py. The
 connection's own `publish(JOIN)` then returns that event (`Claim`).
 
-`publish` serializes the draft once (redis_codec.body); the script adds `seq`, `ts` and `count` and publishes.
+`publish` serializes the draft once (codec.body); the script adds `seq`, `ts` and `count` and publishes.
 A leave is published by whoever removes the member from the room's hash, so it is announced once.
 """
 
@@ -16,14 +16,14 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from roomwire.reference.broker import EventDraft, EventKind, Joined, Member, RoomEvent
-from roomwire.reference.redis_codec import body, decode, nickname_json, rename_message
-from roomwire.reference.redis_link import LOST
-from roomwire.reference.redis_room import LocalRoom, kept_range
+from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, Member, RoomEvent
+from roomwire.reference.rooms.redis.codec import body, decode, nickname_json, rename_message
+from roomwire.reference.rooms.redis.link import LOST
+from roomwire.reference.rooms.redis.room import LocalRoom, kept_range
 from roomwire.spec.codes import CloseCode, LeaveReason
 
 if TYPE_CHECKING:
-    from roomwire.reference.redis_broker import RedisBroker
+    from roomwire.reference.rooms.redis.broker import RedisBroker
 
 
 @runtime_checkable
@@ -105,7 +105,7 @@ async def register(
     history: bool,
     quiet: bool = False,
 ) -> Any:
-    """The JOIN script: register the member and publish its join in one step (redis_scripts.JOIN)."""
+    """The JOIN script: register the member and publish its join in one step (scripts.JOIN)."""
     keys = [*broker.keys.room_keys(room), broker.keys.instance_rooms(broker.me)]
     fragment = body(draft, member_id, broker.me, quiet=quiet)
     args = (member_id, nickname_json(draft.nickname), capacity, int(history), room, broker.keys.channel(room))

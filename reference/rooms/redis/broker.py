@@ -1,12 +1,12 @@
 """Rooms across several reference instances through Redis (`redis://`, `rediss://`): `RedisBroker`.
 
-Theory of operation (docs/scaleout.md has the whole design, with the keys and scripts of redis_scripts.py):
+Theory of operation (docs/scaleout.md has the whole design, with the keys and scripts of scripts.py):
 
 - Healthy. `publish` runs one Lua script that takes the room's next `seq`, appends the event to the room's
   history and PUBLISHes it (SPEC §5: one counter per room, publish order = `seq` order). Every instance
-  subscribed to the room, this one included, delivers it to its local members in `seq` order (redis_room.py).
+  subscribed to the room, this one included, delivers it to its local members in `seq` order (room.py).
   `join` subscribes first, then reads `seq`, members, capacity and history in one script (the ordering
-  contract of broker.py). Presence is a hash of all members; instances hold leases (redis_presence.py).
+  contract of broker.py). Presence is a hash of all members; instances hold leases (presence.py).
 - Outage. Any Redis error (or a subscriber that stops hearing its own heartbeat) makes this instance
   `degraded`: clients get the `degraded` notice (SPEC §9), local rooms keep working, and the link reconnects
   with capped, fully jittered exponential backoff. Local events then get `seq`s from this instance's private
@@ -30,15 +30,15 @@ from weakref import WeakKeyDictionary
 
 from redis import exceptions as redis_errors
 
-from roomwire.reference import redis_outage, redis_presence, redis_scripts, redis_shared
-from roomwire.reference.broker import Broker, EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull
-from roomwire.reference.budget import Budget
-from roomwire.reference.redis_budget import RedisBudget
-from roomwire.reference.redis_codec import decode
-from roomwire.reference.redis_config import SETTING, RedisOptions
-from roomwire.reference.redis_link import LOST, Link, why
-from roomwire.reference.redis_room import LocalRoom
-from roomwire.reference.redis_shared import Claim, Evictable
+from roomwire.reference.rooms.broker import Broker, EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull
+from roomwire.reference.rooms.budget import Budget
+from roomwire.reference.rooms.redis import outage, presence, scripts, shared
+from roomwire.reference.rooms.redis.budget import RedisBudget
+from roomwire.reference.rooms.redis.codec import decode
+from roomwire.reference.rooms.redis.config import SETTING, RedisOptions
+from roomwire.reference.rooms.redis.link import LOST, Link, why
+from roomwire.reference.rooms.redis.room import LocalRoom
+from roomwire.reference.rooms.redis.shared import Claim, Evictable
 from roomwire.spec.codes import CloseCode, LeaveReason
 from roomwire.spec.errors import ConfigError
 
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_SCRIPTS = {name.lower(): getattr(redis_scripts, name) for name in (
+_SCRIPTS = {name.lower(): getattr(scripts, name) for name in (
     "PUBLISH", "JOIN", "LEAVE_IF_PRESENT", "REAP_ROOM", "REGISTER", "JUMP", "START", "HEARTBEAT", "CLAIM",
     "BUDGET",
 )}  # fmt: skip
@@ -61,7 +61,7 @@ class RedisBroker(Broker):
     def __init__(self, options: RedisOptions, *, history: int = 100) -> None:
         super().__init__()
         self.options = options
-        self.keys = redis_scripts.Keys(options.prefix)
+        self.keys = scripts.Keys(options.prefix)
         self.history = history
         self.me = secrets.token_hex(6)
         self.slot: int | None = None
@@ -70,7 +70,7 @@ class RedisBroker(Broker):
         self.link: Link | None = None
         self.script: dict[str, AsyncScript] = {}
         self.connected_at = 0.0
-        self.live_instances = 1  # leases in Redis when last counted (redis_presence.count_instances)
+        self.live_instances = 1  # leases in Redis when last counted (presence.count_instances)
         self._healthy = False
         self._closing = False
         self._numbers = itertools.count(1)
@@ -90,14 +90,14 @@ class RedisBroker(Broker):
         link = self.new_link()
         try:
             await link.open()
-            await redis_presence.register(self, lost=True)
+            await presence.register(self, lost=True)
             await link.subscribe([self.keys.ping(self.me)])
         except (*LOST, redis_errors.ResponseError) as exc:  # ResponseError: a password Redis refuses, say
             await link.close()
             raise ConfigError(f"{SETTING}: cannot reach Redis at {self.options.shown} ({why(exc)})") from None
         self._healthy = True
         self.connected_at = time.monotonic()
-        self.spawn(redis_presence.run(self))
+        self.spawn(presence.run(self))
         log.info("Redis broker %s at %s (slot %s)", self.me, self.options.shown, self.slot)
 
     async def close(self) -> None:
@@ -106,7 +106,7 @@ class RedisBroker(Broker):
             if task is not None:
                 task.cancel()
         if self._healthy:
-            await redis_presence.deregister(self)
+            await presence.deregister(self)
         if self.link is not None:
             await self.link.close()
 
@@ -140,7 +140,7 @@ class RedisBroker(Broker):
         local.add(member, member_id)
         if self._healthy:
             try:
-                result = await redis_shared.join(self, local, member, member_id, capacity, since)
+                result = await shared.join(self, local, member, member_id, capacity, since)
             except LOST as exc:
                 self.lost(exc)
             else:
@@ -152,7 +152,7 @@ class RedisBroker(Broker):
                 self._remember(Claim(room, member_id, "joined", event))
                 return joined
         self._remember(Claim(room, member_id, "local"))
-        return redis_outage.join_locally(self, local, member, member_id, capacity, since)
+        return outage.join_locally(self, local, member, member_id, capacity, since)
 
     async def leave(self, room: str, member: Member) -> None:
         """Stop delivering to `member` now; its leave is published by the `publish(LEAVE)` that follows."""
@@ -180,7 +180,7 @@ class RedisBroker(Broker):
         member_id = local.members.get(member) if local is not None else None
         if member_id is None or not self._healthy or (local is not None and member_id in local.unannounced):
             return  # an outage: the reconciliation stores every nickname again
-        await redis_shared.store_nickname(self, room, member_id, member.nickname)
+        await shared.store_nickname(self, room, member_id, member.nickname)
 
     async def publish(self, room: str, draft: EventDraft) -> RoomEvent:
         claim = self._claim_of_task() if draft.kind is not EventKind.USER_MSG else None
@@ -188,21 +188,21 @@ class RedisBroker(Broker):
             claim = None
         if claim is not None:
             if claim.state == "gone":
-                return redis_shared.silent(room, draft)  # PRES-005: announced already, by another instance
+                return shared.silent(room, draft)  # PRES-005: announced already, by another instance
             if claim.event is not None:  # the join script published it, atomically with the join
                 local = self.rooms.get(room)
                 if local is not None:
                     local.awaiting.discard(claim.member)
                 return claim.event
-        shared = claim is None or claim.state != "local"
-        if self._healthy and shared:
+        through_redis = claim is None or claim.state != "local"
+        if self._healthy and through_redis:
             try:
                 if claim is not None and draft.kind is EventKind.LEAVE:
-                    return await redis_shared.leave(self, room, draft, claim.member)
-                return await redis_shared.publish(self, room, draft)
+                    return await shared.leave(self, room, draft, claim.member)
+                return await shared.publish(self, room, draft)
             except LOST as exc:
                 self.lost(exc)
-        return redis_outage.publish_locally(self, room, draft, claim)
+        return outage.publish_locally(self, room, draft, claim)
 
     # --- delivery ---------------------------------------------------------------------------------------------
 
@@ -221,7 +221,7 @@ class RedisBroker(Broker):
             self.spawn(self.repair(local))
 
     async def repair(self, local: LocalRoom) -> None:
-        """A gap in `seq`: fetch the room's history and deliver what it still has, in order (redis_room.py)."""
+        """A gap in `seq`: fetch the room's history and deliver what it still has, in order (room.py)."""
         extra = []
         if self._healthy and self.link is not None:
             try:
@@ -256,10 +256,10 @@ class RedisBroker(Broker):
             log.warning("lost Redis at %s (%s): local rooms only, reconnecting", self.options.shown, why(exc))
             self._notify(False)  # SPEC §9 `degraded`
         if self._reconnect is None or self._reconnect.done():
-            self._reconnect = asyncio.get_running_loop().create_task(redis_presence.reconnect(self))
+            self._reconnect = asyncio.get_running_loop().create_task(presence.reconnect(self))
 
     def restored(self) -> None:
-        """Recovery is complete (redis_presence.reconnect): rooms span instances again."""
+        """Recovery is complete (presence.reconnect): rooms span instances again."""
         self._healthy = True
         self.connected_at = time.monotonic()
         log.warning("Redis at %s is back: rooms span instances again", self.options.shown)
@@ -274,7 +274,7 @@ class RedisBroker(Broker):
         return local
 
     async def call(self, script: str, keys: list[str], *args: str | int | float | bytes) -> Any:
-        """Run one of the Lua scripts of redis_scripts.py (EVALSHA; loaded again after a Redis restart)."""
+        """Run one of the Lua scripts of scripts.py (EVALSHA; loaded again after a Redis restart)."""
         return await self.script[script](keys=keys, args=args)
 
     def member_id(self) -> str:
@@ -301,7 +301,7 @@ class RedisBroker(Broker):
 
 
 def create_redis_broker(settings: Settings) -> Broker:
-    """The broker for a `redis://` or `rediss://` `settings.broker_url` (tunables: redis_config.py).
+    """The broker for a `redis://` or `rediss://` `settings.broker_url` (tunables: config.py).
 
     Redis is asked for a PING here, synchronously, because `create_app` is where `roomwire serve` turns a
     `ConfigError` into one line and exit code 2; `start` (inside Hypercorn's startup) checks again.

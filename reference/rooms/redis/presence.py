@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING
 
 from redis import exceptions as redis_errors
 
-from roomwire.reference import redis_outage
-from roomwire.reference.redis_link import LOST, Link, why
+from roomwire.reference.rooms.redis import outage
+from roomwire.reference.rooms.redis.link import LOST, Link, why
 from roomwire.spec.codes import LeaveReason
 
 if TYPE_CHECKING:
-    from roomwire.reference.redis_broker import RedisBroker
+    from roomwire.reference.rooms.redis.broker import RedisBroker
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ MARKER_TTL_MS = 3_600_000
 
 
 async def register(broker: RedisBroker, *, lost: bool) -> None:
-    """Take (or renew) the lease, learn the epoch, and keep or get a slot (redis_scripts.START)."""
+    """Take (or renew) the lease, learn the epoch, and keep or get a slot (scripts.START)."""
     keys = broker.keys
     slot_kept = "" if broker.slot is None else broker.slot
     epoch, slot = await broker.call(
@@ -65,7 +65,7 @@ async def heartbeat(broker: RedisBroker) -> str:
 
 
 async def recover(broker: RedisBroker) -> None:
-    """After reconnecting: lease, subscriptions, then every room reconciled (redis_outage.reconcile).
+    """After reconnecting: lease, subscriptions, then every room reconciled (outage.reconcile).
 
     Raises:
         one of `LOST`: Redis went away again.
@@ -83,7 +83,7 @@ async def recover(broker: RedisBroker) -> None:
     for local in rooms:
         local.subscribed = True
     for local in rooms:
-        await redis_outage.reconcile(broker, local, status == "lost")
+        await outage.reconcile(broker, local, status == "lost")
     for _ in range(3):  # events published locally during the recovery itself
         dirty = [local for local in broker.rooms.values() if local.dirty or not local.subscribed]
         if not dirty:
@@ -91,7 +91,7 @@ async def recover(broker: RedisBroker) -> None:
         await broker.link.subscribe([broker.keys.channel(local.name) for local in dirty if not local.subscribed])
         for local in dirty:
             local.subscribed = True
-            await redis_outage.reconcile(broker, local, False)
+            await outage.reconcile(broker, local, False)
 
 
 async def reconnect(broker: RedisBroker) -> None:
@@ -160,7 +160,7 @@ async def _beat(broker: RedisBroker, link: Link, interval: float) -> None:
 
 async def count_instances(broker: RedisBroker) -> None:
     """Remember how many instances hold a lease (the dead until reaped, too: a smaller share is the safe side);
-    while Redis is lost, the AI budget falls back to this instance's share of it (redis_budget.py)."""
+    while Redis is lost, the AI budget falls back to this instance's share of it (budget.py)."""
     assert broker.link is not None
     broker.live_instances = max(1, int(await broker.link.client.zcard(broker.keys.instances)))
 

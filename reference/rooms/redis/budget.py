@@ -2,7 +2,7 @@
 
 Upstream's quota is per API key, so "server-wide" means every instance: with a budget per process, N instances
 would admit N × `ai_budget_rpm` and upstream would answer the excess with 429. Healthy, each decision is one
-script (redis_scripts.BUDGET): a sliding window of admissions in a sorted set, each a unique member scored with
+script (scripts.BUDGET): a sliding window of admissions in a sorted set, each a unique member scored with
 Redis's clock, so instance clocks do not matter; the key expires a window after the last admission.
 
 While Redis is lost, or a call does not answer within `timeout_s` (so a client never waits long for the
@@ -22,12 +22,12 @@ import secrets
 from time import monotonic
 from typing import TYPE_CHECKING
 
-from roomwire.reference.budget import Budget, Grant
 from roomwire.reference.ratelimit import AiBudget
-from roomwire.reference.redis_link import LOST
+from roomwire.reference.rooms.budget import Budget, Grant
+from roomwire.reference.rooms.redis.link import LOST
 
 if TYPE_CHECKING:
-    from roomwire.reference.redis_broker import RedisBroker
+    from roomwire.reference.rooms.redis.broker import RedisBroker
 
 log = logging.getLogger(__name__)
 
