@@ -2,12 +2,12 @@
 
 Lifecycle, in the order the methods run:
 
-    run ─► enter ─────────► read_loop ─────────────────────► finish
-           │ address limit   │ on_text: rate ► JSON ► check   │ stop_ai, announce_leave
-           │ broker.join     │   ► on_user_msg / on_ai_msg /  │
-           │ welcome, replay │     on_ping, or handle_bad_frame
-           │ announce_join   │ on_binary ► close 1003
-                             └ websocket.disconnect ► leave_reason_of
+    run ─► enter ──────────────► read_loop ─────────────────────► finish
+           │ address limit        │ on_text: rate ► JSON ► check   │ stop_ai, announce_leave
+           │ broker.join, which   │   ► on_user_msg / on_ai_msg /  │ (broker.leave, which
+           │   publishes the join │     on_ping, handle_bad_frame  │   publishes the leave)
+           │ welcome, replay      │ on_binary ► close 1003
+                                  └ websocket.disconnect ► leave_reason_of
 
 Frames go out through `self.outbox` (never awaited: FLOW-001); AI answers run in their own task (`relay.py`,
 AI-005). The server ends a connection with `close_soon`, which announces the leave at once and closes after
@@ -89,7 +89,7 @@ class Connection:
         self.outbox: Outbox
         self._pending: list[RoomEvent] | None = []  # events that arrive before the welcome is out
         self._last_seq = 0
-        self._joined = self._announced = self._left = self._address_taken = False
+        self._joined = self._left = self._address_taken = False
         self._leave_reason: LeaveReason | None = None
         self._ai_task: asyncio.Task[None] | None = None
         self._ai_stop = "left"
@@ -148,7 +148,8 @@ class Connection:
         return FastWire(self._send, extension.get("transport"), extension["is_open"])
 
     async def enter(self) -> bool:
-        """Join the room and send the welcome first (CONN-003), then the replay, then announce (PRES-001)."""
+        """Join the room (the broker publishes the join, PRES-001), send the welcome first (CONN-003), then the
+        replay, then the events held back meanwhile, the join first among them."""
         if not self.hub.take_address(self.address):
             self.refuse(ErrorCode.TOO_MANY_CONNECTIONS)  # LIMIT-006
             return False
@@ -171,7 +172,6 @@ class Connection:
         self._last_seq = joined.seq  # CONN-004: everything after the welcome's seq, nothing before
         for event in pending:
             self.deliver(event)
-        await self.announce_join()
         if not self.hub.broker.healthy:  # joined a local room during an outage: told, as the members already in it
             self.push(System.notice(NoticeCode.DEGRADED, lang=self.lang))
         return True
@@ -185,10 +185,6 @@ class Connection:
             room=self.room, nickname=self._nickname, seq=joined.seq, members=members, limits=self.hub.limits,
             capabilities=self.hub.capabilities, resume=resume, lang=self.lang,
         )  # fmt: skip
-
-    async def announce_join(self) -> None:
-        await self.hub.broker.publish(self.room, EventDraft(EventKind.JOIN, nickname=self._nickname))
-        self._announced = True
 
     def refuse(self, code: ErrorCode | None) -> None:
         """LIMIT-006: told why, closed with 1013, never welcomed nor announced (None: the broker is down)."""
@@ -240,16 +236,14 @@ class Connection:
             self.hub.release_address(self.address)
 
     async def announce_leave(self, reason: LeaveReason) -> None:
-        """PRES-002/003/005: leave the room once; announce it only if the join was announced."""
+        """PRES-002/003/005: leave the room once; the broker publishes the leave (a member never joined is not
+        announced)."""
         if self._left:
             return
         self._left = True
         self.hub.metrics.closes.labels(reason.value).inc()
         if self._joined:
-            await self.hub.broker.leave(self.room, self)
-        if self._announced:
-            draft = EventDraft(EventKind.LEAVE, nickname=self._nickname, reason=reason)
-            await self.hub.broker.publish(self.room, draft)
+            await self.hub.broker.leave(self.room, self, reason)
 
     def close_soon(self, code: CloseCode, reason: LeaveReason, *, discard: bool = False) -> None:
         """End the connection from the server side: leave announced now, close frame after the queue."""

@@ -25,7 +25,7 @@ class DropsLeaveNotice(Connection):
             return
         self._left = True
         if self._joined:
-            await self.hub.broker.leave(self.room, self)
+            await self.hub.broker.leave(self.room, self, reason, announce=False)
 
 
 class EchoesToOtherRooms(Connection):

@@ -26,7 +26,6 @@ import logging
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from redis import exceptions as redis_errors
 
@@ -37,8 +36,8 @@ from roomwire.reference.rooms.redis.budget import RedisBudget
 from roomwire.reference.rooms.redis.codec import decode
 from roomwire.reference.rooms.redis.config import SETTING, RedisOptions
 from roomwire.reference.rooms.redis.link import LOST, Link, why
-from roomwire.reference.rooms.redis.room import LocalRoom
-from roomwire.reference.rooms.redis.shared import Claim, Evictable
+from roomwire.reference.rooms.redis.room import LocalRoom, PendingLeave
+from roomwire.reference.rooms.redis.shared import Evictable
 from roomwire.spec.codes import CloseCode, LeaveReason
 from roomwire.spec.errors import ConfigError
 
@@ -74,7 +73,6 @@ class RedisBroker(Broker):
         self._healthy = False
         self._closing = False
         self._numbers = itertools.count(1)
-        self._claims: WeakKeyDictionary[asyncio.Task[Any], Claim] = WeakKeyDictionary()
         self._evicted: set[Member] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reconnect: asyncio.Task[None] | None = None
@@ -135,44 +133,48 @@ class RedisBroker(Broker):
     # --- the interface ----------------------------------------------------------------------------------------
 
     async def join(self, room: str, member: Member, *, capacity: int, since: int | None) -> Joined:
+        """Through Redis (the JOIN script publishes the join with the membership change), or, while Redis is
+        lost, in the local room only (the join published locally, the others told when Redis is back)."""
         local = self.room(room)
         member_id = self.member_id()
         local.add(member, member_id)
         if self._healthy:
             try:
-                result = await shared.join(self, local, member, member_id, capacity, since)
+                joined = await shared.join(self, local, member, member_id, capacity, since)
             except LOST as exc:
                 self.lost(exc)
             else:
-                if result is None:
+                if joined is None:
                     local.remove(member)
                     raise RoomFull(room)
-                joined, event = result
-                local.awaiting.add(member_id)
-                self._remember(Claim(room, member_id, "joined", event))
                 return joined
-        self._remember(Claim(room, member_id, "local"))
         return outage.join_locally(self, local, member, member_id, capacity, since)
 
-    async def leave(self, room: str, member: Member) -> None:
-        """Stop delivering to `member` now; its leave is published by the `publish(LEAVE)` that follows."""
+    async def leave(self, room: str, member: Member, reason: LeaveReason, *, announce: bool = True) -> None:
+        """Stop delivering to `member` now and publish its leave: through Redis when the others know the member
+        (once, whoever removes it from the room's hash), locally when only this instance does."""
         if member in self._evicted:
             self._evicted.discard(member)
-            self._remember(Claim(room, "", "gone"))  # its leave was announced by a survivor (PRES-005)
-            return
+            return  # its leave was announced by a survivor (PRES-005)
         local = self.rooms.get(room)
         member_id = local.remove(member) if local is not None else None
         if local is None or member_id is None:
             return
-        if member_id in local.unannounced:
+        draft = EventDraft(EventKind.LEAVE, nickname=member.nickname, reason=reason)
+        if member_id in local.unannounced:  # joined during an outage: the others never learnt of it
             local.unannounced.discard(member_id)
-            self._remember(Claim(room, member_id, "local"))
-        elif member_id in local.awaiting:  # its join is out, but the connection will not announce a leave
-            local.awaiting.discard(member_id)
-            self._remember(Claim(room, member_id, "leaving"))
-            await self.publish(room, EventDraft(EventKind.LEAVE, nickname=member.nickname, reason=LeaveReason.SERVER))
-        else:
-            self._remember(Claim(room, member_id, "leaving"))
+            if announce:
+                outage.publish_locally(self, room, draft)
+            return
+        if self._healthy:
+            try:
+                await (shared.leave(self, room, draft, member_id) if announce else shared.forget(self, room, member_id))
+                return
+            except LOST as exc:
+                self.lost(exc)
+        if announce:
+            outage.publish_locally(self, room, draft)
+        local.pending_leaves.append(PendingLeave(member_id, member.nickname, reason, announce))
 
     async def rename(self, room: str, member: Member) -> None:
         """The nickname is stored where `members` lists read it; other instances update their mirrors."""
@@ -183,26 +185,12 @@ class RedisBroker(Broker):
         await shared.store_nickname(self, room, member_id, member.nickname)
 
     async def publish(self, room: str, draft: EventDraft) -> RoomEvent:
-        claim = self._claim_of_task() if draft.kind is not EventKind.USER_MSG else None
-        if claim is not None and claim.room != room:
-            claim = None
-        if claim is not None:
-            if claim.state == "gone":
-                return shared.silent(room, draft)  # PRES-005: announced already, by another instance
-            if claim.event is not None:  # the join script published it, atomically with the join
-                local = self.rooms.get(room)
-                if local is not None:
-                    local.awaiting.discard(claim.member)
-                return claim.event
-        through_redis = claim is None or claim.state != "local"
-        if self._healthy and through_redis:
+        if self._healthy:
             try:
-                if claim is not None and draft.kind is EventKind.LEAVE:
-                    return await shared.leave(self, room, draft, claim.member)
                 return await shared.publish(self, room, draft)
             except LOST as exc:
                 self.lost(exc)
-        return outage.publish_locally(self, room, draft, claim)
+        return outage.publish_locally(self, room, draft)
 
     # --- delivery ---------------------------------------------------------------------------------------------
 
@@ -283,16 +271,6 @@ class RedisBroker(Broker):
     @property
     def ttl_ms(self) -> int:
         return self.options.room_ttl_s * 1000
-
-    def _claim_of_task(self) -> Claim | None:
-        task = asyncio.current_task()
-        return self._claims.pop(task, None) if task is not None else None
-
-    def _remember(self, claim: Claim) -> Claim:
-        task = asyncio.current_task()
-        if task is not None:
-            self._claims[task] = claim
-        return claim
 
     def spawn(self, coroutine: Any) -> None:
         task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coroutine)

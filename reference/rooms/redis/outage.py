@@ -22,14 +22,12 @@ from typing import TYPE_CHECKING
 
 from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull, now_ms
 from roomwire.reference.rooms.redis.codec import body, decode, nickname_json
-from roomwire.reference.rooms.redis.room import LocalRoom, PendingLeave
+from roomwire.reference.rooms.redis.room import LocalRoom
 from roomwire.reference.rooms.redis.scripts import BLOCK
-from roomwire.reference.rooms.redis.shared import leave_if_present, register
-from roomwire.spec.codes import LeaveReason
+from roomwire.reference.rooms.redis.shared import forget, leave_if_present, register
 
 if TYPE_CHECKING:
     from roomwire.reference.rooms.redis.broker import RedisBroker
-    from roomwire.reference.rooms.redis.shared import Claim
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +38,8 @@ log = logging.getLogger(__name__)
 def join_locally(
     broker: RedisBroker, local: LocalRoom, member: Member, member_id: str, capacity: int, since: int | None
 ) -> Joined:
-    """A join while Redis is lost: `members` and capacity from the last known state (the mirror)."""
+    """A join while Redis is lost: `members` and capacity from the last known state (the mirror); the join is
+    published to this instance's members now and to the others when Redis is back (`reconcile`)."""
     if local.count > capacity:
         local.remove(member)
         raise RoomFull(local.name)
@@ -49,14 +48,14 @@ def join_locally(
         local.delivered = local.shared
         local.release(())
     seq = local.delivered
-    if since is None:
-        return Joined(seq=seq, members=local.names())
-    replay, complete = local.replay(since, seq)
-    return Joined(seq=seq, members=local.names(), replay=replay, complete=complete)
+    replay, complete = local.replay(since, seq) if since is not None else ((), True)
+    joined = Joined(seq=seq, members=local.names(), replay=replay, complete=complete)
+    publish_locally(broker, local.name, EventDraft(EventKind.JOIN, nickname=member.nickname))  # PRES-001
+    return joined
 
 
-def publish_locally(broker: RedisBroker, room: str, draft: EventDraft, claim: Claim | None) -> RoomEvent:
-    """Deliver to this instance's members with an outage `seq`; remember what the others must learn."""
+def publish_locally(broker: RedisBroker, room: str, draft: EventDraft) -> RoomEvent:
+    """Deliver to this instance's members with an outage `seq` (the others never see it: a jump in `seq`)."""
     local = broker.room(room)
     assert broker.slot is not None
     seq = local.outage_seq(broker.slot)
@@ -70,9 +69,6 @@ def publish_locally(broker: RedisBroker, room: str, draft: EventDraft, claim: Cl
     )  # fmt: skip
     local.delivered = seq
     local.deliver(event)
-    if claim is not None and claim.state == "leaving" and draft.kind is EventKind.LEAVE:
-        reason = draft.reason or LeaveReason.DROP
-        local.pending_leaves.append(PendingLeave(claim.member, draft.nickname, reason))
     return event
 
 
@@ -131,8 +127,10 @@ async def _announce(broker: RedisBroker, local: LocalRoom) -> None:
         local.unannounced.discard(member_id)
     while local.pending_leaves:
         leave = local.pending_leaves[0]
-        draft = EventDraft(EventKind.LEAVE, nickname=leave.nickname, reason=leave.reason)
-        await leave_if_present(
-            broker, room, leave.member, body(draft, leave.member, broker.me, quiet=True), store=False
-        )
+        if leave.announce:
+            draft = EventDraft(EventKind.LEAVE, nickname=leave.nickname, reason=leave.reason)
+            fragment = body(draft, leave.member, broker.me, quiet=True)
+            await leave_if_present(broker, room, leave.member, fragment, store=False)
+        else:
+            await forget(broker, room, leave.member)
         local.pending_leaves.pop(0)

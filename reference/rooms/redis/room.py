@@ -38,6 +38,7 @@ class PendingLeave:
     member: str
     nickname: str | None
     reason: LeaveReason
+    announce: bool = True  # False: only removed from the room's hash (`Broker.leave(announce=False)`)
 
 
 class LocalRoom:
@@ -59,7 +60,6 @@ class LocalRoom:
         self.outage_next: int | None = None  # the next outage seq; None: no outage seq used since the last jump
         self.outage_end = 0
         self.unannounced: set[str] = set()  # joined during an outage: other instances have not been told
-        self.awaiting: set[str] = set()  # join published by the join script; the connection's publish is due
         self.pending_leaves: list[PendingLeave] = []  # left during an outage: to tell the others
         self._on_foreign_leave = on_foreign_leave
 

@@ -3,8 +3,7 @@
 `join` subscribes to the room's channel first (and waits for Redis to confirm), then, in one script, checks
 capacity across instances (LIMIT-006), registers the member, reads members and history, and publishes its join:
 the welcome's `seq` is the one right before that join, so every later event reaches the member (CONN-004, the
-ordering contract of broker.py) and no event falls between the welcome and the join, as with memory.py. The
-connection's own `publish(JOIN)` then returns that event (`Claim`).
+ordering contract of broker.py) and no event falls between the welcome and the join, as with memory.py.
 
 `publish` serializes the draft once (codec.body); the script adds `seq`, `ts` and `count` and publishes.
 A leave is published by whoever removes the member from the room's hash, so it is announced once.
@@ -13,7 +12,6 @@ A leave is published by whoever removes the member from the room's hash, so it i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, Member, RoomEvent
@@ -33,36 +31,15 @@ class Evictable(Protocol):
     def close_soon(self, code: CloseCode, reason: LeaveReason, *, discard: bool = False) -> None: ...
 
 
-@dataclass(slots=True)
-class Claim:
-    """Links a member's `join`/`leave` to the `publish` that announces it, in the same task (connection.py
-    calls `join` then `publish(JOIN)`, and `leave` then `publish(LEAVE)`, each pair in one task).
-
-    `state`: `joined` (the join script published the join already: `event`), `local` (joined while Redis was
-    lost: only this instance knows it), `leaving` (a member the others know: its leave goes through Redis),
-    `gone` (a survivor announced its leave already: stay silent, PRES-005).
-    """
-
-    room: str
-    member: str
-    state: str
-    event: RoomEvent | None = None
-
-
 def nickname_of(raw: bytes) -> str | None:
     value = json.loads(raw)
     return value if isinstance(value, str) else None
 
 
-def silent(room: str, draft: EventDraft) -> RoomEvent:
-    """What `publish` returns for a leave it does not announce (the caller does not use it)."""
-    return RoomEvent(room=room, kind=draft.kind, seq=0, ts=0, nickname=draft.nickname)
-
-
 async def join(
     broker: RedisBroker, local: LocalRoom, member: Member, member_id: str, capacity: int, since: int | None
-) -> tuple[Joined, RoomEvent] | None:
-    """Join through Redis: the welcome's `Joined`, and the join event already published; None when full.
+) -> Joined | None:
+    """Join through Redis, the join published in the same step; None when the room is full.
 
     Raises:
         one of `LOST`: Redis is unreachable (the broker then joins locally).
@@ -89,10 +66,10 @@ async def join(
     if local.start(seq):
         broker.spawn(broker.repair(local))
     if since is None:
-        return Joined(seq=seq, members=tuple(names)), event
+        return Joined(seq=seq, members=tuple(names))
     events = [item.event for item in (decode(local.name, raw) for raw in history) if item.event is not None]
     replay, complete = kept_range(events, since, seq)  # RECON-004
-    return Joined(seq=seq, members=tuple(names), replay=replay, complete=complete), event
+    return Joined(seq=seq, members=tuple(names), replay=replay, complete=complete)
 
 
 async def register(
@@ -127,14 +104,19 @@ async def publish(broker: RedisBroker, room: str, draft: EventDraft) -> RoomEven
     return event
 
 
-async def leave(broker: RedisBroker, room: str, draft: EventDraft, member: str) -> RoomEvent:
-    """Remove the member and publish its leave in one step; silent if a survivor announced it already."""
-    message = await leave_if_present(broker, room, member, body(draft, member, broker.me), store=True)
-    if message is None:
-        return silent(room, draft)
-    event = decode(room, message).event
-    assert event is not None
-    return event
+async def leave(broker: RedisBroker, room: str, draft: EventDraft, member: str) -> None:
+    """Remove the member and publish its leave in one step; silent if a survivor announced it already.
+
+    Raises:
+        one of `LOST`: Redis is unreachable (the broker then announces it locally, and to the others later).
+    """
+    await leave_if_present(broker, room, member, body(draft, member, broker.me), store=True)
+
+
+async def forget(broker: RedisBroker, room: str, member: str) -> None:
+    """Remove the member from the room's hash without announcing it (`Broker.leave(announce=False)`)."""
+    assert broker.link is not None
+    await broker.link.client.hdel(broker.keys.members(room), member)
 
 
 async def leave_if_present(broker: RedisBroker, room: str, member: str, fragment: str, *, store: bool) -> bytes | None:
