@@ -211,8 +211,8 @@ async def test_a_subscriber_killed_by_redis_is_replaced_without_a_gap(redis: Red
 
         talking = asyncio.create_task(chatter())
         await asyncio.sleep(0.05)
-        assert a.link is not None and b.link is not None  # what Redis does when an output buffer overflows:
-        await b.link.client.client_kill_filter(_id=await subscriber_id(b, a.me))
+        assert b.store.link is not None  # what Redis does when an output buffer overflows:
+        await b.store.link.client.client_kill_filter(_id=await subscriber_id(b, a.instance.me))
         await talking
         await eventually(lambda: notices.seen == [False, True], what="degraded, then restored")
         await eventually(lambda: ann.said() == [f"m{i}" for i in range(200)], what="every message, once, in order")
@@ -221,8 +221,8 @@ async def test_a_subscriber_killed_by_redis_is_replaced_without_a_gap(redis: Red
 
 async def subscriber_id(broker: RedisBroker, instance: str) -> str:
     """The CLIENT id of `instance`'s subscriber connection (it is named after the instance)."""
-    assert broker.link is not None
-    for client in await broker.link.client.client_list():
+    assert broker.store.link is not None
+    for client in await broker.store.link.client.client_list():
         if client["name"] == f"roomwire-sub-{instance}":
             return str(client["id"])
     raise AssertionError(f"no subscriber named for {instance}")

@@ -18,16 +18,11 @@ What an outage loses, precisely (docs/scaleout.md):
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull, now_ms
 from roomwire.reference.rooms.redis.codec import body, decode, nickname_json
-from roomwire.reference.rooms.redis.room import LocalRoom
-from roomwire.reference.rooms.redis.scripts import BLOCK
-from roomwire.reference.rooms.redis.shared import forget, leave_if_present, register
-
-if TYPE_CHECKING:
-    from roomwire.reference.rooms.redis.broker import RedisBroker
+from roomwire.reference.rooms.redis.state import Instance, LocalRoom, PendingLeave
+from roomwire.reference.rooms.redis.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -36,29 +31,26 @@ log = logging.getLogger(__name__)
 
 
 def join_locally(
-    broker: RedisBroker, local: LocalRoom, member: Member, member_id: str, capacity: int, since: int | None
+    instance: Instance, local: LocalRoom, member: Member, member_id: str, capacity: int, since: int | None
 ) -> Joined:
     """A join while Redis is lost: `members` and capacity from the last known state (the mirror); the join is
     published to this instance's members now and to the others when Redis is back (`reconcile`)."""
     if local.count > capacity:
         local.remove(member)
         raise RoomFull(local.name)
-    local.unannounced.add(member_id)
-    if local.delivered is None:
-        local.delivered = local.shared
-        local.release(())
-    seq = local.delivered
+    local.joined_alone(member_id)
+    seq = local.welcome_seq_alone()
     replay, complete = local.replay(since, seq) if since is not None else ((), True)
     joined = Joined(seq=seq, members=local.names(), replay=replay, complete=complete)
-    publish_locally(broker, local.name, EventDraft(EventKind.JOIN, nickname=member.nickname))  # PRES-001
+    publish_locally(instance, local.name, EventDraft(EventKind.JOIN, nickname=member.nickname))  # PRES-001
     return joined
 
 
-def publish_locally(broker: RedisBroker, room: str, draft: EventDraft) -> RoomEvent:
+def publish_locally(instance: Instance, room: str, draft: EventDraft) -> RoomEvent:
     """Deliver to this instance's members with an outage `seq` (the others never see it: a jump in `seq`)."""
-    local = broker.room(room)
-    assert broker.slot is not None
-    seq = local.outage_seq(broker.slot)
+    local = instance.room(room)
+    assert instance.slot is not None
+    seq = local.outage_seq(instance.slot)
     if seq is None:  # pragma: no cover - needs SPAN (4 million) events in one room during one outage
         log.error("room %s: the outage range of this instance is used up; event dropped", room)
         return RoomEvent(room=room, kind=draft.kind, seq=0, ts=now_ms(), nickname=draft.nickname)
@@ -67,70 +59,72 @@ def publish_locally(broker: RedisBroker, room: str, draft: EventDraft) -> RoomEv
         room=room, kind=draft.kind, seq=seq, ts=now_ms(), nickname=draft.nickname, content=draft.content,
         id=draft.id, count=local.count if presence else None, reason=draft.reason,
     )  # fmt: skip
-    local.delivered = seq
-    local.deliver(event)
+    local.deliver_alone(event)
     return event
+
+
+def leave_locally(instance: Instance, local: LocalRoom, leave: PendingLeave, *, shared: bool) -> None:
+    """A leave while Redis is lost: announced here now; to the others later if they knew the member."""
+    if leave.announce:
+        draft = EventDraft(EventKind.LEAVE, nickname=leave.nickname, reason=leave.reason)
+        publish_locally(instance, local.name, draft)
+    if shared:
+        local.left_meanwhile(leave)
 
 
 # --- Redis is back ----------------------------------------------------------------------------------------------
 
 
-async def reconcile(broker: RedisBroker, local: LocalRoom, lost_data: bool) -> None:
+async def reconcile(store: Store, local: LocalRoom, lost_data: bool) -> None:
     """Make Redis agree with this instance about `local`, then deliver what history has that we missed.
 
     Raises:
         one of `link.LOST`: Redis went away again; the caller retries the whole recovery later.
     """
-    local.holding = True  # what arrives meanwhile waits, and is delivered in order by `release`
+    local.hold()  # what arrives meanwhile waits, and is delivered in order by `release`
     try:
-        await _register(broker, local, lost_data)
+        await _store_nicknames(store, local, lost_data)
         if lost_data or local.outage_next is not None:
-            seen = max(local.delivered or 0, local.shared)
-            lifted = await broker.call("jump", [broker.keys.seq(local.name)], seen, BLOCK)
-            local.shared = max(local.shared, int(lifted))
-            local.outage_next = None
-        await _announce(broker, local)
-        assert broker.link is not None
-        raw = await broker.link.client.lrange(broker.keys.history(local.name), 0, -1)
+            local.lifted(await store.lift_seq(local.name, max(local.delivered or 0, local.shared)))
+        await _announce(store, local)
+        raw = await store.history_of(local.name)
     except BaseException:
         local.release(())
         raise
     local.release(decode(local.name, entry) for entry in raw)
 
 
-async def _register(broker: RedisBroker, local: LocalRoom, lost_data: bool) -> None:
+async def _store_nicknames(store: Store, local: LocalRoom, lost_data: bool) -> None:
     """Store the nickname (which may have been bound meanwhile) of every member the others know; one that must
     still be there but is not was announced as left by a survivor: evict it (PRES-005). After Redis lost its
     data, store them all again, silently: for their clients nothing changed."""
-    args: list[str] = [local.name]
-    for member, member_id in local.members.items():
-        if member_id not in local.unannounced:
-            args += [member_id, nickname_json(member.nickname), "0" if lost_data else "1"]
-    if len(args) == 1:
+    entries = [
+        (member_id, nickname_json(member.nickname), not lost_data)
+        for member, member_id in local.members.items()
+        if member_id not in local.unannounced
+    ]
+    if not entries:
         return
-    keys = [broker.keys.members(local.name), broker.keys.instance_rooms(broker.me)]
-    for raw in await broker.call("register", keys, *args):
-        gone = local.ids.get(raw.decode())
-        if gone is not None:
-            broker.evict(local, gone)
+    for gone in await store.store_nicknames(local.name, entries):
+        local.announced_elsewhere(gone)
 
 
-async def _announce(broker: RedisBroker, local: LocalRoom) -> None:
+async def _announce(store: Store, local: LocalRoom) -> None:
     """Tell the other instances who joined and left during the outage; `q` keeps this instance's own members
     from seeing them twice, and they stay out of history (inside the jump, so resume says incomplete)."""
-    room = local.name
+    room, me = local.name, store.instance.me
     for member_id in list(local.unannounced):
         member = local.ids.get(member_id)
         if member is not None:
-            draft = EventDraft(EventKind.JOIN, nickname=member.nickname)
-            await register(broker, room, member_id, draft, capacity=2**31, history=False, quiet=True)
-        local.unannounced.discard(member_id)
+            fragment = body(EventDraft(EventKind.JOIN, nickname=member.nickname), member_id, me, quiet=True)
+            nickname = nickname_json(member.nickname)
+            await store.join_room(room, member_id, nickname, fragment, capacity=2**31, history=False, announce=False)
+        local.announced(member_id)
     while local.pending_leaves:
         leave = local.pending_leaves[0]
         if leave.announce:
             draft = EventDraft(EventKind.LEAVE, nickname=leave.nickname, reason=leave.reason)
-            fragment = body(draft, leave.member, broker.me, quiet=True)
-            await leave_if_present(broker, room, leave.member, fragment, store=False)
+            await store.leave_room(room, leave.member, body(draft, leave.member, me, quiet=True), store=False)
         else:
-            await forget(broker, room, leave.member)
-        local.pending_leaves.pop(0)
+            await store.forget_member(room, leave.member)
+        local.told(leave)

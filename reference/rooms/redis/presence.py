@@ -27,204 +27,139 @@ import random
 import secrets
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from redis import exceptions as redis_errors
 
 from roomwire.reference.rooms.redis import outage
 from roomwire.reference.rooms.redis.link import LOST, Link, why
+from roomwire.reference.rooms.redis.state import Instance, Recovery
+from roomwire.reference.rooms.redis.store import Store
 from roomwire.spec.codes import LeaveReason
-
-if TYPE_CHECKING:
-    from roomwire.reference.rooms.redis.broker import RedisBroker
 
 log = logging.getLogger(__name__)
 
 MARKER_TTL_MS = 3_600_000
 
 
-async def register(broker: RedisBroker, *, lost: bool) -> None:
+async def take_lease(store: Store, instance: Instance) -> None:
     """Take (or renew) the lease, learn the epoch, and keep or get a slot (scripts.START)."""
-    keys = broker.keys
-    slot_kept = "" if broker.slot is None else broker.slot
-    epoch, slot = await broker.call(
-        "start", [keys.epoch, keys.slots, keys.instances], secrets.token_hex(8), broker.me, _lease_ms(broker), slot_kept
-    )
-    if lost and broker.epoch and epoch.decode() != broker.epoch:
+    epoch, slot = await store.take_lease(secrets.token_hex(8), instance.slot)
+    if instance.registered(epoch, slot):
         log.warning("Redis lost its data (new epoch): re-registering every member, lifting every room's seq")
-    broker.epoch, broker.slot = epoch.decode(), int(slot)
-    await count_instances(broker)
+    await count_instances(store, instance)
 
 
-async def heartbeat(broker: RedisBroker) -> str:
-    keys = broker.keys
-    status = await broker.call(
-        "heartbeat", [keys.instances, keys.reaped(broker.me), keys.epoch], broker.me, _lease_ms(broker), broker.epoch
-    )
-    return str(status.decode())
-
-
-async def recover(broker: RedisBroker) -> None:
+async def recover(store: Store, instance: Instance) -> None:
     """After reconnecting: lease, subscriptions, then every room reconciled (outage.reconcile).
 
     Raises:
         one of `LOST`: Redis went away again.
     """
-    assert broker.link is not None
-    status = await heartbeat(broker)
-    if status == "reaped":
-        _rebirth(broker)
-    if status != "ok":
-        await register(broker, lost=status == "lost")
-    rooms = list(broker.rooms.values())
+    status = Recovery(await store.renew_lease())
+    if status is Recovery.REAPED:
+        instance.reborn()
+    if status is not Recovery.OK:
+        await take_lease(store, instance)
+    rooms = list(instance.rooms.values())
     for local in rooms:
-        local.holding = True
-    await broker.link.subscribe([broker.keys.ping(broker.me), *(broker.keys.channel(r.name) for r in rooms)])
+        local.hold()
+    await store.subscribe([local.name for local in rooms], ping=True)
     for local in rooms:
-        local.subscribed = True
+        local.subscribed_now()
     for local in rooms:
-        await outage.reconcile(broker, local, status == "lost")
+        await outage.reconcile(store, local, status is Recovery.LOST)
     for _ in range(3):  # events published locally during the recovery itself
-        dirty = [local for local in broker.rooms.values() if local.dirty or not local.subscribed]
+        dirty = [local for local in instance.rooms.values() if local.dirty or not local.subscribed]
         if not dirty:
             return
-        await broker.link.subscribe([broker.keys.channel(local.name) for local in dirty if not local.subscribed])
+        await store.subscribe([local.name for local in dirty if not local.subscribed])
         for local in dirty:
-            local.subscribed = True
-            await outage.reconcile(broker, local, False)
+            local.subscribed_now()
+            await outage.reconcile(store, local, False)
 
 
-async def reconnect(broker: RedisBroker) -> None:
-    """Capped exponential backoff with full jitter (0.1 s doubling up to `backoff`), until Redis is back."""
+async def reconnect(store: Store, instance: Instance) -> None:
+    """Capped exponential backoff with full jitter (0.1 s doubling up to `backoff`), until Redis is back and
+    this instance has recovered (the caller then says `restored`)."""
     for attempt in itertools.count():
-        await asyncio.sleep(random.uniform(0, min(broker.options.backoff_s, 0.1 * 2 ** min(attempt, 20))))
-        if broker.link is not None:
-            await broker.link.close()
-        link = broker.new_link()
+        await asyncio.sleep(random.uniform(0, min(store.options.backoff_s, 0.1 * 2 ** min(attempt, 20))))
+        await store.close()
+        link = store.new_link()
         try:
             await link.open()
-            await recover(broker)
+            await recover(store, instance)
         except LOST as exc:
             log.debug("Redis still unreachable (%s)", why(exc))
             continue
         if not link.closed:  # the subscriber may have died during the recovery: try again
-            broker.restored()
             return
 
 
-def _rebirth(broker: RedisBroker) -> None:
-    """Survivors announced our registered members as left: evict them; keep those never announced, renamed."""
-    old = broker.me
-    broker.me = secrets.token_hex(6)
-    log.warning("instance %s was taken for dead while cut off from Redis; it is %s now", old, broker.me)
-    for local in broker.rooms.values():
-        local.me = broker.me
-        for member, member_id in list(local.members.items()):
-            if member_id not in local.unannounced:
-                broker.evict(local, member)
-                continue
-            local.remove(member)
-            local.unannounced.discard(member_id)
-            renamed = broker.member_id()
-            local.add(member, renamed)
-            local.unannounced.add(renamed)
-
-
-async def run(broker: RedisBroker) -> None:
+async def run(store: Store, instance: Instance) -> None:
     """The heartbeat loop: renew the lease, check the subscriber hears, forget idle rooms, reap the dead."""
-    interval = broker.options.lease_s / 3
+    interval = store.options.lease_s / 3
     idle: set[str] = set()
     while True:
         await asyncio.sleep(interval)
-        link = broker.link
-        if not broker.healthy or link is None or link.closed:
+        link = store.link
+        if not instance.healthy or link is None or link.closed:
             continue
         try:
-            await _beat(broker, link, interval)
-            idle = await _sweep(broker, link, idle)
-            if time.monotonic() - broker.connected_at >= broker.options.lease_s:
-                await reap(broker)
+            await _beat(store, instance, link, interval)
+            idle = await _sweep(store, instance, idle)
+            if instance.may_reap(store.options.lease_s):
+                await reap(store)
         except LOST as exc:
-            broker.lost(exc)
+            store.lost(exc)
 
 
-async def _beat(broker: RedisBroker, link: Link, interval: float) -> None:
-    if time.monotonic() - link.last_heard > 2 * interval + broker.options.timeout_s:
+async def _beat(store: Store, instance: Instance, link: Link, interval: float) -> None:
+    if time.monotonic() - link.last_heard > 2 * interval + store.options.timeout_s:
         raise redis_errors.TimeoutError("the subscriber heard nothing, not even its own heartbeat")
-    await link.client.publish(broker.keys.ping(broker.me), b"1")
-    status = await heartbeat(broker)
-    if status != "ok":
+    await store.echo()
+    status = await store.renew_lease()
+    if status != Recovery.OK:
         raise redis_errors.ConnectionError(f"Redis says this instance is {status}")
-    await count_instances(broker)
+    await count_instances(store, instance)
 
 
-async def count_instances(broker: RedisBroker) -> None:
+async def count_instances(store: Store, instance: Instance) -> None:
     """Remember how many instances hold a lease (the dead until reaped, too: a smaller share is the safe side);
     while Redis is lost, the AI budget falls back to this instance's share of it (budget.py)."""
-    assert broker.link is not None
-    broker.live_instances = max(1, int(await broker.link.client.zcard(broker.keys.instances)))
+    instance.counted(await store.count_instances())
 
 
-async def _sweep(broker: RedisBroker, link: Link, idle_before: set[str]) -> set[str]:
+async def _sweep(store: Store, instance: Instance, idle_before: set[str]) -> set[str]:
     """Unsubscribe rooms idle for two beats in a row (a short grace avoids churn when someone reconnects)."""
-    idle_now = {name for name, local in broker.rooms.items() if local.idle}
+    idle_now = {name for name, local in instance.rooms.items() if local.idle}
     gone = idle_now & idle_before
-
-    def pick() -> list[str]:  # runs under the link's send lock: no SUBSCRIBE can slip in between
-        channels = []
-        for name in gone:
-            local = broker.rooms.get(name)
-            if local is not None and local.idle:
-                del broker.rooms[name]
-                if local.subscribed:
-                    channels.append(broker.keys.channel(name))
-        return channels
-
-    await link.unsubscribe_idle(pick)
+    await store.unsubscribe_idle(lambda: instance.forget_idle(gone))  # under the send lock: no SUBSCRIBE between
     return idle_now - gone
 
 
-async def reap(broker: RedisBroker, *, limit: int = 8) -> None:
+async def reap(store: Store, *, limit: int = 8) -> None:
     """Announce the members of instances whose lease expired (module docstring)."""
-    keys = broker.keys
     for _ in range(limit):
-        claimed = await broker.call(
-            "claim", [keys.instances, keys.reaping], broker.me, _lease_ms(broker), keys.prefix, MARKER_TTL_MS
-        )
-        if not claimed:
+        claimed = await store.claim_dead(MARKER_TTL_MS)
+        if claimed is None:
             return
-        dead = claimed[0].decode()
-        count = await _announce_all(broker, dead, (raw.decode() for raw in claimed[1:]), LeaveReason.TIMEOUT)
-        assert broker.link is not None
-        await broker.link.client.zrem(keys.reaping, dead)
-        await broker.link.client.delete(keys.instance_rooms(dead))
+        dead, rooms = claimed
+        count = await _announce_all(store, dead, rooms, LeaveReason.TIMEOUT)
+        await store.reaped(dead)
         log.warning("instance %s stopped renewing its lease: %d of its members announced as left", dead, count)
 
 
-async def _announce_all(broker: RedisBroker, instance: str, rooms: Iterable[str], reason: LeaveReason) -> int:
-    count = 0
-    for room in rooms:
-        channel, keys = broker.keys.channel(room), broker.keys.room_keys(room)
-        count += int(
-            await broker.call("reap_room", keys, channel, broker.history, instance, reason.value, broker.ttl_ms)
-        )
-    return count
+async def _announce_all(store: Store, instance: str, rooms: Iterable[str], reason: LeaveReason) -> int:
+    return sum([await store.reap_room(room, instance, reason.value) for room in rooms])
 
 
-async def deregister(broker: RedisBroker) -> None:
+async def deregister(store: Store, instance: Instance) -> None:
     """A clean stop: members still registered are announced (reason `server`), the lease is dropped."""
-    link = broker.link
-    if link is None:
+    if store.link is None:
         return
     try:
-        stored = await link.client.smembers(broker.keys.instance_rooms(broker.me))
-        rooms = {raw.decode() if isinstance(raw, bytes) else raw for raw in stored}
-        await _announce_all(broker, broker.me, rooms | set(broker.rooms), LeaveReason.SERVER)
-        await link.client.zrem(broker.keys.instances, broker.me)
-        await link.client.delete(broker.keys.instance_rooms(broker.me))
+        rooms = await store.own_rooms()
+        await _announce_all(store, instance.me, rooms | set(instance.rooms), LeaveReason.SERVER)
+        await store.drop_lease()
     except LOST as exc:
         log.warning("could not deregister from Redis (%s); survivors will reap this instance", exc)
-
-
-def _lease_ms(broker: RedisBroker) -> int:
-    return int(broker.options.lease_s * 1000)
