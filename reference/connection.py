@@ -382,7 +382,7 @@ class Connection:
         if grant.wait:
             self.reject_ai(ErrorCode.AI_QUOTA, frame.id, retry_after=grant.wait)
             return
-        if await self.refused_meanwhile(grant, frame.id):
+        if await self.withdraw_if_ending(grant, frame.id):
             return
         history = frame.history[-self.hub.limits.max_history_items :]  # AI-009
         request = AiRequest(question=frame.content, history=history)
@@ -390,9 +390,10 @@ class Connection:
         self._ai_task = asyncio.get_running_loop().create_task(self._answer(request, frame.id))
         self._ai_task.add_done_callback(self._ai_finished)
 
-    async def refused_meanwhile(self, grant: Grant, id: str | None) -> bool:
-        """A shared budget answers over the network: the connection may be closing or the server stopping by
-        then. The admission is given back (it never reaches upstream) and the question refused as in `on_ai_msg`.
+    async def withdraw_if_ending(self, grant: Grant, id: str | None) -> bool:
+        """If the connection began closing or the server stopping while the budget answered (a shared budget
+        answers over the network): give the admission back (it never reaches upstream), refuse the question as
+        `on_ai_msg` does, and return True. Otherwise do nothing and return False.
         """
         if not (self.outbox.closing or self.hub.shutting_down):
             return False
