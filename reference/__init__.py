@@ -22,7 +22,6 @@ Modules, one job each (docs/reference.md draws how a frame goes through them):
     relay            one AI answer, from the question to its `ai_done`
     ai               the only google-genai import: the Gemini client (real or the double)
     upstream_errors  what an upstream failure becomes for the client
-    fastcheck        the microsecond fast path in front of the spec's frame validator
     metrics          the Prometheus metrics
     redaction        secrets kept out of logs and errors
     hypercorn_ext    Hypercorn extensions: keepalive, frame limits, the fast send path
