@@ -206,3 +206,20 @@ class Broker(ABC):
     def _notify(self, healthy: bool) -> None:
         for listener in list(self._listeners):
             listener(healthy)
+
+
+def kept_range(events: list[RoomEvent], since: int, seq: int) -> tuple[tuple[RoomEvent, ...], bool]:
+    """RECON-004: the kept events with since < seq' <= seq, and whether every seq of that range is among them.
+
+    Contiguity is the whole test: an outage leaves a jump in `seq`, a trimmed history starts too late, and both
+    make the range incomplete.
+    """
+    chosen = tuple(event for event in events if since < event.seq <= seq)
+    if since >= seq:
+        return (), True
+    expected = since + 1
+    for event in chosen:
+        if event.seq != expected:
+            return chosen, False
+        expected += 1
+    return chosen, expected == seq + 1

@@ -16,7 +16,17 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict, deque
 
-from roomwire.reference.rooms.broker import Broker, EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull, now_ms
+from roomwire.reference.rooms.broker import (
+    Broker,
+    EventDraft,
+    EventKind,
+    Joined,
+    Member,
+    RoomEvent,
+    RoomFull,
+    kept_range,
+    now_ms,
+)
 from roomwire.spec.codes import LeaveReason
 
 log = logging.getLogger(__name__)
@@ -38,11 +48,7 @@ class _Room:
 
     def replay(self, since: int) -> tuple[tuple[RoomEvent, ...], bool]:
         """RECON-004: kept events with since < seq <= self.seq, and whether none in that range is missing."""
-        events = tuple(event for event in self.history if event.seq > since)
-        if since >= self.seq:
-            return (), True
-        first_kept = self.history[0].seq if self.history else self.seq + 1
-        return events, first_kept <= since + 1
+        return kept_range(list(self.history), since, self.seq)
 
 
 class MemoryBroker(Broker):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from roomwire.reference.rooms.broker import EventKind, Member, RoomEvent
+from roomwire.reference.rooms.broker import EventKind, Member, RoomEvent, kept_range
 from roomwire.reference.rooms.redis.codec import Incoming
 from roomwire.reference.rooms.redis.scripts import BLOCK, SPAN
-from roomwire.reference.rooms.redis.state import TRANSITIONS, Health, Instance, LocalRoom, kept_range
+from roomwire.reference.rooms.redis.state import TRANSITIONS, Health, Instance, LocalRoom
 from roomwire.spec.codes import CloseCode, LeaveReason
 from tests.scaleout.members import Recorder
 

@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from redis import exceptions as redis_errors
 
-from roomwire.reference.rooms.broker import Broker, EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull
+from roomwire.reference.rooms.broker import Broker, EventDraft, Joined, Member, RoomEvent, RoomFull
 from roomwire.reference.rooms.budget import Budget
 from roomwire.reference.rooms.redis import outage, presence, shared
 from roomwire.reference.rooms.redis.budget import RedisBudget
 from roomwire.reference.rooms.redis.codec import decode
 from roomwire.reference.rooms.redis.config import SETTING, RedisOptions
 from roomwire.reference.rooms.redis.link import LOST, why
-from roomwire.reference.rooms.redis.state import Health, Instance, LocalRoom, PendingLeave
+from roomwire.reference.rooms.redis.state import Departure, Health, Instance, LocalRoom
 from roomwire.reference.rooms.redis.store import Store
 from roomwire.spec.codes import LeaveReason
 from roomwire.spec.errors import ConfigError
@@ -131,21 +131,14 @@ class RedisBroker(Broker):
         if leaving is None:
             return
         local, member_id, known = leaving
-        left = PendingLeave(member_id, member.nickname, reason, announce)
+        departure = Departure(member_id, member.nickname, reason, announce)
         if known and self.instance.healthy:
             try:
-                await self._leave_shared(room, left)
+                await shared.leave(self.store, room, departure)
                 return
             except LOST as exc:
                 self.store.lost(exc)
-        outage.leave_locally(self.instance, local, left, shared=known)
-
-    async def _leave_shared(self, room: str, left: PendingLeave) -> None:
-        if not left.announce:
-            await self.store.forget_member(room, left.member)
-            return
-        draft = EventDraft(EventKind.LEAVE, nickname=left.nickname, reason=left.reason)
-        await shared.leave(self.store, room, draft, left.member)
+        outage.leave_locally(self.instance, local, departure, known=known)
 
     async def rename(self, room: str, member: Member) -> None:
         """The nickname is stored where `members` lists read it; other instances update their mirrors."""

@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 
 from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull, now_ms
+from roomwire.reference.rooms.redis import shared
 from roomwire.reference.rooms.redis.codec import body, decode, nickname_json
-from roomwire.reference.rooms.redis.state import Instance, LocalRoom, PendingLeave
+from roomwire.reference.rooms.redis.state import Departure, Instance, LocalRoom
 from roomwire.reference.rooms.redis.store import Store
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,13 @@ def publish_locally(instance: Instance, room: str, draft: EventDraft) -> RoomEve
     return event
 
 
-def leave_locally(instance: Instance, local: LocalRoom, leave: PendingLeave, *, shared: bool) -> None:
-    """A leave while Redis is lost: announced here now; to the others later if they knew the member."""
-    if leave.announce:
-        draft = EventDraft(EventKind.LEAVE, nickname=leave.nickname, reason=leave.reason)
+def leave_locally(instance: Instance, local: LocalRoom, departure: Departure, *, known: bool) -> None:
+    """A leave while Redis is lost: announced here now, and to the others later if they knew the member (`known`)."""
+    if departure.announce:
+        draft = EventDraft(EventKind.LEAVE, nickname=departure.nickname, reason=departure.reason)
         publish_locally(instance, local.name, draft)
-    if shared:
-        local.left_meanwhile(leave)
+    if known:
+        local.left_meanwhile(departure)
 
 
 # --- Redis is back ----------------------------------------------------------------------------------------------
@@ -121,10 +122,6 @@ async def _announce(store: Store, local: LocalRoom) -> None:
             await store.join_room(room, member_id, nickname, fragment, capacity=2**31, history=False, announce=False)
         local.announced(member_id)
     while local.pending_leaves:
-        leave = local.pending_leaves[0]
-        if leave.announce:
-            draft = EventDraft(EventKind.LEAVE, nickname=leave.nickname, reason=leave.reason)
-            await store.leave_room(room, leave.member, body(draft, leave.member, me, quiet=True), store=False)
-        else:
-            await store.forget_member(room, leave.member)
-        local.told(leave)
+        departure = local.pending_leaves[0]
+        await shared.leave(store, room, departure, quiet=True)
+        local.told(departure)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 
-from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, Member, RoomEvent
+from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, Member, RoomEvent, kept_range
 from roomwire.reference.rooms.redis.codec import body, decode, nickname_json, rename_message
-from roomwire.reference.rooms.redis.state import LocalRoom, kept_range
+from roomwire.reference.rooms.redis.state import Departure, LocalRoom
 from roomwire.reference.rooms.redis.store import Store
 
 
@@ -62,9 +62,18 @@ async def publish(store: Store, room: str, draft: EventDraft) -> RoomEvent:
     return event
 
 
-async def leave(store: Store, room: str, draft: EventDraft, member: str) -> None:
-    """Remove the member and publish its leave in one step; silent if a survivor announced it already."""
-    await store.leave_room(room, member, body(draft, member, store.instance.me), store=True)
+async def leave(store: Store, room: str, departure: Departure, *, quiet: bool = False) -> None:
+    """Remove the member and publish its leave in one step; silent if a survivor announced it already (or if
+    the departure is not to be announced: `Broker.leave(announce=False)`).
+
+    `quiet`: this instance's members saw the leave already (outage.reconcile); it stays out of history.
+    """
+    if not departure.announce:
+        await store.forget_member(room, departure.member)
+        return
+    draft = EventDraft(EventKind.LEAVE, nickname=departure.nickname, reason=departure.reason)
+    fragment = body(draft, departure.member, store.instance.me, quiet=quiet)
+    await store.leave_room(room, departure.member, fragment, store=not quiet)
 
 
 async def rename(store: Store, room: str, member: str, nickname: str | None) -> None:

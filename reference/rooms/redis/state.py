@@ -26,7 +26,7 @@ A member of this instance is, in its room:
 - evicted (`Instance.evicted`): a survivor announced its leave while we were cut off; it is closed (1012) and
   its own leave stays silent (PRES-005).
 
-A shared member that leaves during an outage is a `PendingLeave` until the reconciliation announces it.
+A shared member that leaves during an outage stays a pending `Departure` until the reconciliation announces it.
 
 A room's delivery (`LocalRoom`). Every room event reaches this instance through the room's channel (its own
 events too), in the order Redis published them, which is `seq` order. `accept` hands an event to every local
@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Protocol, runtime_checkable
 
-from roomwire.reference.rooms.broker import EventKind, Member, RoomEvent
+from roomwire.reference.rooms.broker import EventKind, Member, RoomEvent, kept_range
 from roomwire.reference.rooms.redis.codec import Incoming
 from roomwire.reference.rooms.redis.scripts import BLOCK, SPAN
 from roomwire.spec.codes import CloseCode, LeaveReason
@@ -96,8 +96,9 @@ class Evictable(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class PendingLeave:
-    """A shared member that left while Redis was lost: the others learn it at the reconciliation."""
+class Departure:
+    """A member's leave: announced at once, or, for a shared member leaving while Redis is lost, pending until
+    the reconciliation tells the others."""
 
     member: str
     nickname: str | None
@@ -270,7 +271,7 @@ class LocalRoom:
         self.outage_next: int | None = None  # the next outage seq; None: no outage seq used since the last jump
         self.outage_end = 0
         self.unannounced: set[str] = set()  # joined during an outage: other instances have not been told
-        self.pending_leaves: list[PendingLeave] = []  # left during an outage: to tell the others
+        self.pending_leaves: list[Departure] = []  # left during an outage: to tell the others
         self._on_foreign_leave = on_foreign_leave
         self._on_gap = on_gap
 
@@ -305,11 +306,11 @@ class LocalRoom:
         """The reconciliation told the others of an outage join."""
         self.unannounced.discard(member_id)
 
-    def left_meanwhile(self, leave: PendingLeave) -> None:
+    def left_meanwhile(self, leave: Departure) -> None:
         """A shared member left while Redis is lost: the reconciliation tells the others."""
         self.pending_leaves.append(leave)
 
-    def told(self, leave: PendingLeave) -> None:
+    def told(self, leave: Departure) -> None:
         """The reconciliation told the others of `leave` (the oldest pending one)."""
         assert self.pending_leaves[0] is leave
         self.pending_leaves.pop(0)
@@ -461,20 +462,3 @@ class LocalRoom:
     def replay(self, since: int, seq: int) -> tuple[tuple[RoomEvent, ...], bool]:
         """RECON-004 from what this instance delivered (during an outage)."""
         return kept_range(list(self.recent), since, seq)
-
-
-def kept_range(events: list[RoomEvent], since: int, seq: int) -> tuple[tuple[RoomEvent, ...], bool]:
-    """RECON-004: the kept events with since < seq' <= seq, and whether every seq of that range is among them.
-
-    Contiguity is the whole test: an outage leaves a jump in `seq`, a trimmed history starts too late, and both
-    make the range incomplete.
-    """
-    chosen = tuple(event for event in events if since < event.seq <= seq)
-    if since >= seq:
-        return (), True
-    expected = since + 1
-    for event in chosen:
-        if event.seq != expected:
-            return chosen, False
-        expected += 1
-    return chosen, expected == seq + 1
