@@ -3,7 +3,7 @@
 Lifecycle, in the order the methods run:
 
     run ─► enter ──────────────► read_loop ─────────────────────► finish
-           │ address limit        │ on_text: rate ► JSON ► check   │ stop_ai, announce_leave
+           │ address limit        │ on_text: rate ► classify       │ stop_ai, announce_leave
            │ broker.join, which   │   ► on_user_msg / on_ai_msg /  │ (broker.leave, which
            │   publishes the join │     on_ping, handle_bad_frame  │   publishes the leave)
            │ welcome, replay      │ on_binary ► close 1003
