@@ -5,12 +5,27 @@
     async with running_server(Settings(port=0)) as server:
         server.ws("lobby")  # ws://127.0.0.1:PORT/api/v1/ws/chat/lobby
 
-Modules, one job each: `settings` (configuration), `app` (`create_app`, routes), `endpoint` (the WebSocket
-upgrade), `handshake` (admission rules), `connection` (one member: the per-frame rules), `outbox` (bounded send
-queue), `frames` (encode once), `broker`/`memory` (rooms), `hub` (server-wide state, shutdown), `relay` (one AI
-answer), `ai` (google-genai), `upstream_errors` (failure mapping), `ratelimit`, `fastcheck` (fast frame
-validation), `metrics`, `redaction`, `hypercorn_ext` (keepalive, limits, fast send path), `server` (Hypercorn),
-`cli`. Documentation: docs/reference.md.
+Modules, one job each (docs/reference.md draws how a frame goes through them):
+
+    settings         `Settings`: the configuration, read from the environment once
+    app              `create_app`: the Quart app, its routes and the resources it holds while serving
+    server           `serve`/`running_server`: Hypercorn around the app
+    cli              `roomwire serve`
+    endpoint         the WebSocket upgrade, in front of Quart
+    handshake        the admission rules of an upgrade (origin, room id, nickname, since)
+    connection       one member of one room: the rule for every client frame, and how it ends
+    outbox           the bounded send queue of one connection (FLOW-001/002)
+    frames           a server frame encoded once, shared by every recipient
+    hub              the server-wide state of one app: connections, budget, metrics, shutdown
+    rooms/           the broker (presence, `seq`, fan-out, history) and the AI budget: rooms/__init__.py maps it
+    ratelimit        the frame rate limit (LIMIT-003/004) and the AI budget's sliding window
+    relay            one AI answer, from the question to its `ai_done`
+    ai               the only google-genai import: the Gemini client (real or the double)
+    upstream_errors  what an upstream failure becomes for the client
+    metrics          the Prometheus metrics
+    redaction        secrets kept out of logs and errors
+    hypercorn_ext    Hypercorn extensions: keepalive, frame limits, the fast send path
+    static/          the chat page
 """
 
 from __future__ import annotations
@@ -20,15 +35,15 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .app import create_app
-    from .broker import Broker
     from .connection import Connection
+    from .rooms.broker import Broker
     from .server import RunningServer, running_server, serve
     from .settings import Settings
 
 #: Loaded on first use: `roomwire --help` imports this package (for `cli`) and must not pay for Quart or the SDK.
 _EXPORTS = {
     "create_app": "app",
-    "Broker": "broker",
+    "Broker": "rooms.broker",
     "Connection": "connection",
     "RunningServer": "server",
     "running_server": "server",

@@ -23,11 +23,12 @@ from quart import Quart, Response, abort, jsonify
 
 from roomwire.reference import redaction
 from roomwire.reference.ai import AiClient
-from roomwire.reference.broker import Broker, BrokerFactory, create_broker
 from roomwire.reference.connection import Connection
 from roomwire.reference.endpoint import AsgiApp, ChatEndpoint, ChatRouter
 from roomwire.reference.handshake import CHAT_PREFIX
 from roomwire.reference.hub import Hub
+from roomwire.reference.rooms.broker import Broker
+from roomwire.reference.rooms.factory import BrokerFactory, create_broker
 from roomwire.reference.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-from roomwire.reference.fastcheck import nickname_ok
+from roomwire.spec.fastcheck import nickname_ok
 from roomwire.spec.limits import ROOM_ID_PATTERN
 from roomwire.spec.texts import DEFAULT_LANG, Lang
 

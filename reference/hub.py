@@ -1,6 +1,8 @@
 """The server-wide state of one app: settings, broker, AI client and budget, metrics, live connections, shutdown.
 
-One `Hub` per `create_app()`; nothing is module-global, so tests run several servers in one process.
+One `Hub` per `create_app()`; nothing is module-global, so tests run several servers in one process. The hub
+knows a connection only as `Served` (what it needs for notices and the graceful stop), so connection.py, which
+uses the hub for everything, imports it one way.
 """
 
 from __future__ import annotations
@@ -8,27 +10,49 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, Callable
+from typing import Any, Protocol
 
 from roomwire.reference.ai import AiClient, AiItem, AiRequest
-from roomwire.reference.broker import Broker
+from roomwire.reference.handshake import Admission
 from roomwire.reference.metrics import Metrics
-from roomwire.reference.outbox import Flusher
+from roomwire.reference.outbox import AsgiSend, Flusher
+from roomwire.reference.rooms.broker import Broker
 from roomwire.reference.settings import Settings
 from roomwire.spec.codes import Capability, CloseCode, NoticeCode
-from roomwire.spec.messages import System
-
-if TYPE_CHECKING:
-    from roomwire.reference.connection import Connection
+from roomwire.spec.messages import ServerFrame, System
+from roomwire.spec.texts import Lang
 
 log = logging.getLogger(__name__)
+
+
+class Served(Protocol):
+    """A live connection as the hub sees it (`connection.Connection` is one)."""
+
+    @property
+    def room(self) -> str: ...
+
+    @property
+    def lang(self) -> Lang: ...
+
+    @property
+    def ai_task(self) -> asyncio.Task[None] | None: ...
+
+    def push(self, frame: ServerFrame) -> None: ...
+
+    async def run(self, receive: Any) -> None: ...
+
+    async def end_for_restart(self, code: CloseCode = ...) -> None: ...
+
+
+#: What serves one admitted upgrade: `Connection` or a subclass of it (`create_app(connection_class=...)`).
+ConnectionClass = Callable[["Hub", Admission, dict[str, Any], AsgiSend], Served]
 
 
 class Hub:
     """Everything the connections of one server share (see the module docstring)."""
 
-    def __init__(self, settings: Settings, broker: Broker, connection_class: type[Connection]) -> None:
+    def __init__(self, settings: Settings, broker: Broker, connection_class: ConnectionClass) -> None:
         self.settings = settings
         self.limits = settings.limits
         self.broker = broker
@@ -37,7 +61,7 @@ class Hub:
         self.flusher = Flusher()
         self.budget = broker.ai_budget(settings.budget_rpm)  # LIMIT-005: across every instance it spans
         self.ai: AiClient = _NotStarted()
-        self.connections: set[Connection] = set()
+        self.connections: set[Served] = set()
         self.started = False  # the app's resources exist (while_serving ran)
         self.shutting_down = False
         self.resume_enabled = settings.resume_history > 0
@@ -65,12 +89,12 @@ class Hub:
         if self._addresses[address] <= 0:
             del self._addresses[address]
 
-    def register(self, connection: Connection) -> None:
+    def register(self, connection: Served) -> None:
         self.connections.add(connection)
         if self._empty is not None:
             self._empty.clear()
 
-    def unregister(self, connection: Connection) -> None:
+    def unregister(self, connection: Served) -> None:
         self.connections.discard(connection)
         if not self.connections and self._empty is not None:
             self._empty.set()

@@ -81,7 +81,7 @@ class AiBudget:
 
     def __init__(self, per_minute: int, window_s: float = WINDOW_S) -> None:
         self.per_minute = per_minute
-        self.window_s = window_s  # shorter only in tests of a shared window (redis_budget.py)
+        self.window_s = window_s  # shorter only in tests of a shared window (rooms/redis/budget.py)
         self._accepted: deque[float] = deque()
 
     def _expire(self, now: float) -> None:

@@ -52,7 +52,8 @@ class LabelledPayload:
         return self.payload.encode("utf-8", "surrogatepass")
 
     def verdict(self, *, max_frame_bytes: int = DEFAULT_LIMITS.max_frame_bytes) -> Verdict:
-        """What `roomwire.spec.validate` says about this payload."""
+        """What `roomwire.spec.validate` says about this payload: a text frame goes through
+        `classify_client_frame`, the step a server takes (the reference's `on_text` calls it too)."""
         return validate_client_payload(self.payload, binary=self.binary, max_frame_bytes=max_frame_bytes)
 
     def mismatch(self, verdict: Verdict) -> str | None:

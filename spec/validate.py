@@ -10,6 +10,12 @@ code must it close with. The checks run in the order a server meets them on the 
     not a JSON object?       -> INPUT-001, error bad_json
     schema (client-frame)    -> INPUT-002 / INPUT-003 / IDENT-004 / LIMIT-002, from the schemas' `x-requirement`
 
+`classify_client_frame` is the one way through a client text frame, for a server and for the suite alike: it
+decides once whether the frame is bad JSON, a bad frame, of an unknown type, too long, or a typed message
+(`ClientUserMsg`, `ClientAiMsg`, `ClientPing`), taking the microsecond fast path (fastcheck.py) for the
+common valid frame and the schemas for everything else. `validate_client_payload` adds the WebSocket-level
+rules in front of it (binary, size, UTF-8) and answers with a `Verdict`.
+
 Server frames are checked against `server-frame.schema.json` only (FRAME-001); the stricter per-requirement
 checks on server frames (seq, event, ...) live in `roomwire.spec.protocol`.
 """
@@ -23,7 +29,9 @@ from typing import Any
 from jsonschema import ValidationError
 
 from roomwire.spec.codes import CLIENT_FRAME_TYPES, CloseCode, ErrorCode
+from roomwire.spec.fastcheck import fast_client_frame, may_hold_surrogate, over_length
 from roomwire.spec.limits import DEFAULT_LIMITS
+from roomwire.spec.messages import ClientFrame, parse_client_frame
 from roomwire.spec.schemas import CLIENT_FRAME, SERVER_FRAME, validator
 
 #: When several requirements are broken at once, the verdict names the first of these that applies.
@@ -85,16 +93,24 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _BOM = "\ufeff"
 
 
-def parse_json_object(text: str) -> dict[str, Any] | str:
-    """The JSON object in `text`, or a one-line reason why it is not one (NaN/Infinity are not JSON)."""
+class NotJsonObject(ValueError):
+    """A text frame that is not one JSON object (INPUT-001, FRAME-001); the message says why, in one line."""
+
+
+def load_json_object(text: str) -> dict[str, Any]:
+    """The JSON object in `text` (NaN and Infinity are not JSON, RFC 8259).
+
+    Raises:
+        NotJsonObject: `text` is not JSON, or JSON but not an object.
+    """
     try:
         if text.startswith(_BOM):  # what `json.loads` says, which `JSONDecoder.decode` does not check
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
         value = _DECODER.decode(text)
     except ValueError as exc:
-        return f"not JSON: {exc}"
+        raise NotJsonObject(f"not JSON: {exc}") from None
     if not isinstance(value, dict):
-        return f"JSON {type(value).__name__}, not an object"
+        raise NotJsonObject(f"JSON {type(value).__name__}, not an object")
     return value
 
 
@@ -154,6 +170,46 @@ def validate_client_frame(frame: dict[str, Any]) -> Verdict:
     return Verdict(violations=violations, frame=frame, error_code=code)
 
 
+@dataclass(frozen=True, slots=True)
+class BadFrame:
+    """A client text frame the server must answer with an error notice (and, for an ai_msg, `ai_done` rejected).
+
+    `code` is the notice's: `bad_json` (INPUT-001), `bad_frame` (INPUT-002/003, IDENT-004), `unknown_type`
+    (INPUT-002) or `too_long` (LIMIT-002). `data` is the parsed object (None when the text was not one), for the
+    frame's `id` (INPUT-006); `verdict` names the requirement it breaks, and why.
+    """
+
+    code: ErrorCode
+    data: dict[str, Any] | None
+    verdict: Verdict
+
+
+def classify_client_frame(text: str, max_chars: int = DEFAULT_LIMITS.max_content_chars) -> ClientFrame | BadFrame:
+    """What one client text frame is, decided once: a typed message, or a `BadFrame` saying why not.
+
+    `max_chars` is the server's `max_content_chars` (at most the schemas' 2000); a longer `content` or history
+    item is `too_long` (LIMIT-002) even where the schemas would allow it. The common valid frame takes the fast
+    path (fastcheck.py), unless its text escapes a surrogate, which only the schema step's text rule may judge.
+    """
+    try:
+        data = load_json_object(text)
+    except NotJsonObject as exc:
+        return BadFrame(
+            ErrorCode.BAD_JSON, None, Verdict((Violation("INPUT-001", str(exc)),), None, ErrorCode.BAD_JSON)
+        )
+    if not may_hold_surrogate(text):
+        frame = fast_client_frame(data, max_chars)
+        if frame is not None:
+            return frame
+    verdict = validate_client_frame(data)  # the schemas' verdict, and its error code
+    if verdict.error_code is not None:
+        return BadFrame(verdict.error_code, data, verdict)
+    if over_length(data, max_chars):  # LIMIT-002 under a configured limit below the schemas'
+        violation = Violation("LIMIT-002", f"a content is longer than max_content_chars={max_chars}")
+        return BadFrame(ErrorCode.TOO_LONG, data, Verdict((violation,), data, ErrorCode.TOO_LONG))
+    return parse_client_frame(data)
+
+
 def validate_client_payload(
     payload: str | bytes, *, binary: bool = False, max_frame_bytes: int = DEFAULT_LIMITS.max_frame_bytes
 ) -> Verdict:
@@ -175,10 +231,10 @@ def validate_client_payload(
     text = _decode(payload)
     if isinstance(text, Verdict):
         return text
-    parsed = parse_json_object(text)
-    if isinstance(parsed, str):
-        return Verdict(violations=(Violation("INPUT-001", parsed),), error_code=ErrorCode.BAD_JSON)
-    return validate_client_frame(parsed)
+    classified = classify_client_frame(text)
+    if isinstance(classified, BadFrame):
+        return classified.verdict
+    return Verdict(frame=load_json_object(text))  # a valid verdict carries the parsed object
 
 
 def validate_server_frame(frame: dict[str, Any]) -> Verdict:
@@ -197,7 +253,8 @@ def validate_server_payload(payload: str | bytes, *, binary: bool = False) -> Ve
     text = _decode(payload)
     if isinstance(text, Verdict):
         return Verdict(violations=(Violation("FRAME-001", "the server sent a text frame that is not UTF-8"),))
-    parsed = parse_json_object(text)
-    if isinstance(parsed, str):
-        return Verdict(violations=(Violation("FRAME-001", f"the server sent {parsed}"),))
+    try:
+        parsed = load_json_object(text)
+    except NotJsonObject as exc:
+        return Verdict(violations=(Violation("FRAME-001", f"the server sent {exc}"),))
     return validate_server_frame(parsed)

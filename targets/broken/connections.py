@@ -10,8 +10,8 @@ import asyncio
 import html
 from typing import Any
 
-from roomwire.reference.broker import EventDraft, EventKind, RoomEvent
 from roomwire.reference.connection import Connection
+from roomwire.reference.rooms.broker import EventDraft, EventKind, RoomEvent
 from roomwire.reference.upstream_errors import Failure
 from roomwire.spec.codes import AiStatus, CloseCode, ErrorCode, LeaveReason
 from roomwire.spec.messages import AiChunk, ClientAiMsg, ClientUserMsg, HistoryItem
@@ -25,7 +25,7 @@ class DropsLeaveNotice(Connection):
             return
         self._left = True
         if self._joined:
-            await self.hub.broker.leave(self.room, self)
+            await self.hub.broker.leave(self.room, self, reason, announce=False)
 
 
 class EchoesToOtherRooms(Connection):

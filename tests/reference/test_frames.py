@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roomwire.reference.broker import EventKind, RoomEvent
 from roomwire.reference.frames import WireFrame, encode_json, frame_header
+from roomwire.reference.rooms.broker import EventKind, RoomEvent
 from roomwire.spec.codes import LeaveReason
 from roomwire.spec.messages import Pong, encode
 from roomwire.spec.strategies import server_frames

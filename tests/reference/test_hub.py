@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from roomwire.reference.memory import MemoryBroker
+from roomwire.reference.rooms.memory import MemoryBroker
 from tests.reference.helpers import Client, serving
 
 

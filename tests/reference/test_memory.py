@@ -6,9 +6,10 @@ import logging
 
 import pytest
 
-from roomwire.reference import memory
-from roomwire.reference.broker import Broker, EventDraft, EventKind, RoomEvent, RoomFull, create_broker
-from roomwire.reference.memory import MemoryBroker
+from roomwire.reference.rooms import memory
+from roomwire.reference.rooms.broker import Broker, EventDraft, EventKind, RoomEvent, RoomFull
+from roomwire.reference.rooms.factory import create_broker
+from roomwire.reference.rooms.memory import MemoryBroker
 from roomwire.reference.settings import Settings
 from roomwire.spec.codes import LeaveReason
 from roomwire.spec.errors import ConfigError
@@ -31,18 +32,25 @@ async def test_join_publish_leave_and_counts() -> None:
     broker = MemoryBroker(history=10)
     a, b = Member("a"), Member()
     assert (await broker.join("r", a, capacity=2, since=None)).seq == 0
-    joined = await broker.publish("r", EventDraft(EventKind.JOIN, nickname="a"))
-    assert joined.seq == 1 and joined.count == 1
-    assert (await broker.join("r", b, capacity=2, since=None)).members == ("a", None)
+    assert [(e.kind, e.seq, e.count, e.nickname) for e in a.events] == [(EventKind.JOIN, 1, 1, "a")]  # PRES-001
+    joined = await broker.join("r", b, capacity=2, since=None)
+    assert joined.seq == 1 and joined.members == ("a", None)  # its own join is the next event
+    assert a.events[-1] is b.events[-1] and (b.events[-1].seq, b.events[-1].count) == (2, 2)
     with pytest.raises(RoomFull):
         await broker.join("r", Member(), capacity=2, since=None)
+    assert len(a.events) == 2  # a refused join is not announced
     message = await broker.publish("r", EventDraft(EventKind.USER_MSG, nickname="a", content="hi", id="m"))
     assert message.count is None and a.events[-1] is b.events[-1] is message
-    await broker.leave("r", b)
-    await broker.leave("r", b)  # idempotent
-    await broker.leave("nowhere", b)
-    left = await broker.publish("r", EventDraft(EventKind.LEAVE, nickname=None, reason=LeaveReason.DROP))
-    assert left.count == 1 and broker.stats() == (1, 1)
+    await broker.leave("r", b, LeaveReason.DROP)
+    left = a.events[-1]
+    assert (left.kind, left.nickname, left.reason, left.count) == (EventKind.LEAVE, None, LeaveReason.DROP, 1)
+    await broker.leave("r", b, LeaveReason.DROP)  # idempotent: announced once (PRES-005)
+    await broker.leave("nowhere", b, LeaveReason.DROP)
+    assert a.events[-1] is left and broker.stats() == (1, 1)
+    quiet = Member("q")
+    await broker.join("r", quiet, capacity=2, since=None)
+    await broker.leave("r", quiet, LeaveReason.CLOSE, announce=False)  # a broken variant's seam
+    assert a.events[-1].kind is EventKind.JOIN and broker.stats() == (1, 1)
     await broker.rename("r", a)
     await broker.start()
     await broker.close()
@@ -55,7 +63,7 @@ async def test_a_broken_member_does_not_stop_the_others(caplog: pytest.LogCaptur
     await broker.join("r", broken, capacity=5, since=None)
     await broker.join("r", fine, capacity=5, since=None)
     event = await broker.publish("r", EventDraft(EventKind.USER_MSG, nickname="x", content="c"))
-    assert fine.events == [event]
+    assert fine.events[-1] is event and [e.kind for e in fine.events] == [EventKind.JOIN, EventKind.USER_MSG]
     assert any(r.levelno == logging.ERROR for r in caplog.records)
 
 
@@ -69,14 +77,15 @@ async def test_an_empty_room_keeps_its_seq_for_resume_and_old_ones_are_forgotten
         await broker.join(room, member, capacity=5, since=None)
         for i in range(5):
             await broker.publish(room, EventDraft(EventKind.USER_MSG, nickname=None, content=str(i)))
-        await broker.leave(room, member)
-    back = await broker.join("c", member, capacity=5, since=1)
-    assert back.seq == 5 and [e.seq for e in back.replay] == [3, 4, 5] and not back.complete
+        await broker.leave(room, member, LeaveReason.CLOSE)  # seq 1 join, 2..6 messages, 7 leave
+    back = await broker.join("c", member, capacity=5, since=1)  # its join: seq 8
+    assert back.seq == 7 and [e.seq for e in back.replay] == [5, 6, 7] and not back.complete
     assert (await broker.join("a", Member(), capacity=5, since=None)).seq == 0  # forgotten
-    assert (await broker.join("c", Member(), capacity=5, since=2)).complete
-    assert (await broker.join("c", Member(), capacity=5, since=9)).replay == ()
-    full = await broker.join("c", Member(), capacity=9, since=5)
-    assert full.replay == () and full.complete
+    kept = await broker.join("c", Member(), capacity=5, since=5)  # history 6, 7, 8; its join: seq 9
+    assert [e.seq for e in kept.replay] == [6, 7, 8] and kept.complete
+    assert (await broker.join("c", Member(), capacity=5, since=99)).replay == ()
+    full = await broker.join("c", Member(), capacity=9, since=10)
+    assert full.seq == 10 and full.replay == () and full.complete
 
 
 async def test_a_room_full_refusal_forgets_an_empty_room() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from roomwire.reference.memory import MemoryBroker
 from roomwire.reference.ratelimit import AiBudget, FrameRateLimiter, ceil_seconds
+from roomwire.reference.rooms.memory import MemoryBroker
 
 
 def test_frames_beyond_the_burst_are_dropped_with_one_notice_per_second() -> None:

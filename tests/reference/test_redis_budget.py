@@ -12,7 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from roomwire.gemini_double import AsyncDoubleControl
-from roomwire.reference.redis_budget import RedisBudget
+from roomwire.reference.ratelimit import AiBudget
+from roomwire.reference.rooms.redis.broker import RedisBroker
+from roomwire.reference.rooms.redis.budget import RedisBudget
 from tests.reference.helpers import Client, double_server
 from tests.scaleout.instances import instances
 from tests.scaleout.members import UNIT, brokers, eventually
@@ -60,19 +62,22 @@ async def test_n_questions_over_two_instances_are_answered_and_the_next_one_gets
             assert len(await control.journal(match="shared-")) == 3  # one budget, not one per instance
 
 
+def budget(broker: RedisBroker, per_minute: int, *, window_s: float = AiBudget.WINDOW_S) -> RedisBudget:
+    return RedisBudget(broker.store, broker.instance, per_minute, window_s=window_s)
+
+
 async def test_the_shared_window_slides_releases_and_expires(redis: RedisServer) -> None:
     async with brokers(redis.url, redis.url) as (a, b):
-        mine, theirs = RedisBudget(a, 2, window_s=0.4), RedisBudget(b, 2, window_s=0.4)
+        mine, theirs = budget(a, 2, window_s=0.4), budget(b, 2, window_s=0.4)
         first = await mine.acquire()
         assert first.wait == 0 and await waits(theirs, 2) == [0, 1]  # whole seconds, at least 1
         await mine.release(first)  # never reached upstream: no longer counted, on any instance
         assert await waits(theirs, 2) == [0, 1]
-        assert a.link is not None
-        key = a.keys.ai_budget
-        assert 0 < await a.link.client.pttl(key) <= 1400  # a window and a second: it never leaks
+        assert a.store.link is not None
+        client, key = a.store.link.client, a.store.keys.ai_budget
+        assert 0 < await client.pttl(key) <= 1400  # a window and a second: it never leaks
         await asyncio.sleep(0.5)  # the window has passed, on Redis's clock
         assert await waits(mine, 3) == [0, 0, 1]
-        client = a.link.client
         deadline = asyncio.get_running_loop().time() + UNIT
         while await client.exists(key):
             assert asyncio.get_running_loop().time() < deadline, "the budget key did not expire"
@@ -81,8 +86,8 @@ async def test_the_shared_window_slides_releases_and_expires(redis: RedisServer)
 
 async def test_without_redis_an_instance_admits_its_share_and_never_hangs(redis: RedisServer) -> None:
     async with partition_proxy(redis.port) as proxy, brokers(proxy.url, redis.url) as (a, b):
-        await eventually(lambda: a.live_instances == 2, what="a counted both instances")
-        mine, theirs = RedisBudget(a, 4), RedisBudget(b, 4)
+        await eventually(lambda: a.instance.live_instances == 2, what="a counted both instances")
+        mine, theirs = budget(a, 4), budget(b, 4)
         assert await waits(mine, 1) == [0]  # shared
         proxy.blackhole()  # calls hang: each decision falls back within the timeout
         assert mine.share == 2

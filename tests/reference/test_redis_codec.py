@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from roomwire.reference.broker import EventDraft, EventKind
-from roomwire.reference.redis_codec import body, decode, nickname_json, rename_message
-from roomwire.reference.redis_config import RedisOptions, redact
-from roomwire.reference.redis_scripts import Keys
+from roomwire.reference.rooms.broker import EventDraft, EventKind
+from roomwire.reference.rooms.redis.codec import body, decode, nickname_json, rename_message
+from roomwire.reference.rooms.redis.config import RedisOptions, redact
+from roomwire.reference.rooms.redis.scripts import Keys
 from roomwire.spec.codes import LeaveReason
 from roomwire.spec.errors import ConfigError
 

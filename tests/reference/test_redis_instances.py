@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from roomwire.reference.app import create_app
-from roomwire.reference.redis_broker import create_redis_broker
+from roomwire.reference.rooms.redis.broker import create_redis_broker
 from roomwire.spec.errors import ConfigError
 from tests.reference.helpers import Client, settings
 from tests.scaleout.instances import instances, killable_instance, serve_command

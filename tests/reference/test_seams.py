@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from roomwire.reference.broker import BrokerUnavailable, EventDraft, EventKind, Joined, Member, RoomEvent
 from roomwire.reference.connection import Connection
 from roomwire.reference.endpoint import ChatEndpoint, refuse
 from roomwire.reference.handshake import Refusal
-from roomwire.reference.memory import MemoryBroker
+from roomwire.reference.rooms.broker import BrokerUnavailable, EventDraft, EventKind, Joined, Member, RoomEvent
+from roomwire.reference.rooms.memory import MemoryBroker
 from roomwire.spec.messages import ClientUserMsg
 from tests.reference.helpers import UNIT, Client, masked_frame, raw_upgrade, read_close, serving
 
@@ -38,7 +38,8 @@ async def test_a_bug_in_one_rule_closes_only_that_connection_with_1011() -> None
 
 
 class Asynchronous(MemoryBroker):
-    """Delivers room events during `join`, as a Redis subscription may: before the member has its welcome."""
+    """Delivers room events during `join`, as a Redis subscription may: before the member has its welcome (its
+    own join, published by `join`, among them)."""
 
     async def join(self, room: str, member: Member, *, capacity: int, since: int | None) -> Joined:
         joined = await super().join(room, member, capacity=capacity, since=since)
@@ -52,9 +53,10 @@ class Asynchronous(MemoryBroker):
 async def test_events_that_arrive_before_the_welcome_wait_for_it() -> None:
     async with serving(broker=Asynchronous()) as server, Client.connect(server.ws("r")) as a:
         welcome = await a.welcome()  # CONN-003 even so
+        joined = await a.recv()
+        assert joined["event"] == "join" and joined["seq"] == welcome["seq"] + 1  # PRES-001: its own join first
         live = await a.recv()
-        assert live["content"] == "live" and live["seq"] == welcome["seq"] + 1
-        assert (await a.recv())["event"] == "join"
+        assert live["content"] == "live" and live["seq"] == welcome["seq"] + 2
         assert [f.get("content") for f in a.frames].count("live") == 1 and "old" not in str(a.frames)
         a.check()
 

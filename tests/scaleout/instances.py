@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from roomwire.reference.redis_broker import RedisBroker
+from roomwire.reference.rooms.redis.broker import RedisBroker
 from roomwire.reference.server import RunningServer
 from tests.reference.helpers import serving
 from tests.scaleout.members import FAST, UNIT, options

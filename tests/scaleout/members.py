@@ -12,9 +12,9 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from roomwire.reference.broker import EventDraft, EventKind, Joined, RoomEvent
-from roomwire.reference.redis_broker import RedisBroker
-from roomwire.reference.redis_config import RedisOptions
+from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, RoomEvent
+from roomwire.reference.rooms.redis.broker import RedisBroker
+from roomwire.reference.rooms.redis.config import RedisOptions
 from roomwire.spec.codes import CloseCode, LeaveReason
 
 UNIT = 10.0  # seconds: the generous bound of every wait
@@ -76,16 +76,13 @@ async def brokers(*urls: str, extra: str = FAST, history: int = 100) -> AsyncIte
 
 
 async def enter(broker: RedisBroker, room: str, member: Recorder, *, since: int | None = None) -> Joined:
-    """What `Connection.enter` does: join, then announce the join (in the same task)."""
-    joined = await broker.join(room, member, capacity=100, since=since)
-    await broker.publish(room, EventDraft(EventKind.JOIN, nickname=member.nickname))
-    return joined
+    """What `Connection.enter` does: join (the broker announces the join)."""
+    return await broker.join(room, member, capacity=100, since=since)
 
 
 async def depart(broker: RedisBroker, room: str, member: Recorder, reason: LeaveReason = LeaveReason.CLOSE) -> None:
-    """What `Connection.announce_leave` does: leave, then announce it (in the same task)."""
-    await broker.leave(room, member)
-    await broker.publish(room, EventDraft(EventKind.LEAVE, nickname=member.nickname, reason=reason))
+    """What `Connection.announce_leave` does: leave (the broker announces the leave)."""
+    await broker.leave(room, member, reason)
 
 
 async def say(broker: RedisBroker, room: str, nickname: str, content: str) -> RoomEvent:

@@ -5,12 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from roomwire.spec.cases import LabelledPayload
 from roomwire.spec.codes import CloseCode, ErrorCode
+from roomwire.spec.fastcheck import over_length
+from roomwire.spec.messages import ClientAiMsg, ClientPing, ClientUserMsg, HistoryItem, parse_client_frame
+from roomwire.spec.strategies import client_frames, near_miss_client_payloads
 from roomwire.spec.validate import (
+    BadFrame,
+    NotJsonObject,
     Verdict,
     Violation,
-    parse_json_object,
+    classify_client_frame,
+    load_json_object,
     validate_client_frame,
     validate_client_payload,
     validate_server_payload,
@@ -49,17 +58,20 @@ def test_size_is_counted_in_utf8_bytes_and_checked_before_decoding() -> None:
     assert not_utf8_and_big.requirement_id == "LIMIT-001"
 
 
-@pytest.mark.parametrize("text", ["", "hi", "[1]", '"x"', "1", "null", "NaN", '{"a":Infinity}', '{"a":1}{}'])
+@pytest.mark.parametrize(
+    "text", ["", "hi", "[1]", '"x"', "1", "null", "NaN", '{"a":Infinity}', '{"a":1}{}', "\ufeff{}"]
+)
 def test_anything_but_one_json_object_is_bad_json(text: str) -> None:
     verdict = validate_client_payload(text)
     assert (verdict.requirement_id, verdict.error_code, verdict.frame) == ("INPUT-001", ErrorCode.BAD_JSON, None)
 
 
-def test_parse_json_object_explains_why_not() -> None:
-    assert parse_json_object('{"a":1}') == {"a": 1}
-    assert parse_json_object("[]") == "JSON list, not an object"
-    reason = parse_json_object("-Infinity")
-    assert isinstance(reason, str) and "-Infinity is not JSON" in reason
+def test_load_json_object_says_why_not() -> None:
+    assert load_json_object('{"a":1}') == {"a": 1}
+    with pytest.raises(NotJsonObject, match="^JSON list, not an object$"):
+        load_json_object("[]")
+    with pytest.raises(NotJsonObject, match="-Infinity is not JSON"):
+        load_json_object("-Infinity")
 
 
 @pytest.mark.parametrize(
@@ -137,3 +149,80 @@ def test_server_frames_break_frame_001_in_every_way() -> None:
 def test_unknown_fields_are_allowed_but_known_ones_are_typed() -> None:
     assert validate_client_frame({"type": "ping", "x-debug": [1, {"a": None}]}).valid
     assert not validate_server_payload('{"type":"pong","id":5}').valid
+
+
+# --- classify_client_frame: the one way through a client text frame --------------------------------------------
+
+LONG = "x" * 2001
+
+
+@pytest.mark.parametrize(
+    ("text", "max_chars", "code", "requirement"),
+    [
+        ("nope", 2000, ErrorCode.BAD_JSON, "INPUT-001"),
+        ('{"content":"x"}', 2000, ErrorCode.BAD_FRAME, "INPUT-002"),
+        ('{"type":"pong"}', 2000, ErrorCode.UNKNOWN_TYPE, "INPUT-002"),
+        ('{"type":"user_msg","content":"\\ud800"}', 2000, ErrorCode.BAD_FRAME, "INPUT-003"),  # a lone surrogate
+        ('{"type":"user_msg","content":"x","nickname":" lead"}', 2000, ErrorCode.BAD_FRAME, "IDENT-004"),
+        (f'{{"type":"user_msg","content":"{LONG}"}}', 2000, ErrorCode.TOO_LONG, "LIMIT-002"),  # the schemas' cap
+        ('{"type":"ai_msg","content":"q","history":[{"role":"user","content":"' + "y" * 201 + '"}]}', 200,
+         ErrorCode.TOO_LONG, "LIMIT-002"),  # a configured limit below the schemas'
+    ],
+)  # fmt: skip
+def test_a_bad_frame_is_classified_with_its_code_and_requirement(
+    text: str, max_chars: int, code: ErrorCode, requirement: str
+) -> None:
+    bad = classify_client_frame(text, max_chars)
+    assert isinstance(bad, BadFrame) and bad.code is code and bad.verdict.requirement_id == requirement
+    assert bad.verdict.error_code is code and (bad.data is None) == (code is ErrorCode.BAD_JSON)
+
+
+@pytest.mark.parametrize(
+    ("text", "frame"),
+    [
+        ('{"type":"ping","id":"p"}', ClientPing(id="p")),
+        ('{"type":"user_msg","content":"hi","nickname":"ann","x":1}', ClientUserMsg(content="hi", nickname="ann")),
+        ('{"type":"user_msg","content":"\\ud83d\\ude00"}', ClientUserMsg(content="\U0001f600")),  # a pair: slow path
+        ('{"type":"ai_msg","content":"q","history":[{"role":"model","content":"a"}]}',
+         ClientAiMsg(content="q", history=(HistoryItem(role="model", content="a"),))),
+    ],
+)  # fmt: skip
+def test_a_valid_frame_is_classified_as_its_message(text: str, frame: object) -> None:
+    assert classify_client_frame(text, 200) == frame
+
+
+def by_schema(text: str, max_chars: int) -> object:
+    """The classification by its definition, without the fast path: what classify_client_frame must agree with."""
+    try:
+        data = load_json_object(text)
+    except NotJsonObject:
+        return ErrorCode.BAD_JSON
+    verdict = validate_client_frame(data)
+    if not verdict.valid:
+        return verdict.error_code
+    return ErrorCode.TOO_LONG if over_length(data, max_chars) else parse_client_frame(data)
+
+
+CLASSIFY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@CLASSIFY
+@given(
+    near_miss_client_payloads() | client_frames().map(lambda f: json.dumps(f, ensure_ascii=False)),
+    st.booleans(),
+    st.sampled_from([200, 2000]),
+)
+def test_the_classification_is_the_schemas_whichever_path_decides(
+    case: LabelledPayload | str, ascii_only: bool, max_chars: int
+) -> None:
+    if isinstance(case, LabelledPayload):
+        if case.binary or isinstance(case.payload, bytes):
+            return
+        text = case.payload
+    else:  # the same frame escaped (every non-ASCII character a \\u escape, surrogate pairs included) or not
+        text = json.dumps(json.loads(case), ensure_ascii=ascii_only)
+    classified = classify_client_frame(text, max_chars)
+    expected = by_schema(text, max_chars)
+    assert (classified.code if isinstance(classified, BadFrame) else classified) == expected
+    verdict = validate_client_payload(text, max_frame_bytes=2**30)  # the suite's verdict, at the schemas' limit
+    assert verdict.valid == (not isinstance(classify_client_frame(text), BadFrame))

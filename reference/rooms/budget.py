@@ -3,7 +3,7 @@
 `on_ai_msg` asks `Budget.acquire` once per question and refuses with `ai_quota` when the answer names a wait.
 The budget belongs to the broker because "server-wide" means every instance that shares rooms: with `memory://`
 that is this process (`LocalBudget`, ratelimit.AiBudget's sliding window); with `redis://` it is every instance
-on that Redis (redis_budget.py), since upstream's quota is per API key, not per process.
+on that Redis (redis/budget.py), since upstream's quota is per API key, not per process.
 """
 
 from __future__ import annotations

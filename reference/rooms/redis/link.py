@@ -4,8 +4,8 @@ redis-py's clients retry and resubscribe by themselves when a connection drops. 
 goes deaf or loses messages without anyone noticing (python-socketio#1581, #1411; ANCHORS.md §3.2), so here
 nothing retries silently: retries are off, the subscriber is a bare connection read by one task, and any error
 on either ends the `Link` and is reported once through `on_lost`. The broker then says `degraded`, reconnects
-with backoff, and repairs what was missed from history (redis_broker.py). A subscriber that stays connected
-but hears nothing is caught by the heartbeat's echo (`last_heard`, redis_presence.py).
+with backoff, and repairs what was missed from history (broker.py). A subscriber that stays connected
+but hears nothing is caught by the heartbeat's echo (`last_heard`, presence.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from roomwire.reference.redis_config import RedisOptions
+from roomwire.reference.rooms.redis.config import RedisOptions
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: `seq`s a room skips after an outage, and how they are shared among instances (see redis_broker.py).
+#: `seq`s a room skips after an outage, and how they are shared among instances (see outage.py).
 BLOCK = 1 << 32
 SLOTS = 1024
 SPAN = BLOCK // SLOTS
@@ -96,7 +96,7 @@ class Keys:
 
 
 #: Shared by the room scripts. KEYS: seq, history, members. `emit` assigns the next seq and publishes; `store`
-#: false keeps an event out of the history (reconciliation after an outage, see redis_outage.py). An empty room
+#: false keeps an event out of the history (reconciliation after an outage, see outage.py). An empty room
 #: keeps its seq and history for `room_ttl` seconds.
 _EMIT = """
 local function num(x) return string.format('%.0f', x) end
@@ -132,7 +132,7 @@ return emit(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', ARGV[5] == '1',
 )
 
 #: Register a member and publish its `join` in one step, so that the join takes the seq right after the one
-#: the welcome names and no other event can fall between them (as in memory.py; PRES-007 counts then always
+#: the welcome names and no other event can fall between them (as in ../memory.py; PRES-007 counts then always
 #: match the order of events). KEYS: seq, history, members, instance rooms. ARGV: member id, nickname JSON,
 #: capacity, history wanted ("1"), room, channel, history cap, body fragment, store ("1"), ttl ms.
 #: Returns {1, join message, members (flat hash), history before the join}, {0} when the room is full
@@ -187,7 +187,7 @@ return n
 #: Store members' nicknames again (after an outage, or a nickname bound after the join). KEYS: members,
 #: instance rooms. ARGV: room, then triples (member id, nickname JSON, "1" = only if still there, "0" = always,
 #: after Redis lost its data). Returns the ids that were gone: a survivor announced them as left meanwhile.
-REGISTER = """
+STORE_NICKNAMES = """
 redis.call('SADD', KEYS[2], ARGV[1])
 local gone = {}
 for i = 2, #ARGV, 3 do
@@ -200,7 +200,7 @@ end
 return gone
 """
 
-#: After an outage: lift the counter past every `seq` any instance may have used meanwhile (redis_broker.py).
+#: After an outage: lift the counter past every `seq` any instance may have used meanwhile (outage.py).
 #: KEYS: seq. ARGV: the highest seq this instance knows, BLOCK. Returns the new counter.
 JUMP = """
 local c = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -260,7 +260,7 @@ return false
 """
 
 
-#: The AI budget of every instance (LIMIT-005, redis_budget.py): a sliding window of admissions, each a unique
+#: The AI budget of every instance (LIMIT-005, budget.py): a sliding window of admissions, each a unique
 #: member scored with Redis's clock (so instance clocks do not matter), kept for a window after the last one.
 #: KEYS: budget. ARGV: window ms, budget, new member, then pairs (member, age ms) this instance admitted while
 #: Redis was lost, counted first. Returns 0 (admitted) or the whole seconds (at least 1) until one would be.

@@ -1,8 +1,9 @@
 """Rooms in one process's memory (`memory://`): the default broker.
 
-Every method runs without awaiting anything, so on one event loop each one is atomic: `join` reads `seq` and
-subscribes in the same step, and `publish` assigns `seq` and delivers to every member before any other code runs
-(CHAT-004: every member sees the same order). Delivery is a plain loop over a tuple snapshot of the members,
+Every method runs without awaiting anything, so on one event loop each one is atomic: `join` subscribes, reads
+`seq` and publishes the join in the same step, `leave` unsubscribes and publishes the leave, and `publish`
+assigns `seq` and delivers to every member before any other code runs (CHAT-004: every member sees the same
+order). Delivery is a plain loop over a tuple snapshot of the members,
 rebuilt only when membership changes; one member's failure never stops delivery to the others (seed failure 3).
 
 A room whose last member left keeps its `seq` and history for a while (the newest `EMPTY_ROOMS_KEPT` empty rooms),
@@ -15,7 +16,18 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict, deque
 
-from roomwire.reference.broker import Broker, EventDraft, EventKind, Joined, Member, RoomEvent, RoomFull, now_ms
+from roomwire.reference.rooms.broker import (
+    Broker,
+    EventDraft,
+    EventKind,
+    Joined,
+    Member,
+    RoomEvent,
+    RoomFull,
+    kept_range,
+    now_ms,
+)
+from roomwire.spec.codes import LeaveReason
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +48,7 @@ class _Room:
 
     def replay(self, since: int) -> tuple[tuple[RoomEvent, ...], bool]:
         """RECON-004: kept events with since < seq <= self.seq, and whether none in that range is missing."""
-        events = tuple(event for event in self.history if event.seq > since)
-        if since >= self.seq:
-            return (), True
-        first_kept = self.history[0].seq if self.history else self.seq + 1
-        return events, first_kept <= since + 1
+        return kept_range(list(self.history), since, self.seq)
 
 
 class MemoryBroker(Broker):
@@ -69,18 +77,20 @@ class MemoryBroker(Broker):
         state.changed()
         self._members += 1
         members = tuple(m.nickname for m in state.snapshot)
-        if since is None:
-            return Joined(seq=state.seq, members=members)
-        replay, complete = state.replay(since)
-        return Joined(seq=state.seq, members=members, replay=replay, complete=complete)
+        replay, complete = state.replay(since) if since is not None else ((), True)
+        joined = Joined(seq=state.seq, members=members, replay=replay, complete=complete)
+        self._emit(room, state, EventDraft(EventKind.JOIN, nickname=member.nickname))  # PRES-001: seq + 1
+        return joined
 
-    async def leave(self, room: str, member: Member) -> None:
+    async def leave(self, room: str, member: Member, reason: LeaveReason, *, announce: bool = True) -> None:
         state = self._rooms.get(room)
         if state is None or member not in state.members:
             return
         del state.members[member]
         state.changed()
         self._members -= 1
+        if announce:
+            self._emit(room, state, EventDraft(EventKind.LEAVE, nickname=member.nickname, reason=reason))
         self._forget_if_empty(room, state)
 
     def _forget_if_empty(self, room: str, state: _Room) -> None:
@@ -96,6 +106,13 @@ class MemoryBroker(Broker):
 
     async def publish(self, room: str, draft: EventDraft) -> RoomEvent:
         state = self._room(room)
+        event = self._emit(room, state, draft)
+        if not state.members:
+            self._forget_if_empty(room, state)
+        return event
+
+    def _emit(self, room: str, state: _Room, draft: EventDraft) -> RoomEvent:
+        """The next `seq`, the history, and delivery to every member, in one step (nothing awaits)."""
         state.seq += 1
         count = len(state.members) if draft.kind is not EventKind.USER_MSG else None
         event = RoomEvent(
@@ -116,8 +133,6 @@ class MemoryBroker(Broker):
                 member.deliver(event)
             except Exception:  # a bug in one member must not stop the room (seed failure 3)
                 log.exception("delivery to one member failed; the others still get the event")
-        if not state.members:
-            self._forget_if_empty(room, state)
         return event
 
     def stats(self) -> tuple[int, int]:

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from roomwire.reference.broker import EventDraft, EventKind, RoomEvent
+from roomwire.reference.rooms.broker import EventDraft, EventKind, RoomEvent
 from roomwire.spec.codes import LeaveReason
 
 _KIND = {EventKind.USER_MSG: "m", EventKind.JOIN: "j", EventKind.LEAVE: "l"}

@@ -5,13 +5,18 @@ calls these methods and receives `RoomEvent`s through `Member.deliver`. A broker
 (Redis) implements the same interface: it assigns `seq` from one shared counter per room, publishes events to
 every instance, and delivers them to its local members (SPEC.md §5: `seq` stays per room, not per instance).
 
+The broker owns presence: `join` publishes the member's join and `leave` its leave, each in the same step as the
+change of membership, so a join or leave is announced exactly once however the connection ends (PRES-005) and
+the connection never has to pair a membership change with a publish of its own.
+
 Ordering contract (CONN-004, CHAT-004): `join` subscribes the member *before* it reads the room's `seq`, so every
-event with a greater `seq` reaches the member; events may reach it before `join` returns (a Redis subscription is
-asynchronous), and the member itself holds them back until its welcome is out (`connection.py`).
+event with a greater `seq` reaches the member, its own join first; events may reach it before `join` returns
+(the join, or a Redis subscription's), and the member itself holds them back until its welcome is out
+(`connection.py`).
 
     Broker (ABC)
     ├── MemoryBroker        memory.py, one process (memory://)
-    └── (RedisBroker)       later, several processes (redis://)
+    └── RedisBroker         redis/broker.py, several processes on one Redis (redis://, rediss://)
 """
 
 from __future__ import annotations
@@ -21,17 +26,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from roomwire.reference.budget import Budget, LocalBudget
 from roomwire.reference.frames import WireFrame
+from roomwire.reference.rooms.budget import Budget, LocalBudget
 from roomwire.spec.codes import LeaveReason, SystemEvent
-from roomwire.spec.errors import ConfigError
 from roomwire.spec.messages import ServerUserMsg, System
 from roomwire.spec.texts import Lang, neutral_name
-
-if TYPE_CHECKING:
-    from roomwire.reference.settings import Settings
 
 
 class EventKind(StrEnum):
@@ -153,15 +154,22 @@ class Broker(ABC):
 
     @abstractmethod
     async def join(self, room: str, member: Member, *, capacity: int, since: int | None) -> Joined:
-        """Subscribe `member` and add it to the room's presence, atomically with reading `seq`.
+        """Subscribe `member`, add it to the room's presence and publish its join (PRES-001), atomically with
+        reading `seq`: `Joined.seq` is the `seq` right before that join, so the join is the first event after
+        the welcome, no other event falls between them, and every later event reaches the member (CONN-004).
 
         Raises:
-            RoomFull: the room already has `capacity` members (nothing changed).
+            RoomFull: the room already has `capacity` members (nothing changed, nothing published).
         """
 
     @abstractmethod
-    async def leave(self, room: str, member: Member) -> None:
-        """Unsubscribe `member` and remove it from presence (no event; see `publish`). Idempotent."""
+    async def leave(self, room: str, member: Member, reason: LeaveReason, *, announce: bool = True) -> None:
+        """Unsubscribe `member`, remove it from presence and publish its leave with `reason` (PRES-002/003/007).
+
+        Idempotent, and each member's leave is announced once, whoever announces it (PRES-005: a Redis survivor
+        may have already). `announce=False` only removes it: the seam of a deliberately broken variant (the
+        reference always announces).
+        """
 
     @abstractmethod
     async def rename(self, room: str, member: Member) -> None:
@@ -169,7 +177,10 @@ class Broker(ABC):
 
     @abstractmethod
     async def publish(self, room: str, draft: EventDraft) -> RoomEvent:
-        """Give `draft` the room's next `seq` (and `count` for presence), keep it for resume, deliver it."""
+        """A chat message (`user_msg`): the room's next `seq`, kept for resume, delivered to every member.
+
+        Presence is not published here: `join` and `leave` announce it.
+        """
 
     @abstractmethod
     def stats(self) -> tuple[int, int]:
@@ -197,22 +208,18 @@ class Broker(ABC):
             listener(healthy)
 
 
-BrokerFactory = Callable[["Settings"], Broker]
+def kept_range(events: list[RoomEvent], since: int, seq: int) -> tuple[tuple[RoomEvent, ...], bool]:
+    """RECON-004: the kept events with since < seq' <= seq, and whether every seq of that range is among them.
 
-
-def create_broker(settings: Settings) -> Broker:
-    """The broker for `settings.broker_url`.
-
-    Raises:
-        ConfigError: the URL's scheme is unknown, or its broker is not available in this version.
+    Contiguity is the whole test: an outage leaves a jump in `seq`, a trimmed history starts too late, and both
+    make the range incomplete.
     """
-    scheme, _, _ = settings.broker_url.partition("://")
-    if scheme == "memory":
-        from roomwire.reference.memory import MemoryBroker
-
-        return MemoryBroker(history=settings.resume_history)
-    if scheme in ("redis", "rediss"):
-        from roomwire.reference.redis_broker import create_redis_broker
-
-        return create_redis_broker(settings)
-    raise ConfigError(f"ROOMWIRE_BROKER_URL: unknown broker {settings.broker_url!r} (memory:// or redis://)")
+    chosen = tuple(event for event in events if since < event.seq <= seq)
+    if since >= seq:
+        return (), True
+    expected = since + 1
+    for event in chosen:
+        if event.seq != expected:
+            return chosen, False
+        expected += 1
+    return chosen, expected == seq + 1

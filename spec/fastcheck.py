@@ -1,14 +1,15 @@
-"""A fast path in front of the spec's validator: accept the common valid frame in microseconds.
+"""The fast path of `validate.classify_client_frame`: vouch for the common valid client frame in microseconds.
 
-`roomwire.spec.validate` checks a frame against the JSON Schemas; that costs about 300 µs per frame, more than
-the whole broadcast to a room of ten. So the server first asks `fast_client_frame`, which parses only frames that
-are certainly valid (it reads its patterns and bounds from the same schemas), and hands anything else to
-`validate_client_frame` for the verdict and the error code. A false "no" costs time, never correctness; a
-false "yes" would be a bug, and `tests/reference/test_fastcheck.py` checks with Hypothesis that there is none.
+The spec's schema validator costs about 300 µs per frame, more than the whole broadcast to a room of ten. So
+`classify_client_frame` first asks `fast_client_frame`, which builds the frame's dataclass only for frames that
+are certainly valid (it reads its patterns and bounds from the same schemas), and hands anything else to the
+schema for the verdict and the error code. A false "no" costs time, never correctness; a false "yes" would be a
+bug, and tests/spec/test_fastcheck.py checks with Hypothesis that there is none.
 
-The configured `max_content_chars` may be lower than the schemas' 2000; `over_length` checks that limit.
-`fast_client_frame` is `fast_valid` and `parse_client_frame` in one pass: the frame's dataclass, or None. The server
-calls only `fast_client_frame`; `fast_valid` is the same predicate written plainly, which the tests hold it to.
+`fast_client_frame` is `fast_valid` and `parse_client_frame` in one pass, reading each field once: the frame's
+dataclass, or None. `fast_valid` is the same predicate written plainly, which the tests hold it to. A configured
+`max_content_chars` may be lower than the schemas' 2000: `over_length` checks that limit. `nickname_ok` and
+`id_ok` are the schemas' own patterns (the reference's handshake checks a query's nickname with the first).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Upstream's quota is per API key, so "server-wide" means every instance: with a budget per process, N instances
 would admit N × `ai_budget_rpm` and upstream would answer the excess with 429. Healthy, each decision is one
-script (redis_scripts.BUDGET): a sliding window of admissions in a sorted set, each a unique member scored with
+script (scripts.BUDGET): a sliding window of admissions in a sorted set, each a unique member scored with
 Redis's clock, so instance clocks do not matter; the key expires a window after the last admission.
 
 While Redis is lost, or a call does not answer within `timeout_s` (so a client never waits long for the
@@ -20,14 +20,12 @@ import itertools
 import logging
 import secrets
 from time import monotonic
-from typing import TYPE_CHECKING
 
-from roomwire.reference.budget import Budget, Grant
 from roomwire.reference.ratelimit import AiBudget
-from roomwire.reference.redis_link import LOST
-
-if TYPE_CHECKING:
-    from roomwire.reference.redis_broker import RedisBroker
+from roomwire.reference.rooms.budget import Budget, Grant
+from roomwire.reference.rooms.redis.link import LOST
+from roomwire.reference.rooms.redis.state import Instance
+from roomwire.reference.rooms.redis.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +38,18 @@ class RedisBudget(Budget):
 
     def __init__(
         self,
-        broker: RedisBroker,
+        store: Store,
+        instance: Instance,
         per_minute: int,
         *,
         window_s: float = AiBudget.WINDOW_S,
         timeout_s: float = MAX_WAIT_S,
     ) -> None:
         super().__init__(per_minute)
-        self.broker = broker
+        self.store = store
+        self.instance = instance
         self.window_s = window_s
-        self.timeout_s = min(timeout_s, broker.options.timeout_s)
+        self.timeout_s = min(timeout_s, store.options.timeout_s)
         self.local = AiBudget(per_minute, window_s)  # this instance's admissions, shared or not; the fallback's window
         self.pending: dict[str, float] = {}  # admitted while Redis was lost, not yet in the shared window
         self.alone = False  # the last decision was local (logged once per change)
@@ -80,40 +80,36 @@ class RedisBudget(Budget):
         self.local.release(grant.stamp)
         if self.pending.pop(grant.member, None) is not None:
             return  # Redis never heard of it
-        broker, link = self.broker, self.broker.link
-        if not broker.healthy or link is None or link.closed:
+        if not self.store.reachable:
             return
         try:
             async with asyncio.timeout(self.timeout_s):
-                await link.client.zrem(broker.keys.ai_budget, grant.member)
+                await self.store.withdraw(grant.member)
         except Exception as exc:
             log.debug("could not release an AI budget admission (%s)", type(exc).__name__)
 
     @property
     def share(self) -> int:
         """This instance's part of the budget while it decides alone."""
-        return max(1, self.per_minute // max(1, self.broker.live_instances))
+        return max(1, self.per_minute // self.instance.live_instances)
 
     async def _shared(self, member: str, now: float) -> int | None:
         """The BUDGET script's answer, or None when Redis is lost or slow (a lost link is reported as such)."""
-        broker = self.broker
-        if not broker.healthy or broker.link is None or broker.link.closed:
+        if not self.store.reachable:
             return None
         told = dict(self.pending)
-        args: list[str | int] = [round(self.window_s * 1000), self.per_minute, member]
-        for name, stamp in told.items():
-            args += [name, max(0, round((now - stamp) * 1000))]
+        ages = [(name, max(0, round((now - stamp) * 1000))) for name, stamp in told.items()]
         scope = asyncio.timeout(self.timeout_s)
         try:
             async with scope:
-                wait = await broker.call("budget", [broker.keys.ai_budget], *args)
+                wait = await self.store.admit(round(self.window_s * 1000), self.per_minute, member, ages)
         except LOST as exc:
             if not scope.expired():  # our own deadline alone is no outage (a burst may fill the pool)
-                broker.lost(exc)
+                self.store.lost(exc)
             return None
         for name in told:
             self.pending.pop(name, None)
-        return int(wait)
+        return wait
 
     def _alone(self, member: str, now: float) -> Grant:
         if not self.alone:
