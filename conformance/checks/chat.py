@@ -129,17 +129,19 @@ async def a_connected_member_sees_no_seq_gaps(ctx: CheckContext) -> None:
 
 @requirement("CHAT-006")
 async def broadcast_arrives_within_a_second_on_an_idle_server(ctx: CheckContext) -> None:
-    """With three members, each broadcast reaches every member within 1 s of being sent."""
+    """With three members, each broadcast reaches every member within 1 s of being sent (the suite's own loop
+    stalls meanwhile not counted: a frame the suite read late did not arrive late)."""
     ann, bob, cy = await members(ctx, 3)
     slow = []
     for _ in range(5):
         text = ctx.token("fast")
-        sent = ctx.session.clock.now()
+        sent, stalled = ctx.session.clock.now(), ctx.session.stalls.stalled()
         await ann.say(text)
         for member in (bob, cy):
             got = await member.wait_for(frames.user_msg(text), ctx.timeouts.frame)
-            if got is None or got.at is None or got.at - sent > ctx.timeouts(1.0):
-                slow.append(f"{member.label}: {'never' if got is None or got.at is None else f'{got.at - sent:.2f} s'}")
+            took = member.took(got, sent, stalled) if got is not None else None
+            if took is None or took > ctx.timeouts(1.0):
+                slow.append(f"{member.label}: {'never' if took is None else f'{took:.2f} s'}")
         await asyncio.sleep(0.1)
     if slow:
         raise ctx.violation(f"every broadcast within {ctx.timeouts(1.0):.1f} s", "; ".join(slow))

@@ -6,13 +6,13 @@ import asyncio
 from collections import Counter
 
 from roomwire.conformance import frames
-from roomwire.conformance.checks.common import ask, members, slow_question
+from roomwire.conformance.checks.common import ask, ask_within_budget, members, slow_question
 from roomwire.conformance.checks.presence import leave_or_blocked
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.registry import Need, requirement
 
 
-@requirement("RECON-001")
+@requirement("RECON-001", ai=1)
 async def a_dropped_client_can_rejoin_chat_and_ask(ctx: CheckContext) -> None:
     """After its TCP connection is reset, a client reconnecting to the same URL is a member, chats and asks."""
     room = ctx.room()
@@ -30,14 +30,15 @@ async def a_dropped_client_can_rejoin_chat_and_ask(ctx: CheckContext) -> None:
     ctx.note(f"rejoined, chatted both ways, AI answered ({answer.status})")
 
 
-@requirement("RECON-002", needs=[Need.RESTART], exclusive=True, order=-10)
+@requirement("RECON-002", needs=[Need.RESTART], exclusive=True, order=-10, ai=1)
 async def a_graceful_restart_ends_answers_notifies_and_closes_with_1012(ctx: CheckContext) -> None:
     """On restart, an in-flight answer gets its ai_done, everyone gets server_restart, then a 1012 (or 1001) close."""
     ann, bob = await members(ctx, 2)
-    since = ann.mark()
-    await ann.ask(slow_question(ctx, ctx.token("q"), chunks=60))
-    first = await ann.wait_for(frames.either(frames.ai_chunk(), frames.ai_done()), ctx.timeouts.ai, since)
-    in_flight = first is not None and frames.kind(first) == "ai_chunk"
+    question = slow_question(ctx, ctx.token("q"), chunks=60)
+    first = frames.either(frames.ai_chunk(), frames.ai_done())
+    since = await ask_within_budget(ctx, ann, lambda: ann.ask(question), first=first)
+    arrived = ann.find(first, since)
+    in_flight = bool(arrived) and frames.kind(arrived[0]) == "ai_chunk"
     restart = ctx.session.restart
     assert restart is not None
     stopping = asyncio.ensure_future(restart())
@@ -80,6 +81,7 @@ async def a_reconnect_leaves_no_ghost(ctx: CheckContext) -> None:
     text = ctx.token("alive")
     await ann.say(text)
     await ctx.expect(bob, frames.user_msg(text), "the reconnected Bob still receives the room")
+    await ann.wait_for(frames.user_msg(text), ctx.timeouts.frame)  # Ann's own stream, read up to her own message
     leaves = Counter(frames.presence_name(i, "leave") for i in ann.find(frames.leave()))
     if leaves["Bob"] != 1:
         raise ctx.violation(
@@ -93,8 +95,13 @@ async def a_reconnect_leaves_no_ghost(ctx: CheckContext) -> None:
 
 @requirement("RECON-004")
 async def resume_replays_missed_events_when_advertised(ctx: CheckContext) -> None:
-    """A target advertising `resume` replays the events after `since`, in order, after the welcome."""
-    ann, bob = await members(ctx, 2)
+    """A target advertising `resume` replays the events after `since`, in order, after the welcome and before any
+    live event.
+
+    Judged on the late joiner's own stream once a live message sent after it joined has arrived (or its deadline
+    passed): the replay comes before it, so nothing of the replay is judged before it could arrive."""
+    room = ctx.room()
+    ann, bob = await members(ctx, 2, room=room)
     welcome = ann.find(frames.system("welcome"))
     capabilities = frames.data(welcome[0]).get("capabilities") if welcome else None
     if not isinstance(capabilities, list) or "resume" not in capabilities:
@@ -104,15 +111,23 @@ async def resume_replays_missed_events_when_advertised(ctx: CheckContext) -> Non
     for text in texts:
         await bob.say(text)
     await ann.wait_for(frames.user_msg(texts[-1]), ctx.timeouts.frame)
-    late = await ctx.driver.join(ctx.room(), "Late", params={"since": str(mark)})
-    got = [frames.data(i).get("content") for i in late.find(frames.user_msg())]
-    info = (
-        frames.data(late.find(frames.system("welcome"))[0]).get("resume")
-        if late.find(frames.system("welcome"))
-        else None
-    )
-    if [t for t in got if t in texts] != texts or not isinstance(info, dict) or info.get("since") != mark:
+    late = await ctx.driver.join(room, "Late", params={"since": str(mark)})
+    live = ctx.token("live")
+    await bob.say(live)
+    if await late.wait_for(frames.user_msg(live), ctx.timeouts.frame) is None:
+        await late.wait_for(frames.user_msg(texts[-1]), ctx.timeouts.frame)
+    stream = [(i.index, frames.kind(i), frames.data(i)) for i in late.received]
+    welcomes = [index for index, _, data in stream if data.get("event") == "welcome"]
+    messages = [(index, data.get("content")) for index, kind, data in stream if kind == "user_msg"]
+    replayed = [(index, content) for index, content in messages if content in texts]
+    live_at = next((index for index, content in messages if content == live), None)
+    info = frames.data(late.received[welcomes[0]]).get("resume") if welcomes else None
+    in_order = [content for _, content in replayed] == texts
+    placed = bool(welcomes) and all(welcomes[0] < i and (live_at is None or i < live_at) for i, _ in replayed)
+    if not in_order or not placed or not isinstance(info, dict) or info.get("since") != mark:
         raise ctx.violation(
-            f"the 3 missed messages replayed in order and welcome.resume.since={mark}", f"replayed {got}, resume {info}"
+            f"the 3 missed messages replayed in order after the welcome and before live events, "
+            f"and welcome.resume.since={mark}",
+            f"received {[(kind, data.get('content') or data.get('event')) for _, kind, data in stream]}, resume {info}",
         )
     ctx.note(f"resume replayed {info.get('replayed')} events, complete={info.get('complete')}")
