@@ -131,6 +131,11 @@ class AiBudget:
         self._hold_until = 0.0
         self._lock = asyncio.Lock()
 
+    def inherit(self, earlier: AiBudget) -> None:
+        """What an earlier run spent on the same target, and its hold: the target still counts them."""
+        self._sent = [a for a in earlier._sent if a.count > 0]
+        self._hold_until = earlier._hold_until
+
     def in_window(self, now: float | None = None) -> int:
         """Questions of the suite's own that the target may still count (sent within the window and margin)."""
         now = self.clock() if now is None else now

@@ -42,6 +42,9 @@ BUNDLED_SETTINGS = {
     "ROOMWIRE_CLOSE_TIMEOUT_S": "2",
     "ROOMWIRE_LOG_LEVEL": "WARNING",
 }
+#: For the suite's own tests of whole runs: an AI budget the suite spends in seconds. The target advertises it in
+#: its welcome, so the suite paces by it as by any other (a target without a welcome gets SPEC.md's 10).
+TEST_AI_BUDGET = {"ROOMWIRE_AI_BUDGET_RPM": "120"}
 #: The double's settings: streaming observable (25 ms between chunks), no quota of its own (the target's
 #: budget is under test, not the double's free tier).
 DOUBLE_SETTINGS = {"latency": "fast", "chunk_interval_ms": 25.0, "quota_rpm": None}

@@ -89,6 +89,7 @@ class Session:
     canary: str | None = None
     restart: Callable[[], Awaitable[None]] | None = None
     browser: BrowserSetup | None = None
+    allowed_origins: tuple[str, ...] = ()  # --allowed-origin: the deployment's own list instead of SEC-004's default
     limits: Limits = DEFAULT_LIMITS
     limits_advertised: bool = False
     welcome_seen: bool | None = None
@@ -98,6 +99,7 @@ class Session:
     stalls: LoopStalls = field(default_factory=LoopStalls)  # the suite's own loop stalls (never the target's time)
     gate: Gate = field(default_factory=lambda: Gate(8))  # checks running at once (the runner sets its bound)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # shared exchanges' drivers
+    spent: AiBudget | None = None  # an earlier run's spending on the same target (--repeat): still counted there
     _ai: AiBudget | None = None
     _proxies: dict[tuple[str, int, bool], FaultProxy] = field(default_factory=dict)
     _proxy_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -124,6 +126,8 @@ class Session:
         preflight learned (SPEC.md's default when none were advertised)."""
         if self._ai is None:
             self._ai = AiBudget(self.limits.ai_budget_rpm, gate=self.gate)
+            if self.spent is not None:
+                self._ai.inherit(self.spent)
         return self._ai
 
     def welcome_wait(self) -> float:

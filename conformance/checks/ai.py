@@ -192,7 +192,9 @@ async def a_second_question_in_flight_gets_ai_busy(ctx: CheckContext) -> None:
     busy = ann.find(frames.error("ai_busy"), second)
     dones = [frames.data(d) for d in ann.find(frames.ai_done(), since)]
     statuses = sorted(str(d.get("status")) for d in dones)
-    if not busy or len(dones) != 2 or statuses.count("rejected") != 1:
+    if not busy:
+        _busy_missing_or_too_soon(ctx, ann, since, second)
+    if len(dones) != 2 or statuses.count("rejected") != 1:
         raise ctx.violation(
             "ai_busy, one 'rejected' ai_done for the second question and one other for the first", ann.describe(since)
         )
@@ -200,6 +202,20 @@ async def a_second_question_in_flight_gets_ai_busy(ctx: CheckContext) -> None:
     if ctx.session.upstream is not None and first_status not in ("ok", "truncated"):
         raise ctx.violation("the first answer continues unharmed (status ok)", f"it ended {first_status!r}")
     ctx.note(f"ai_busy and ai_done statuses {statuses}")
+
+
+def _busy_missing_or_too_soon(ctx: CheckContext, ann: Client, since: int, second: int) -> None:
+    """No ai_busy: a violation if the first answer kept streaming after the second question was sent (the target
+    had it in time), else a skip (the first answer may have ended before the target read it). Judged on the
+    asker's own stream, in the target's order."""
+    first_done = next((d for d in ann.find(frames.ai_done(), since) if d.index > second), None)
+    held = [c for c in ann.find(frames.ai_chunk(), second) if first_done is None or c.index < first_done.index]
+    if len(held) >= HELD_BACK_CHUNKS:
+        raise ctx.violation(
+            "ai_busy and a 'rejected' ai_done for a second question sent while the first answer streams",
+            f"no ai_busy although {len(held)} chunks of the first answer came after it was sent; {ann.describe(since)}",
+        )
+    raise ctx.skip(f"the first answer ended {len(held)} chunk(s) after the second question: too soon to judge")
 
 
 @requirement("AI-007", shares=[KOREAN])

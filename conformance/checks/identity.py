@@ -40,6 +40,40 @@ async def nickname_is_bound_by_query_or_first_frame(ctx: CheckContext) -> None:
     ctx.note("bound by query and by first frame")
 
 
+#: Frames that carry a valid nickname yet bind nothing (SPEC.md §4): invalid ones (INPUT-003's "no other effect")
+#: and a ping, whose `nickname` is a field the spec does not define for it (FRAME-002: ignored).
+NON_BINDING = (
+    ("a user_msg with a numeric content", {"type": "user_msg", "content": 5}, "bad_frame"),
+    ("an ai_msg without content", {"type": "ai_msg"}, "bad_frame"),
+    ("a user_msg with an invalid id", {"type": "user_msg", "content": "hi", "id": "bad id"}, "bad_frame"),
+    ("a ping", {"type": "ping", "id": "p-1"}, None),
+)
+
+
+@requirement("IDENT-001")
+async def frames_that_are_invalid_or_pings_bind_no_nickname(ctx: CheckContext) -> None:
+    """An invalid frame or a ping carrying a valid nickname binds nothing: the next valid frame without a nickname
+    speaks under the neutral name, and a later one with a nickname still binds it."""
+    room = ctx.room()
+    (watcher,) = await members(ctx, 1, room=room)
+    anon = await ctx.driver.join(room, None)
+    for what, payload, code in NON_BINDING:
+        since = anon.mark()
+        await anon.send_json({**payload, "nickname": "Mallory"})
+        answer = frames.system("error") if code is not None else frames.pong()
+        await ctx.expect(anon, answer, f"the answer to {what} ({code or 'pong'})", since=since)
+    name = await _broadcast_name(ctx, anon, watcher)
+    if name not in NEUTRAL_NAME.values():
+        raise ctx.violation(
+            "a valid message without nickname after invalid frames and a ping naming 'Mallory' uses the neutral name",
+            f"nickname {name!r}",
+        )
+    name = await _broadcast_name(ctx, anon, watcher, nickname="Val")
+    if name != "Val":
+        raise ctx.violation("the first valid frame's nickname 'Val' binds", f"nickname {name!r}")
+    ctx.note(f"{len(NON_BINDING)} frames naming Mallory bound nothing; the next valid one bound 'Val'")
+
+
 @requirement("IDENT-002")
 async def a_connection_cannot_speak_or_leave_under_another_name(ctx: CheckContext) -> None:
     """A frame naming someone else is processed under the bound nickname, and the leave names it too."""

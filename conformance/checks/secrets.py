@@ -15,6 +15,8 @@ once the double's journal proves the target uses the canary, as for the other ke
 
 from __future__ import annotations
 
+import ipaddress
+
 from roomwire.conformance.checks.cases import case_exchanges, upstream_case
 from roomwire.conformance.checks.exchanges import PLAIN
 from roomwire.conformance.checks.page import BROWSER_ORDER, SCAN, scan_in_browser
@@ -104,20 +106,78 @@ async def the_key_appears_in_no_frame_close_reason_or_response(ctx: CheckContext
     ctx.note(f"canary absent from {ctx.session.watch.searched} frames, close reasons and responses (key_echo included)")
 
 
+def _is_loopback_host(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
+def allowed_origins(ctx: CheckContext) -> list[tuple[str, str]]:
+    """Origins the target must accept: `--allowed-origin`'s when given (the deployment's own list), else SPEC.md
+    §13's default: the target's own host and loopback origins on other ports."""
+    if ctx.session.allowed_origins:
+        return [("an origin the deployment allows (--allowed-origin)", o) for o in ctx.session.allowed_origins]
+    return [
+        ("the server's own host", ctx.session.target.endpoint(0).own_origin),
+        ("a loopback origin on another port", "http://localhost:5173"),
+        ("a loopback address on another port", "http://127.0.0.1:8080"),
+        ("the IPv6 loopback", "https://[::1]:3000"),
+    ]
+
+
+def look_alike_origins(ctx: CheckContext) -> list[tuple[str, str]]:
+    """Origins that resemble an allowed one and must be refused (SPEC.md §13's Origin matching)."""
+    endpoint = ctx.session.target.endpoint(0)
+    host, port = endpoint.host, endpoint.port
+    wrapped = f"[{host}]" if ":" in host else host
+    cases = [
+        ("a foreign host", f"https://{ctx.token('evil')}.example.invalid"),
+        ("prefix: localhost.evil.example", "http://localhost.evil.example"),
+        ("prefix: 127.0.0.1.evil.example", "http://127.0.0.1.evil.example"),
+        ("prefix: the server's host in a foreign one", f"http://{wrapped}.evil.example:{port}"),
+        ("suffix: evil-localhost", "http://evil-localhost"),
+        ("suffix: a subdomain of localhost", "http://evil.localhost"),
+        ("userinfo: localhost@evil.example", "http://localhost@evil.example"),
+        ("userinfo: the server's host and port before @evil.example", f"http://{wrapped}:{port}@evil.example"),
+        ("userinfo in front of a loopback host", "http://evil.example@127.0.0.1"),
+        ("port: a foreign host on the server's port", f"http://evil.example:{port}"),
+        ("scheme: ftp://localhost", "ftp://localhost"),
+        ("scheme: ws://127.0.0.1", "ws://127.0.0.1"),
+        ("scheme: the opaque origin null", "null"),
+        ("case: LOCALHOST.EVIL.EXAMPLE", "http://LOCALHOST.EVIL.EXAMPLE"),
+    ]
+    if not _is_loopback_host(host):  # the own host on another port is another origin (loopback: any port)
+        cases.append(
+            ("port: the server's host on another port", f"{endpoint.own_origin.split('://')[0]}://{wrapped}:1")
+        )
+    return cases
+
+
 @requirement("SEC-004")
 async def a_foreign_origin_is_refused_with_403(ctx: CheckContext) -> None:
-    """An upgrade with a foreign Origin gets 403; one without Origin is not refused for that."""
+    """A foreign Origin, and every look-alike of an allowed one (prefix, suffix, userinfo, port, scheme, case), gets
+    403; the server's own host, loopback origins and a request without Origin are accepted."""
     room = ctx.room()
-    foreign = f"https://{ctx.token('evil')}.example.invalid"
-    outcome = await ctx.driver.attempt(room, origin=foreign)
-    if outcome.client is not None or outcome.status != 403:
+    wrong = []
+    for what, origin in look_alike_origins(ctx):
+        outcome = await ctx.driver.attempt(room, origin=origin)
+        if outcome.client is not None or outcome.status != 403:
+            wrong.append(f"{what} ({origin}): {'accepted' if outcome.client else f'HTTP {outcome.status}'}")
+        if outcome.client is not None:
+            await outcome.client.close(ctx.timeouts.close)
+    for what, origin in [*allowed_origins(ctx), ("no Origin header (not a browser)", "")]:
+        outcome = await ctx.driver.attempt(room, origin=origin or None)
+        if outcome.client is None:
+            wrong.append(f"{what} ({origin or 'none'}): refused with HTTP {outcome.status or outcome.error}")
+        else:
+            await outcome.client.close(ctx.timeouts.close)
+    if wrong:
         raise ctx.violation(
-            f"HTTP 403 for Origin {foreign}", "accepted" if outcome.client is not None else f"HTTP {outcome.status}"
+            "HTTP 403 for foreign and look-alike origins; the upgrade accepted from allowed ones and without Origin",
+            "; ".join(wrong),
         )
-    plain = await ctx.driver.attempt(room)
-    if plain.client is None:
-        raise ctx.violation("an upgrade without Origin is not refused", f"HTTP {plain.status}")
-    ctx.note("foreign Origin refused with 403, no Origin accepted")
+    ctx.note(f"{len(look_alike_origins(ctx))} foreign and look-alike origins refused with 403; allowed ones accepted")
 
 
 @requirement("SEC-005", needs=[Need.CANARY], shares=[PLAIN])

@@ -125,6 +125,43 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
             ),
             _v("no_frame_limit", "advertises max_frame_bytes, reads 16 MiB", "LIMIT-001", patches=("no_frame_limit",)),
             _v("no_ai_budget", "advertises ai_budget_rpm, never refuses", "LIMIT-005", patches=("no_ai_budget",)),
+            _v(
+                "binds_nickname_of_invalid_frames",
+                "an invalid frame binds the nickname it carries",
+                "IDENT-001",
+                connection="BindsNicknameOfInvalidFrames",
+            ),
+            _v(
+                "origin_by_prefix",
+                "allows an Origin that starts like an allowed one",
+                "SEC-004",
+                patches=("origin_by_prefix",),
+            ),
+            _v(
+                "refuses_every_origin",
+                "refuses every Origin, its own host's too",
+                "SEC-004",
+                patches=("refuses_every_origin",),
+            ),
+            _v(
+                "burst_minus_one",
+                "advertises burst, holds one frame less",
+                "CONN-006",
+                connection="BurstMinusOne",
+                settings={"rate_per_s": 1},  # a token refills in a second: the burst probe sees the missing one
+            ),
+            _v(
+                "content_limit_one_below",
+                "advertises max_content_chars, refuses a content of exactly that many",
+                "CONN-006",
+                connection="ContentLimitOneBelow",
+            ),
+            _v(
+                "strips_chunk_whitespace",
+                "strips whitespace from each ai_chunk",
+                "AI-004",
+                connection="StripsChunkWhitespace",
+            ),
         )
     }
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from roomwire.reference import ratelimit, server
+from roomwire.reference import endpoint, ratelimit, server
 
 Undo = Callable[[], None]
 
@@ -50,3 +50,32 @@ def no_ai_budget() -> Undo:
         ratelimit.AiBudget.try_acquire = original  # type: ignore[method-assign]
 
     return undo
+
+
+def _origin_patch(allowed: Callable[[str | None, str | None, Any], bool]) -> Undo:
+    names = endpoint.__dict__  # the endpoint calls the name it imported from handshake
+    original = names["origin_allowed"]
+    names["origin_allowed"] = allowed
+
+    def undo() -> None:
+        names["origin_allowed"] = original
+
+    return undo
+
+
+def origin_by_prefix() -> Undo:
+    """SEC-004: an Origin is allowed when it starts with a loopback origin or the request's own (a prefix test)."""
+
+    def allowed(origin: str | None, host: str | None, configured: Any) -> bool:
+        if origin is None:
+            return True
+        starts = ("http://localhost", "https://localhost", "http://127.0.0.1", "https://127.0.0.1", "https://[::1]")
+        own = tuple(f"{scheme}://{host}" for scheme in ("http", "https")) if host else ()
+        return origin.lower().startswith(starts + own)
+
+    return _origin_patch(allowed)
+
+
+def refuses_every_origin() -> Undo:
+    """SEC-004: any upgrade that carries an Origin header is refused, the server's own host and loopback too."""
+    return _origin_patch(lambda origin, host, configured: origin is None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from roomwire.conformance.bundled import TEST_AI_BUDGET
 from roomwire.conformance.outcomes import Status
 from roomwire.conformance.runner import RunResult
 from roomwire.conformance.suite import SuiteConfig, run_suite
@@ -39,12 +40,20 @@ NEIGHBOURS: dict[str, str] = {
     "english_only": "AI-008 AI-004",
     "no_frame_limit": "INPUT-007 CONN-006",
     "no_ai_budget": "AI-001",
+    "binds_nickname_of_invalid_frames": "IDENT-002 IDENT-003 IDENT-004 INPUT-003",
+    "origin_by_prefix": "CONN-001 CONN-002",
+    "refuses_every_origin": "CONN-001 CONN-002",
+    "burst_minus_one": "LIMIT-003 LIMIT-004 ERR-001 CHAT-004",
+    "content_limit_one_below": "FLOW-001 LIMIT-002 ERR-001 CHAT-002",
+    "strips_chunk_whitespace": "AI-001 AI-002 AI-003 AI-007 AI-012",
 }
 SUBPROCESS = {"keeps_slow_consumers", "awaits_slow_member", "no_keepalive"}
 
 
 async def run(variant: str, only: tuple[str, ...] = ()) -> RunResult:
-    config = SuiteConfig(variant=variant, only=only, in_process=variant not in SUBPROCESS)
+    config = SuiteConfig(
+        variant=variant, only=only, in_process=variant not in SUBPROCESS, bundled_options=dict(TEST_AI_BUDGET)
+    )
     return await run_suite(config)
 
 
