@@ -180,7 +180,9 @@ class Connection:
         members = tuple(name if name is not None else neutral_name(self.lang) for name in joined.members)
         resume = None
         if self.since is not None:
-            resume = Resume(since=self.since, replayed=len(joined.replay), complete=joined.complete)
+            # RECON-004: a `since` past the room's seq is from an earlier sequence (the room was forgotten): incomplete
+            complete = joined.complete and self.since <= joined.seq
+            resume = Resume(since=self.since, replayed=len(joined.replay), complete=complete)
         return System.welcome(
             room=self.room, nickname=self._nickname, seq=joined.seq, members=members, limits=self.hub.limits,
             capabilities=self.hub.capabilities, resume=resume, lang=self.lang,

@@ -8,6 +8,7 @@ from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.outcomes import Blocked
 from roomwire.conformance.registry import requirement
+from roomwire.conformance.target import Query
 from roomwire.spec.limits import BOUNDS, Limits
 
 WELCOME_FIELDS = ("room", "seq", "members", "capabilities")
@@ -18,13 +19,15 @@ async def upgrade_is_accepted_for_every_valid_room(ctx: CheckContext) -> None:
     """The endpoint accepts the upgrade for valid room names, with and without the query parameters."""
     base = ctx.room()
     longest = (base + "_" + "Zz9-" * 16)[:64]
-    cases = [
+    cases: list[tuple[str, Query]] = [
         (base, {}),
         (longest, {}),
         (f"{base}_x", {"nickname": "Ann"}),
         (f"{base}_y", {"lang": "en"}),
         (f"{base}_z", {"since": "0"}),
         (f"{base}_w", {"nickname": "철수", "lang": "ko", "x-unknown": "1"}),
+        (f"{base}_v", [("nickname", "Ann"), ("nickname", "")]),  # repeated: the first value counts (SPEC.md §1)
+        (f"{base}_u", [("lang", "en"), ("lang", "fr")]),
     ]
     for room, params in cases:
         outcome = await ctx.driver.attempt(room, params=params)
@@ -32,10 +35,13 @@ async def upgrade_is_accepted_for_every_valid_room(ctx: CheckContext) -> None:
             how = f"HTTP {outcome.status}" if outcome.status is not None else outcome.error
             raise ctx.violation(f"the upgrade of {outcome.url} is accepted", f"refused ({how})")
         await outcome.client.close(ctx.timeouts.close)
-    ctx.note(f"{len(cases)} upgrades accepted (64-character room, nickname, lang, since, an unknown parameter)")
+    ctx.note(
+        f"{len(cases)} upgrades accepted (64-character room, nickname, lang, since, an unknown parameter, repeated "
+        "parameters whose first value is valid)"
+    )
 
 
-def _invalid_upgrades(base: str) -> list[tuple[str, str, dict[str, str]]]:
+def _invalid_upgrades(base: str) -> list[tuple[str, str, Query]]:
     return [
         ("a room of 65 characters", (base + "x" * 65)[:65], {}),
         ("a room with a dot", f"{base}.x", {}),
@@ -48,6 +54,10 @@ def _invalid_upgrades(base: str) -> list[tuple[str, str, dict[str, str]]]:
         ("lang=fr", base, {"lang": "fr"}),
         ("since=-1", base, {"since": "-1"}),
         ("since=abc", base, {"since": "abc"}),
+        ("an empty nickname= (a value, not an absent parameter)", base, {"nickname": ""}),
+        ("an empty lang=", base, {"lang": ""}),
+        ("an empty since=", base, {"since": ""}),
+        ("a repeated nickname whose first value is invalid", base, [("nickname", ""), ("nickname", "Ann")]),
     ]
 
 
@@ -64,7 +74,7 @@ async def upgrade_is_refused_for_invalid_room_or_parameters(ctx: CheckContext) -
             wrong.append(f"{what}: {f'HTTP {outcome.status}' if outcome.status is not None else outcome.error}")
     if wrong:
         raise ctx.violation("an HTTP 4xx refusal for every invalid room or parameter", "; ".join(wrong))
-    ctx.note("11 invalid upgrades refused with 4xx")
+    ctx.note(f"{len(_invalid_upgrades(ctx.room()))} invalid upgrades refused with 4xx")
 
 
 @requirement("CONN-003")

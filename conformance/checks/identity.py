@@ -24,11 +24,12 @@ async def nickname_is_bound_by_query_or_first_frame(ctx: CheckContext) -> None:
     """?nickname= binds at connect; otherwise the first frame carrying a nickname binds it for good."""
     room = ctx.room()
     (watcher,) = await members(ctx, 1, room=room)
-    by_query = await ctx.driver.join(room, "Quinn", frame_nickname=False)
+    by_query = await ctx.driver.join(room, "Quinn Q", frame_nickname=False)  # in the URL as Quinn+Q (SPEC.md §1)
     name = await _broadcast_name(ctx, by_query, watcher)
-    if name != "Quinn":
+    if name != "Quinn Q":
         raise ctx.violation(
-            "a message without nickname from a connection opened with ?nickname=Quinn is Quinn's", f"nickname {name!r}"
+            "a message without nickname from a connection opened with ?nickname=Quinn+Q is 'Quinn Q''s",
+            f"nickname {name!r}",
         )
     by_frame = await ctx.driver.join(room, None)
     first = await _broadcast_name(ctx, by_frame, watcher, nickname="Fran")

@@ -54,8 +54,11 @@ async def a_graceful_restart_ends_answers_notifies_and_closes_with_1012(ctx: Che
                 raise ctx.violation("close code 1012 (or 1001)", got)
     finally:
         await stopping  # the target is back before any later check runs, whatever this one concluded
-    if in_flight and len(ann.find(frames.ai_done(), since)) != 1:
-        raise ctx.violation("the in-flight answer ends with its ai_done before the close", ann.describe(since))
+    dones = ann.find(frames.ai_done(), since)
+    if in_flight and (len(dones) != 1 or frames.data(dones[0]).get("status") != "error"):
+        raise ctx.violation(
+            "the in-flight answer ends with one ai_done, status 'error', before the close", ann.describe(since)
+        )
     ctx.note("server_restart and 1012/1001 on restart")
     if in_flight:
         ctx.note("the answer in flight got its ai_done")
@@ -130,4 +133,12 @@ async def resume_replays_missed_events_when_advertised(ctx: CheckContext) -> Non
             f"and welcome.resume.since={mark}",
             f"received {[(kind, data.get('content') or data.get('event')) for _, kind, data in stream]}, resume {info}",
         )
-    ctx.note(f"resume replayed {info.get('replayed')} events, complete={info.get('complete')}")
+    beyond = await ctx.driver.join(ctx.room(2), "Beyond", params={"since": "1000000"})
+    resumed = beyond.find(frames.system("welcome"))
+    later = frames.data(resumed[0]).get("resume") if resumed else None
+    if not isinstance(later, dict) or later.get("replayed") != 0 or later.get("complete") is not False:
+        raise ctx.violation(
+            "for since greater than the room's seq (an earlier sequence): nothing replayed and complete false",
+            f"resume {later}",
+        )
+    ctx.note(f"resume replayed {info.get('replayed')} events, complete={info.get('complete')}; since past seq: ok")
