@@ -73,6 +73,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--list", action="store_true", help="list the requirements and their checks, run nothing")
     parser.add_argument("--bundled", metavar="NAME", help="without URL: check this bundled target (see --list-targets)")
     parser.add_argument("--list-targets", action="store_true", help="list the bundled targets, run nothing")
+    parser.add_argument(
+        "--proofs", action="store_true", help="list, per requirement, the broken targets that fail it; run nothing"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -118,6 +121,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.list_targets:
         sys.stdout.write(listing.targets_text())
+        return EXIT_OK
+    if args.proofs:
+        from roomwire.conformance.proofs import proofs_text
+
+        sys.stdout.write(proofs_text())
         return EXIT_OK
     config = config_from_args(args)
     if config.variant is not None:

@@ -93,6 +93,7 @@ class Client:
                     self.protocol.receive_binary(message, now=now)
                     self.transcript.received(f"<binary {len(message)} bytes: {message[:60]!r}>")
                 self.frame_times.append(now)
+                self.transcript.frames_in += 1
                 self.stall_marks.append(self.stalls.stalled())
                 await self._notify()
         except ConnectionClosed:

@@ -36,6 +36,14 @@ def ai_plan(session: Session, checks: Iterable[Check]) -> str:
     return f"{total} AI requests ({shared} shared by several checks, {own} checks' own) plus the budget drain; {pace}"
 
 
+def load(session: Session) -> str:
+    """What the run sent the target, for the report: connections opened and frames each way."""
+    transcripts = session.transcripts
+    sent = sum(1 for t in transcripts for e in t.events if e.direction == ">")
+    received = sum(t.frames_in for t in transcripts)
+    return f"{len(transcripts)} connections opened, {sent} frames sent, {received} received"
+
+
 async def upstream_calls(session: Session) -> str:
     """The upstream calls the double journaled for this run's questions, or why they cannot be counted."""
     if session.upstream is None:

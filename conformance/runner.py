@@ -25,7 +25,7 @@ from roomwire.conformance.budget import Gate, Slot
 from roomwire.conformance.context import CheckContext, prepare_check
 from roomwire.conformance.driver import Driver
 from roomwire.conformance.outcomes import CheckResult, Evidence, Skip, Status, Violations, combine
-from roomwire.conformance.plan import ai_plan, upstream_calls
+from roomwire.conformance.plan import ai_plan, load, upstream_calls
 from roomwire.conformance.preflight import preflight
 from roomwire.conformance.registry import NEED_REASONS, NOT_COVERED, Check, Need, Registry, matches
 from roomwire.conformance.session import Session
@@ -151,6 +151,7 @@ class Runner:
         results = self._combine(requirements, collected)
         facts["AI requests"] = self.session.ai.summary()
         facts["upstream calls"] = await upstream_calls(self.session)
+        facts["load"] = load(self.session)
         return RunResult(results, self.session.clock.now() - start, facts)
 
     def _slug(self, check: Check) -> str:

@@ -87,6 +87,7 @@ class Session:
     watch: LeakWatch = field(default_factory=LeakWatch)
     upstream: Upstream | None = None
     canary: str | None = None
+    canary_configured: bool = False  # the suite configured the canary in the target itself (the bundled target)
     restart: Callable[[], Awaitable[None]] | None = None
     browser: BrowserSetup | None = None
     allowed_origins: tuple[str, ...] = ()  # --allowed-origin: the deployment's own list instead of SEC-004's default

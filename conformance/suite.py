@@ -101,7 +101,9 @@ async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
     made: list[Session] = []
 
     def factory(target: Target, upstream: Upstream | None, canary: str | None, restart: Restart | None) -> Session:
+        bundled = not config.urls
         session = Session(
+            canary_configured=bundled,
             target=target,
             timeouts=timeouts,
             upstream=upstream,

@@ -87,13 +87,15 @@ async def members_see_each_senders_messages_once_in_order_with_rising_seq(ctx: C
     count = max(2, min(12, ctx.limits.burst // 2 - 2))
     series = await asyncio.gather(_send_series(ctx, ann, "a", count), _send_series(ctx, bob, "b", count))
     for member in (ann, bob, cy):
-        for texts in series:
+        for sender, texts in zip((ann, bob), series, strict=True):
             await member.wait_for(frames.user_msg(texts[-1]), ctx.timeouts.frame)
             seen = [
                 str(frames.data(i).get("content"))
                 for i in member.find(frames.user_msg())
                 if frames.data(i).get("content") in texts
             ]
+            if not seen and member is sender:
+                continue  # its own messages never came back: CHAT-001's failure, not an order to judge
             if seen != texts:
                 raise ctx.violation(
                     f"{member.label} receives {texts[0].split('#')[0]}#0..{count - 1} once each, in order",

@@ -8,7 +8,9 @@ from collections import Counter
 from roomwire.conformance import frames
 from roomwire.conformance.checks.common import ask, ask_within_budget, members, slow_question
 from roomwire.conformance.checks.presence import leave_or_blocked
+from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
+from roomwire.conformance.outcomes import Blocked
 from roomwire.conformance.registry import Need, requirement
 
 
@@ -19,7 +21,9 @@ async def a_dropped_client_can_rejoin_chat_and_ask(ctx: CheckContext) -> None:
     (ann,) = await members(ctx, 1, room=room)
     old = await ctx.driver.join(room, "Bob", via_proxy=True)
     ctx.driver.proxy_of(old).drop(rst=True)
-    bob = await ctx.driver.join(room, "Bob")
+    bob = await rejoin(ctx, room, "Bob")
+    if bob is None:
+        raise ctx.violation("the reconnecting client is accepted and welcomed", "the reconnect was refused")
     for sender, other in ((bob, ann), (ann, bob)):
         text = ctx.token("back")
         await sender.say(text)
@@ -28,6 +32,19 @@ async def a_dropped_client_can_rejoin_chat_and_ask(ctx: CheckContext) -> None:
     if len(answer.dones) != 1:
         raise ctx.violation("the reconnected client's question is answered (one ai_done)", bob.describe())
     ctx.note(f"rejoined, chatted both ways, AI answered ({answer.status})")
+
+
+async def rejoin(ctx: CheckContext, room: str, nickname: str) -> Client | None:
+    """Reconnect `nickname` to `room` at once; None when the target refused it (upgrade refused, or closed before
+    a welcome it otherwise sends)."""
+    outcome = await ctx.driver.attempt(room, nickname=nickname, params={"nickname": nickname})
+    client = outcome.client
+    if client is None:
+        return None
+    how = await ctx.driver.await_membership(client)
+    if client.closed.is_set() and how != "welcome":
+        return None
+    return client
 
 
 @requirement("RECON-002", needs=[Need.RESTART], exclusive=True, order=-10, ai=1)
@@ -73,7 +90,9 @@ async def a_reconnect_leaves_no_ghost(ctx: CheckContext) -> None:
     (ann,) = await members(ctx, 1, room=room)
     old = await ctx.driver.join(room, "Bob", via_proxy=True)
     ctx.driver.proxy_of(old).drop(rst=True)
-    bob = await ctx.driver.join(room, "Bob")
+    bob = await rejoin(ctx, room, "Bob")
+    if bob is None:
+        raise Blocked("RECON-001", "the reconnect was refused, so no ghost can be looked for")
     await leave_or_blocked(ctx, ann, "Bob", "PRES-003")
     await asyncio.sleep(ctx.timeouts(1.0))
     cy = await ctx.driver.join(room, "Cy")

@@ -54,7 +54,18 @@ async def prove_canary(ctx: CheckContext) -> UpstreamCall:
 
 @requirement("SEC-001", needs=[Need.CANARY], shares=[PLAIN])
 async def the_key_comes_from_the_servers_configuration(ctx: CheckContext) -> None:
-    """The key the target uses upstream is the one configured in it (the canary's fingerprint in the journal)."""
+    """The key the target uses upstream is the one configured in it (the canary's fingerprint in the journal).
+
+    When the suite configured the canary itself (the bundled target), another key upstream is this failure; for a
+    URL target it may be a configuration slip of the person running the suite, so the check cannot judge."""
+    if ctx.session.canary_configured:
+        canary = ctx.session.canary or ""
+        call = await traced_call(ctx)
+        if call.key_fingerprint != fingerprint(canary):
+            raise ctx.violation(
+                f"upstream gets the key the suite configured (fingerprint {fingerprint(canary)})",
+                f"upstream got key fingerprint {call.key_fingerprint or 'none'}",
+            )
     proof = await prove_canary(ctx)
     ctx.note(
         f"upstream saw the configured key (fingerprint {proof.key_fingerprint}); "
