@@ -14,6 +14,7 @@ from typing import Any
 
 from roomwire.conformance.registry import Check
 from roomwire.conformance.session import Session
+from roomwire.conformance.shared import Exchange
 from roomwire.spec.errors import HarnessError
 
 
@@ -22,6 +23,17 @@ def planned_requests(checks: Iterable[Check]) -> tuple[int, int]:
     checks = list(checks)
     exchanges: dict[str, Any] = {ex.name: ex for c in checks for ex in c.shares}
     return sum(c.ai for c in checks), sum(ex.ai_requests for ex in exchanges.values())
+
+
+def exchanges_first(checks: Iterable[Check]) -> list[Exchange[Any]]:
+    """The shared exchanges the checks read, those of slow checks first (the silent upstream lasts the target's
+    whole ai_timeout_s): the order the runner starts them in, before any check."""
+    found: dict[str, tuple[bool, Exchange[Any]]] = {}
+    for check in checks:
+        for exchange in check.shares:
+            slow = check.slow or found.get(exchange.name, (False, exchange))[0]
+            found[exchange.name] = (slow, exchange)
+    return [ex for slow, ex in sorted(found.values(), key=lambda item: not item[0])]
 
 
 def ai_plan(session: Session, checks: Iterable[Check]) -> str:

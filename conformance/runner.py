@@ -25,10 +25,11 @@ from roomwire.conformance.budget import Gate, Slot
 from roomwire.conformance.context import CheckContext, prepare_check
 from roomwire.conformance.driver import Driver
 from roomwire.conformance.outcomes import CheckResult, Evidence, Skip, Status, Violations, combine
-from roomwire.conformance.plan import ai_plan, load, upstream_calls
+from roomwire.conformance.plan import ai_plan, exchanges_first, load, upstream_calls
 from roomwire.conformance.preflight import preflight
 from roomwire.conformance.registry import NEED_REASONS, NOT_COVERED, Check, Need, Registry, matches
 from roomwire.conformance.session import Session
+from roomwire.conformance.shared import start as start_shared
 from roomwire.spec.errors import SpecViolation
 from roomwire.spec.requirements import Level, Requirement
 
@@ -136,7 +137,10 @@ class Runner:
                 if check.prepare is not None and self._unavailable(check) is None:
                     prepare_check(check, self.session)
         self.session.gate = gate = Gate(self.concurrency)
-        facts["AI plan"] = ai_plan(self.session, [c for c in checks if self._unavailable(c) is None])
+        runnable = [c for c in checks if self._unavailable(c) is None]
+        facts["AI plan"] = ai_plan(self.session, runnable)
+        for exchange in exchanges_first(runnable):  # before any check: their questions get the first admissions
+            start_shared(self.session, exchange)
         slugs = {c.name: self._slug(c) for c in checks}
 
         async def run(check: Check, bounded: bool) -> list[CheckResult]:

@@ -28,6 +28,7 @@ from roomwire.spec.errors import HarnessError
 
 if TYPE_CHECKING:
     from roomwire.conformance.context import CheckContext
+    from roomwire.conformance.session import Session
 
 T = TypeVar("T")
 
@@ -48,28 +49,32 @@ def _key(name: str) -> str:
 
 async def shared(ctx: CheckContext, exchange: Exchange[T]) -> T:
     """The result of `exchange`, made once per run (see the module docstring)."""
-    from roomwire.conformance.context import CheckContext
-
     declared: tuple[object, ...] = ctx.check.shares
     if exchange not in declared and not ctx.check.name.startswith("shared "):
         raise HarnessError(f"{ctx.check.name} reads the shared {exchange.name!r} without declaring it (shares=)")
-    session = ctx.session
-    async with session.memo_lock:
-        entry = session.memo.get(_key(exchange.name))
-        if entry is None:
-            check = Check(name=f"shared {exchange.name}", requirement_ids=ctx.check.requirement_ids, func=_never)
-            driver = Driver(session, check.name, f"x-{exchange.name}")
-            own = CheckContext(session, check, driver)
-            # a context of its own: the exchange holds no check's concurrency slot and must not release one
-            task: asyncio.Task[T] = asyncio.get_running_loop().create_task(
-                exchange.make(own), context=contextvars.Context()
-            )
-            session.memo[_key(exchange.name)] = entry = (task, driver)
-            session.closers.append(driver.aclose)
-    task, driver = cast("tuple[asyncio.Task[T], Driver]", entry)
+    task, driver = start(ctx.session, exchange)
     ctx.borrow(driver)
-    async with session.gate.idle():
+    async with ctx.session.gate.idle():
         return await asyncio.shield(task)
+
+
+def start(session: Session, exchange: Exchange[T]) -> tuple[asyncio.Task[T], Driver]:
+    """Start `exchange` unless it has started. The runner starts those the selected checks read before any check
+    (their questions are then the first the AI budget admits, so a run needs the fewest windows)."""
+    from roomwire.conformance.context import CheckContext
+
+    entry = session.memo.get(_key(exchange.name))
+    if entry is None:
+        check = Check(name=f"shared {exchange.name}", requirement_ids=("CONN-001",), func=_never)
+        driver = Driver(session, check.name, f"x-{exchange.name}")
+        own = CheckContext(session, check, driver)
+        # a context of its own: the exchange holds no check's concurrency slot and must not release one
+        task: asyncio.Task[T] = asyncio.get_running_loop().create_task(
+            exchange.make(own), context=contextvars.Context()
+        )
+        session.memo[_key(exchange.name)] = entry = (task, driver)
+        session.closers.append(driver.aclose)
+    return cast("tuple[asyncio.Task[T], Driver]", entry)
 
 
 async def _never(ctx: CheckContext) -> None:

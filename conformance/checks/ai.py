@@ -6,6 +6,7 @@ from roomwire.conformance import frames
 from roomwire.conformance.checks.cases import case_exchanges, upstream_case
 from roomwire.conformance.checks.common import (
     Answer,
+    Sent,
     ask_within_budget,
     collect_answer,
     hangul_ratio,
@@ -13,7 +14,7 @@ from roomwire.conformance.checks.common import (
     skip_if_not_answered,
     slow_question,
 )
-from roomwire.conformance.checks.exchanges import HISTORY, KOREAN, PLAIN, TRUNCATED, Asked
+from roomwire.conformance.checks.exchanges import KOREAN, PLAIN, Asked
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.outcomes import Blocked
@@ -25,17 +26,18 @@ FAILURE_CASES = ("server_error", "rate_limit", "abort", "safety", "no_finish", "
 
 async def _first_chunk_then(
     ctx: CheckContext, asker: Client, question: str, id: str | None = None, reserve: int = 1
-) -> int:
+) -> Sent:
     """Ask (within the AI budget, with room for `reserve` questions), wait for the first chunk; returns the mark
     before the question. Skips if the answer never streams."""
     first = frames.either(frames.ai_chunk(), frames.ai_done())
-    since = await ask_within_budget(ctx, asker, lambda: asker.ask(question, id=id), first=first, reserve=reserve)
+    sent = await ask_within_budget(ctx, asker, lambda: asker.ask(question, id=id), first=first, reserve=reserve)
+    since = sent.since
     item = asker.find(first, since)
     if not item or frames.kind(item[0]) != "ai_chunk":
         answer = await collect_answer(ctx, asker, since, within=0.0, linger=0.0)
         skip_if_not_answered(ctx, answer, "overlap with a streaming answer", asker)
         raise ctx.skip("the answer ended before its first chunk, so nothing could overlap it")
-    return since
+    return sent
 
 
 @requirement("AI-001", shares=[PLAIN])
@@ -146,7 +148,7 @@ async def chatting_continues_while_an_answer_streams(ctx: CheckContext) -> None:
     Judged on the asker's own connection, whose frames keep the server's order: its echo against its ai_done.
     Comparing the arrival times of frames on two connections says nothing when the suite reads both late."""
     ann, bob = await members(ctx, 2)
-    since = await _first_chunk_then(ctx, ann, slow_question(ctx, ctx.token("q")))
+    since = (await _first_chunk_then(ctx, ann, slow_question(ctx, ctx.token("q")))).since
     text = ctx.token("meanwhile")
     sent = ann.mark()
     await ann.say(text)
@@ -173,15 +175,15 @@ async def chatting_continues_while_an_answer_streams(ctx: CheckContext) -> None:
     raise ctx.skip(f"the answer ended {len(held)} chunk(s) after the message was sent: too soon to judge the order")
 
 
-@requirement("AI-006", ai=2)
+@requirement("AI-006", ai=1)  # admits room for two; the refused second is given back
 async def a_second_question_in_flight_gets_ai_busy(ctx: CheckContext) -> None:
     """A second ai_msg while one is in flight gets ai_busy and its own rejected ai_done; the first finishes.
 
     The first question is admitted with room for the second in the budget, so a target on its last admission
     cannot rightly answer the second with ai_quota instead."""
     (ann,) = await members(ctx, 1)
-    since = await _first_chunk_then(ctx, ann, slow_question(ctx, ctx.token("q")), id="first", reserve=2)
-    second = ann.mark()
+    sent = await _first_chunk_then(ctx, ann, slow_question(ctx, ctx.token("q")), id="first", reserve=2)
+    since, second = sent.since, ann.mark()
     await ann.ask(f"And another one? {ctx.token('q2')}", id="second")
     if [d for d in ann.find(frames.ai_done(), since) if d.index < second]:
         raise ctx.skip("the first answer ended before the second question was sent")
@@ -190,6 +192,8 @@ async def a_second_question_in_flight_gets_ai_busy(ctx: CheckContext) -> None:
     if ann.find(frames.error("ai_quota"), second):
         raise ctx.skip("the target refused the second question for its AI budget (spent by another client)")
     busy = ann.find(frames.error("ai_busy"), second)
+    if busy:
+        ctx.session.ai.give_back(sent.admission)  # the second question's room: refused, it was never counted
     dones = [frames.data(d) for d in ann.find(frames.ai_done(), since)]
     statuses = sorted(str(d.get("status")) for d in dones)
     if not busy:
@@ -239,11 +243,11 @@ def _client_text(asked: Asked) -> list[str]:
     return [asked.token, *history, *asked.nicknames]
 
 
-@requirement("AI-008", needs=[Need.DOUBLE], shares=[PLAIN, HISTORY])
+@requirement("AI-008", needs=[Need.DOUBLE], shares=[PLAIN, KOREAN])
 async def client_text_never_enters_the_system_instruction(ctx: CheckContext) -> None:
     """The configured system instruction is sent unchanged; no question, history or nickname text enters it."""
     texts = []
-    for exchange in (PLAIN, HISTORY):
+    for exchange in (PLAIN, KOREAN):
         asked = await shared(ctx, exchange)
         if asked.call is None:
             raise ctx.skip(f"the target made no upstream call for the {exchange.name} question")
@@ -260,10 +264,10 @@ async def client_text_never_enters_the_system_instruction(ctx: CheckContext) -> 
     ctx.note(f"systemInstruction constant ({len(texts[0])} chars), free of client text")
 
 
-@requirement("AI-009", needs=[Need.DOUBLE], shares=[HISTORY])
+@requirement("AI-009", needs=[Need.DOUBLE], shares=[PLAIN])
 async def history_is_capped_ordered_and_followed_by_the_question(ctx: CheckContext) -> None:
     """Upstream gets the last max_history_items history items in order with roles, then the question as a user turn."""
-    asked = await shared(ctx, HISTORY)
+    asked = await shared(ctx, PLAIN)
     if asked.call is None:
         raise ctx.violation("an upstream call for a question with history", "no call in the journal")
     keep = ctx.limits.max_history_items
@@ -273,10 +277,10 @@ async def history_is_capped_ordered_and_followed_by_the_question(ctx: CheckConte
     ctx.note(f"{len(asked.history)} history items capped to the last {keep}")
 
 
-@requirement("AI-010", needs=[Need.DOUBLE], shares=[TRUNCATED])
+@requirement("AI-010", needs=[Need.DOUBLE], shares=[KOREAN])
 async def answers_are_capped_upstream_and_reported_truncated(ctx: CheckContext) -> None:
     """maxOutputTokens is set upstream, and an answer cut by it ends with ai_done 'truncated'."""
-    asked = await shared(ctx, TRUNCATED)
+    asked = await shared(ctx, KOREAN)
     if asked.call is None or asked.call.max_output_tokens is None:
         raise ctx.violation("generationConfig.maxOutputTokens in the upstream request", "none sent")
     if asked.answer.status != "truncated":
@@ -292,7 +296,7 @@ async def leaving_mid_answer_cancels_upstream(ctx: CheckContext) -> None:
     or the AI wait passed)."""
     (ann,) = await members(ctx, 1)
     token = ctx.token("cancel")
-    await _first_chunk_then(ctx, ann, slow_question(ctx, token, chunks=60))
+    await _first_chunk_then(ctx, ann, slow_question(ctx, token, chunks=60))  # the answer streams for 1.5 s
     await ann.close(ctx.timeouts.close)
     calls = await ctx.upstream.wait_for_calls(token, ctx.timeouts.ai)
     if not calls or not calls[0].disconnected:

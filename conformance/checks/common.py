@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from roomwire.conformance import frames
-from roomwire.conformance.budget import MAX_TRIES
+from roomwire.conformance.budget import MAX_TRIES, Admission
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.frames import Predicate
@@ -85,6 +85,15 @@ async def collect_answer(
 Send = Callable[[], Awaitable[bool]]
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A question the target took or refused for another reason than its budget: the client's mark before it,
+    and its admission in the AI budget (to give back what `reserve` kept for questions that were refused)."""
+
+    since: int
+    admission: Admission
+
+
 async def ask_within_budget(
     ctx: CheckContext,
     client: Client,
@@ -93,7 +102,7 @@ async def ask_within_budget(
     first: Predicate | None = None,
     within: float | None = None,
     reserve: int = 1,
-) -> int:
+) -> Sent:
     """Send a question within the target's AI budget and wait for its answer's `first` frame (default: ai_done);
     returns the client's mark before the question.
 
@@ -117,7 +126,7 @@ async def ask_within_budget(
             done = client.find(frames.ai_done(), since)
             if done and frames.data(done[0]).get("status") == "rejected":
                 budget.give_back(admission)
-            return since
+            return Sent(since, admission)
         retry = frames.data(quota[0]).get("retry_after")
         hold = budget.refused(admission, retry)
         refusals.append(f"retry_after {retry!r}")
@@ -142,7 +151,8 @@ async def ask(
     within: float | None = None,
 ) -> Answer:
     """Ask within the AI budget (`ask_within_budget`) and collect the answer."""
-    since = await ask_within_budget(ctx, client, lambda: client.ask(question, id=id, history=history), within=within)
+    sent = await ask_within_budget(ctx, client, lambda: client.ask(question, id=id, history=history), within=within)
+    since = sent.since
     return await collect_answer(ctx, client, since, within=0.0)  # the wait for its ai_done is over
 
 

@@ -40,7 +40,7 @@ async def unknown_client_fields_are_ignored(ctx: CheckContext) -> None:
     )
     await ctx.expect(bob, frames.user_msg(text), "the user_msg with unknown fields, broadcast")
     question = {"type": "ai_msg", "content": f"Say hi. {ctx.token('q')}", "x-trace": "abc", "temperature": 2}
-    asked = await ask_within_budget(ctx, ann, lambda: ann.send_json(question))
+    asked = (await ask_within_budget(ctx, ann, lambda: ann.send_json(question))).since
     errors = ann.find(frames.either(frames.error("bad_frame"), frames.error("unknown_type")), since)
     rejected = [d for d in ann.find(frames.ai_done(), asked) if frames.data(d).get("status") == "rejected"]
     if errors or rejected:

@@ -198,7 +198,7 @@ async def _abuse(ctx: CheckContext, room: str) -> None:
     await utf.send_raw_text_bytes(b"\xff\xff")
 
 
-@requirement("INPUT-008", ai=1)
+@requirement("INPUT-008")  # its ai_msg after a burst is refused (rate limited) and given back
 async def every_refused_ai_msg_gets_exactly_one_rejected_ai_done(ctx: CheckContext) -> None:
     """Each refused ai_msg (bad fields, too long, too much history) gets exactly one ai_done 'rejected'."""
     (ann,) = await members(ctx, 1)

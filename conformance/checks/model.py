@@ -35,7 +35,7 @@ EXAMPLES = 2
 STEPS = 10
 MAX_MEMBERS = 4
 #: Questions the model asks in a run, admitted in the AI budget before it starts (a rule cannot wait for it).
-MODEL_QUESTIONS = 2
+MODEL_QUESTIONS = 1
 T = TypeVar("T")
 
 

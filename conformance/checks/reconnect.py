@@ -53,7 +53,7 @@ async def a_graceful_restart_ends_answers_notifies_and_closes_with_1012(ctx: Che
     ann, bob = await members(ctx, 2)
     question = slow_question(ctx, ctx.token("q"), chunks=60)
     first = frames.either(frames.ai_chunk(), frames.ai_done())
-    since = await ask_within_budget(ctx, ann, lambda: ann.ask(question), first=first)
+    since = (await ask_within_budget(ctx, ann, lambda: ann.ask(question), first=first)).since
     arrived = ann.find(first, since)
     in_flight = bool(arrived) and frames.kind(arrived[0]) == "ai_chunk"
     restart = ctx.session.restart
