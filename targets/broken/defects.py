@@ -23,6 +23,7 @@ from roomwire.reference.ratelimit import Verdict
 from roomwire.spec.codes import AiStatus, CloseCode, ErrorCode, LeaveReason
 from roomwire.spec.messages import ClientAiMsg, ClientUserMsg, Pong
 from roomwire.spec.texts import Lang
+from roomwire.targets.broken.connections import DropsLeaveNotice
 
 #: CHAT-006: longer than its 1 s, shorter than INPUT-007's 2 s and every frame wait of the suite (3 s).
 SLOW_BROADCAST_S = 1.3
@@ -213,16 +214,13 @@ class DuplicateLeaveOnClose(Connection):
             await self.hub.broker.publish(self.room, draft)
 
 
-class LeaveWithoutReason(Connection):
-    """PRES-007: leave notices carry no reason."""
+class LeaveWithoutReason(DropsLeaveNotice):
+    """PRES-007: leave notices carry no reason (the room is left as `DropsLeaveNotice` leaves it, then told)."""
 
     async def announce_leave(self, reason: LeaveReason) -> None:
-        if self._left:
-            return
-        self._left = True
-        if self._joined:
-            await self.hub.broker.leave(self.room, self)
-        if self._announced:
+        announce = not self._left and self._announced
+        await super().announce_leave(reason)
+        if announce:
             await self.hub.broker.publish(self.room, EventDraft(EventKind.LEAVE, nickname=self._nickname))
 
 
