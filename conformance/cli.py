@@ -64,6 +64,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--repeat", type=int, default=1, metavar="N", help="run the selected checks N times on one target (flakes)"
     )
     parser.add_argument(
+        "--ai-budget-rpm",
+        type=int,
+        metavar="N",
+        help="the AI budget to pace by when the target's welcome advertises none (default: SPEC.md's 10)",
+    )
+    parser.add_argument(
         "--allowed-origin",
         action="append",
         default=[],
@@ -106,6 +112,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         variant=args.bundled,
         browser=args.browser,
         repeat=args.repeat,
+        ai_budget_rpm=args.ai_budget_rpm,
         allowed_origins=tuple(args.allowed_origin),
     )
     config.validate()

@@ -101,6 +101,7 @@ class Session:
     gate: Gate = field(default_factory=lambda: Gate(8))  # checks running at once (the runner sets its bound)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # shared exchanges' drivers
     spent: AiBudget | None = None  # an earlier run's spending on the same target (--repeat): still counted there
+    assumed_ai_budget: int | None = None  # --ai-budget-rpm: the budget to pace by when the welcome states none
     _ai: AiBudget | None = None
     _proxies: dict[tuple[str, int, bool], FaultProxy] = field(default_factory=dict)
     _proxy_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -126,7 +127,10 @@ class Session:
         """The target's AI budget as the suite spends it (roomwire.conformance.budget), sized by the limits the
         preflight learned (SPEC.md's default when none were advertised)."""
         if self._ai is None:
-            self._ai = AiBudget(self.limits.ai_budget_rpm, gate=self.gate)
+            rpm = self.limits.ai_budget_rpm
+            if not self.limits_advertised and self.assumed_ai_budget is not None:
+                rpm = self.assumed_ai_budget
+            self._ai = AiBudget(rpm, gate=self.gate)
             if self.spent is not None:
                 self._ai.inherit(self.spent)
         return self._ai

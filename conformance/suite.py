@@ -68,6 +68,7 @@ class SuiteConfig:
     in_process: bool = False  # bundled only: serve the target in the suite's loop (the suite's own tests)
     allowed_origins: tuple[str, ...] = ()  # --allowed-origin: origins the deployment allows (SEC-004)
     repeat: int = 1  # --repeat: run the selected checks this many times against the same target
+    ai_budget_rpm: int | None = None  # --ai-budget-rpm: the budget to pace by when the target advertises none
 
     def validate(self) -> None:
         if not 0.1 <= self.timeout_factor <= 100:
@@ -76,6 +77,8 @@ class SuiteConfig:
             raise UsageError("--concurrency must be between 1 and 64")
         if not 1 <= self.repeat <= 100:
             raise UsageError("--repeat must be between 1 and 100")
+        if self.ai_budget_rpm is not None and self.ai_budget_rpm < 1:
+            raise UsageError("--ai-budget-rpm must be at least 1")
         if self.canary_key is not None and len(self.canary_key) < 8:
             raise UsageError("--canary-key must be at least 8 characters (a short one matches ordinary text)")
         if self.urls and self.variant is not None:
@@ -112,6 +115,7 @@ async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
             browser=_browser(config, target),
             allowed_origins=config.allowed_origins,
             spent=made[-1].ai if made else None,
+            assumed_ai_budget=config.ai_budget_rpm,
         )
         made.append(session)
         return session

@@ -88,7 +88,11 @@ SUBPROCESS = {"keeps_slow_consumers", "awaits_slow_member", "no_keepalive"}
 
 async def run(variant: str, only: tuple[str, ...] = ()) -> RunResult:
     config = SuiteConfig(
-        variant=variant, only=only, in_process=variant not in SUBPROCESS, bundled_options=dict(TEST_AI_BUDGET)
+        variant=variant,
+        only=only,
+        in_process=variant not in SUBPROCESS,
+        bundled_options=dict(TEST_AI_BUDGET),
+        ai_budget_rpm=int(TEST_AI_BUDGET["ROOMWIRE_AI_BUDGET_RPM"]),  # for no_welcome, which advertises nothing
     )
     return await run_suite(config)
 

@@ -62,7 +62,8 @@ def test_the_bundled_reference_passes(
 @pytest.mark.timeout(600)
 def test_the_seeds_copy_fails_as_the_seed_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "seed.json"
-    code = main(["check", "--bundled", "seed", "--report-json", str(report)])
+    # the seed advertises no budget (and enforces none): pace by a large one, or the run waits minutes for nothing
+    code = main(["check", "--bundled", "seed", "--ai-budget-rpm", "120", "--report-json", str(report)])
     found = statuses(report)
     failed = {rid for rid, s in found.items() if s == "fail"}
     assert code == 1, capsys.readouterr().out[-5000:]
