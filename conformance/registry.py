@@ -23,13 +23,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from roomwire.spec.requirements import Level, Requirement, catalog
 
 if TYPE_CHECKING:
     from roomwire.conformance.context import CheckContext
     from roomwire.conformance.session import Session
+    from roomwire.conformance.shared import Exchange
 
 CheckFunc = Callable[["CheckContext"], Awaitable[None]]
 PrepareFunc = Callable[["Session"], object]
@@ -89,6 +90,8 @@ class Check:
             the preflight has learned the limits. The runner calls it before any check starts, so it never
             blocks the event loop while other checks wait on the target; the check reads `ctx.prepared`.
         doc: the first line of its docstring.
+        ai: AI requests the check itself makes that the target accepts (roomwire.conformance.budget paces them).
+        shares: shared exchanges it judges (roomwire.conformance.shared): each costs the run once, whoever reads it.
     """
 
     name: str
@@ -100,6 +103,8 @@ class Check:
     doc: str = ""
     order: int = 0
     prepare: PrepareFunc | None = None
+    ai: int = 0
+    shares: tuple[Exchange[Any], ...] = ()
 
     @property
     def requirement_id(self) -> str:
@@ -123,6 +128,8 @@ class Registry:
         slow: bool = False,
         order: int = 0,
         prepare: PrepareFunc | None = None,
+        ai: int = 0,
+        shares: Iterable[Exchange[Any]] = (),
     ) -> Callable[[CheckFunc], CheckFunc]:
         """Decorator registering an `async def check(ctx)` for `requirement_id` (see the module docstring)."""
         ids = (requirement_id, *also)
@@ -138,6 +145,8 @@ class Registry:
                     slow=slow,
                     order=order,
                     prepare=prepare,
+                    ai=ai,
+                    shares=tuple(shares),
                     doc=(func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else "",
                 )
             )

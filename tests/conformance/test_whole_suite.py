@@ -11,6 +11,7 @@ import pytest
 
 import roomwire.conformance.checks  # noqa: F401 - registers the checks
 from roomwire.cli import main
+from roomwire.conformance import bundled
 from roomwire.conformance.registry import NOT_COVERED, REGISTRY, Need
 
 #: What the seed's design breaks, found by the suite (each explained in docs/conformance.md).
@@ -40,7 +41,12 @@ def statuses(path: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_the_bundled_reference_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_bundled_reference_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a larger advertised AI budget, so the test takes seconds: `tox -e conformance` runs the bundled
+    reference on SPEC.md's default budget of 10 a minute."""
+    monkeypatch.setattr(bundled, "BUNDLED_SETTINGS", {**bundled.BUNDLED_SETTINGS, **bundled.TEST_AI_BUDGET})
     report = tmp_path / "reference.json"
     code = main(["check", "--report-json", str(report)])
     found = statuses(report)
@@ -56,7 +62,8 @@ def test_the_bundled_reference_passes(tmp_path: Path, capsys: pytest.CaptureFixt
 @pytest.mark.timeout(600)
 def test_the_seeds_copy_fails_as_the_seed_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "seed.json"
-    code = main(["check", "--bundled", "seed", "--report-json", str(report)])
+    # the seed advertises no budget (and enforces none): pace by a large one, or the run waits minutes for nothing
+    code = main(["check", "--bundled", "seed", "--ai-budget-rpm", "120", "--report-json", str(report)])
     found = statuses(report)
     failed = {rid for rid, s in found.items() if s == "fail"}
     assert code == 1, capsys.readouterr().out[-5000:]
