@@ -105,6 +105,9 @@ class Settings:
     max_connections_per_address: int = 256  # 0: no limit (LIMIT-006)
     address_limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")  # a local reverse proxy shows every client so
     resume_history: int = 100  # room events kept per room for `since` (RECON-004); 0 turns resume off
+    resume_history_bytes: int = 64 * 1024 * 1024  # every room's kept events together, in bytes (RECON-005)
+    empty_room_ttl_s: float = 300.0  # an empty room's seq and history are forgotten this long after it emptied
+    empty_rooms_kept: int = 1000  # at most this many empty rooms remembered; the oldest go first (RECON-005)
     shutdown_grace_s: float = 10.0  # how long in-flight AI answers may run on after SIGTERM (RECON-002)
     close_timeout_s: float = 5.0  # how long a server-initiated close may wait for the client before aborting
     broker_url: str = "memory://"
@@ -219,9 +222,11 @@ def _check(settings: Settings) -> None:
         _fail("ai_max_tokens", "must be at least 1")
     if (settings.certfile is None) != (settings.keyfile is None):
         _fail("certfile" if settings.certfile is None else "keyfile", "--certfile and --keyfile go together")
-    for name in ("max_connections_per_address", "resume_history"):
+    for name in ("max_connections_per_address", "resume_history", "empty_room_ttl_s", "empty_rooms_kept"):
         if getattr(settings, name) < 0:
             _fail(name, "must not be negative")
+    if settings.resume_history_bytes < 1:
+        _fail("resume_history_bytes", "must be positive (resume_history=0 turns resume off)")
     for name in ("shutdown_grace_s", "close_timeout_s"):
         if getattr(settings, name) <= 0:
             _fail(name, "must be positive")
