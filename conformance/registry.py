@@ -70,6 +70,10 @@ NOT_COVERED: dict[str, str] = {
         "empty_room_ttl_s; the reference's own tests drive the memory sink and measure the bound "
         "(tests/reference/test_memory.py)"
     ),
+    "SEC-008": (
+        "the server's log is not observable from outside; the reference's own tests run it against a hostile "
+        "upstream and read every line it writes (tests/reference/test_logs.py)"
+    ),
 }
 
 
