@@ -19,9 +19,9 @@ import logging
 import time
 from typing import Protocol
 
+from roomwire.reference import redaction
 from roomwire.reference.ai import AiClient, AiEnd, AiRequest
 from roomwire.reference.metrics import Metrics
-from roomwire.reference.redaction import AnswerScrubber
 from roomwire.reference.upstream_errors import Failure, UpstreamTimeout, classify, empty_answer, from_finish
 from roomwire.spec.codes import AiStatus
 
@@ -53,7 +53,7 @@ async def _read(
     Returns the end and how many chunks were forwarded.
     """
     stream = client.stream(request)
-    scrubber = AnswerScrubber()
+    scrubber = redaction.AnswerScrubber()
     sent = 0
 
     def forward(text: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -36,6 +37,10 @@ UNLIMITED_RATE = 1_000_000
 SCHEMA_MAX_CONTENT_CHARS = 2000
 
 GeminiMode = Literal["fake", "real"]
+#: An origin allowed to frame the page (SEC-009): scheme, host (a leading `*.` allowed), optional port.
+_FRAME_ANCESTOR = re.compile(
+    r"^https?://(\*\.)?([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:\d{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?$"
+)
 _SEED_FALLBACKS = {
     "ai_model": "AI_CHAT_MODEL",
     "ai_max_tokens": "AI_CHAT_MAX_TOKENS",
@@ -110,6 +115,7 @@ class Settings:
     empty_rooms_kept: int = 1000  # at most this many empty rooms remembered; the oldest go first (RECON-005)
     shutdown_grace_s: float = 10.0  # how long in-flight AI answers may run on after SIGTERM (RECON-002)
     close_timeout_s: float = 5.0  # how long a server-initiated close may wait for the client before aborting
+    page_frame_ancestors: tuple[str, ...] = ()  # origins that may embed the page besides its own; "'none'": none
     broker_url: str = "memory://"
     certfile: str | None = None
     keyfile: str | None = None
@@ -230,6 +236,9 @@ def _check(settings: Settings) -> None:
     for name in ("shutdown_grace_s", "close_timeout_s"):
         if getattr(settings, name) <= 0:
             _fail(name, "must be positive")
+    ancestors = settings.page_frame_ancestors
+    if ancestors != ("'none'",) and not all(_FRAME_ANCESTOR.match(origin) for origin in ancestors):
+        _fail("page_frame_ancestors", f"origins such as https://game.example[:port], or 'none' alone: {ancestors!r}")
     for problem in settings.limits.out_of_bounds():
         _fail(problem.split("=", 1)[0], f"out of SPEC.md §10 bounds: {problem}")
 

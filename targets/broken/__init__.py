@@ -125,6 +125,13 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
             ),
             _v("no_frame_limit", "advertises max_frame_bytes, reads 16 MiB", "LIMIT-001", patches=("no_frame_limit",)),
             _v("no_ai_budget", "advertises ai_budget_rpm, never refuses", "LIMIT-005", patches=("no_ai_budget",)),
+            _v("key_in_answer", "forwards a key upstream wrote into an answer", "SEC-003", patches=("key_in_answer",)),
+            _v(
+                "page_policy_only_in_meta",
+                "serves the page with its policy in a <meta> only, no security headers",
+                "SEC-009",
+                patches=("page_policy_only_in_meta",),
+            ),
         )
     }
 )

@@ -7,9 +7,11 @@ own tests apply them in-process and call the returned undo when the variant stop
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from roomwire.reference import ratelimit, server
+from roomwire.reference import page, ratelimit, redaction, server
+from roomwire.reference.page import Page
 
 Undo = Callable[[], None]
 
@@ -48,5 +50,43 @@ def no_ai_budget() -> Undo:
 
     def undo() -> None:
         ratelimit.AiBudget.try_acquire = original  # type: ignore[method-assign]
+
+    return undo
+
+
+class _Verbatim:
+    """An `AnswerScrubber` that lets everything through."""
+
+    def feed(self, piece: str) -> str:
+        return piece
+
+    def flush(self) -> str:
+        return ""
+
+
+def key_in_answer() -> Undo:
+    """SEC-003: answer text goes to the asker as upstream wrote it, a key in it included."""
+    original = redaction.AnswerScrubber
+    redaction.AnswerScrubber = _Verbatim  # type: ignore[misc, assignment]
+
+    def undo() -> None:
+        redaction.AnswerScrubber = original  # type: ignore[misc]
+
+    return undo
+
+
+def page_policy_only_in_meta() -> Undo:
+    """SEC-009: the page as a plain static file server sends it: its policy only in its <meta> element."""
+    original_load, original_base = page.load_page, page.BASE_HEADERS
+
+    def load_page(origins: tuple[str, ...], path: Path = page.PAGE) -> Page | None:
+        loaded = original_load(origins, path)
+        return None if loaded is None else Page(loaded.body, {})
+
+    page.load_page = load_page
+    page.BASE_HEADERS = {}
+
+    def undo() -> None:
+        page.load_page, page.BASE_HEADERS = original_load, original_base
 
     return undo

@@ -39,6 +39,8 @@ NEIGHBOURS: dict[str, str] = {
     "english_only": "AI-008 AI-004",
     "no_frame_limit": "INPUT-007 CONN-006",
     "no_ai_budget": "AI-001",
+    "key_in_answer": "SEC-001 SEC-005 UP-008 AI-003",
+    "page_policy_only_in_meta": "SEC-004 SEC-005 SEC-003",
 }
 SUBPROCESS = {"keeps_slow_consumers", "awaits_slow_member", "no_keepalive"}
 

@@ -49,7 +49,7 @@ def test_the_browser_checks_cover_the_page_requirements_and_the_keys_browser_sid
         [name] = browser[rid]
         assert REGISTRY.checks[name].needs == {Need.BROWSER, Need.CANARY_KEY}
         assert [c for c in REGISTRY.for_requirement(rid) if Need.BROWSER not in c.needs]  # the HTTP/frame side
-    assert {rid for rid in NOT_COVERED if "browser" in NOT_COVERED[rid]} == {"FRAME-003", "CLIENT-003"}
+    assert {rid for rid in NOT_COVERED if "browser" in NOT_COVERED[rid]} == {"FRAME-003", "CLIENT-003", "CLIENT-006"}
     assert NEED_REASONS[Need.BROWSER].startswith("needs --browser PAGE_URL")
 
 

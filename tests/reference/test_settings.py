@@ -95,6 +95,10 @@ def test_an_unreadable_dotenv_is_a_config_error(tmp_path: Path) -> None:
         ({"ROOMWIRE_RESUME_HISTORY_BYTES": "0"}, "ROOMWIRE_RESUME_HISTORY_BYTES"),
         ({"ROOMWIRE_EMPTY_ROOM_TTL_S": "-1"}, "ROOMWIRE_EMPTY_ROOM_TTL_S"),
         ({"ROOMWIRE_EMPTY_ROOMS_KEPT": "-5"}, "ROOMWIRE_EMPTY_ROOMS_KEPT"),
+        ({"ROOMWIRE_PAGE_FRAME_ANCESTORS": "*"}, "ROOMWIRE_PAGE_FRAME_ANCESTORS"),
+        ({"ROOMWIRE_PAGE_FRAME_ANCESTORS": "https:"}, "ROOMWIRE_PAGE_FRAME_ANCESTORS"),
+        ({"ROOMWIRE_PAGE_FRAME_ANCESTORS": "https://a.example; script-src *"}, "ROOMWIRE_PAGE_FRAME_ANCESTORS"),
+        ({"ROOMWIRE_PAGE_FRAME_ANCESTORS": "'none',https://a.example"}, "ROOMWIRE_PAGE_FRAME_ANCESTORS"),
     ],
 )
 def test_a_bad_value_fails_naming_its_variable(environ: dict[str, str], named: str) -> None:
