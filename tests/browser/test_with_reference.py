@@ -9,12 +9,8 @@ copied message id, a foreign page that frames the chat.
 from __future__ import annotations
 
 import asyncio
-import http.server
 import json
 import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,7 +23,7 @@ from roomwire.conformance.browser import scan_page_for_secret
 from roomwire.gemini_double.keys import fingerprint
 from roomwire.gemini_double.server import RunningDouble
 
-from .conftest import OpenPage, canary_key, require_chromium
+from .conftest import OpenPage, canary_key, html_site, require_chromium
 from .reference_server import ReferenceProcess
 
 pytestmark = pytest.mark.browser
@@ -255,36 +251,6 @@ async def test_a_copied_message_id_does_not_make_the_copy_look_like_the_victims_
         await expect(messages.nth(1).locator(".nick")).to_have_text("mallory")
 
 
-@contextmanager
-def foreign_site(page_url: str) -> Iterator[str]:
-    """A page on another origin (127.0.0.1, another port) that frames `page_url`; yields its URL, stops after.
-
-    A real server on loopback: a made-up public name would be refused by Chromium's local network checks whatever
-    the chat's headers say, which would prove nothing about them.
-    """
-    body = f'<!doctype html><title>foreign</title><iframe src="{page_url}" width="400" height="600"></iframe>'.encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 async def framed(browser: Browser, foreign: str) -> tuple[list[str], list[str]]:
     """The URLs of the frames of `foreign` once it has loaded its frame, and what the console said."""
     context = await browser.new_context()
@@ -309,7 +275,8 @@ async def test_a_foreign_page_cannot_frame_the_chat_unless_it_is_named(
     """SEC-009: frame-ancestors as a header ('self' by default), and a game's origin once it is configured."""
     chat = ReferenceProcess(double_url=double.base_url, api_key=canary_key(), workdir=tmp_path)
     page_url = f"{chat.url}?room=lobby&nickname=x"
-    with foreign_site(page_url) as foreign:
+    framing = f'<!doctype html><title>foreign</title><iframe src="{page_url}" width="400" height="600"></iframe>'
+    with html_site(framing) as foreign:
         try:
             await asyncio.to_thread(chat.start)
             urls, console = await framed(browser, foreign)
