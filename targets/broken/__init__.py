@@ -47,6 +47,7 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                 "sends upstream error text to the asker",
                 "UP-008 SEC-003",
                 ai_client="forwards_upstream_text",
+                patches=("key_in_answer",),  # as the seed would: no masking of what it sends on as answer text
             ),
             _v(
                 "echoes_to_other_rooms",
