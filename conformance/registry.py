@@ -66,6 +66,20 @@ NOT_COVERED: dict[str, str] = {
         "backoff and full jitter needs closes of the suite's choosing and many reconnects, which --browser "
         "cannot make a real target produce; the reference page's own browser tests check it"
     ),
+    "CLIENT-006": (
+        "a client requirement: judging which messages the page marks as the user's own needs a member that copies "
+        "the page's message id, which --browser's scan does not do yet; the reference page's own browser tests "
+        "check it (tests/browser/test_with_reference.py, tests/browser/test_page.py)"
+    ),
+    "RECON-005": (
+        "the server's memory is not observable from outside, and a room's expiry takes minutes of the default "
+        "empty_room_ttl_s; the reference's own tests drive the memory sink and measure the bound "
+        "(tests/reference/test_memory.py)"
+    ),
+    "SEC-008": (
+        "the server's log is not observable from outside; the reference's own tests run it against a hostile "
+        "upstream and read every line it writes (tests/reference/test_logs.py)"
+    ),
 }
 
 

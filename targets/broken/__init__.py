@@ -47,6 +47,7 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                 "sends upstream error text to the asker",
                 "UP-008 SEC-003",
                 ai_client="forwards_upstream_text",
+                patches=("key_in_answer",),  # as the seed would: no masking of what it sends on as answer text
             ),
             _v(
                 "echoes_to_other_rooms",
@@ -362,6 +363,13 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                         {"connection": "SlowAfterWelcome"},
                     ),
                 )
+            ),
+            _v("key_in_answer", "forwards a key upstream wrote into an answer", "SEC-003", patches=("key_in_answer",)),
+            _v(
+                "page_policy_only_in_meta",
+                "serves the page with its policy in a <meta> only, no security headers",
+                "SEC-009",
+                patches=("page_policy_only_in_meta",),
             ),
         )
     }

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from roomwire.reference import endpoint, handshake, hypercorn_ext, ratelimit, server
+from roomwire.reference import endpoint, handshake, hypercorn_ext, page, ratelimit, redaction, server
+from roomwire.reference.page import Page
 from roomwire.reference.rooms import memory
 
 Undo = Callable[[], None]
@@ -61,6 +63,27 @@ def _origin_patch(allowed: Callable[[str | None, str | None, Any], bool]) -> Und
 
     def undo() -> None:
         names["origin_allowed"] = original
+
+    return undo
+
+
+class _Verbatim:
+    """An `AnswerScrubber` that lets everything through."""
+
+    def feed(self, piece: str) -> str:
+        return piece
+
+    def flush(self) -> str:
+        return ""
+
+
+def key_in_answer() -> Undo:
+    """SEC-003: answer text goes to the asker as upstream wrote it, a key in it included."""
+    original = redaction.AnswerScrubber
+    redaction.AnswerScrubber = _Verbatim  # type: ignore[misc, assignment]
+
+    def undo() -> None:
+        redaction.AnswerScrubber = original  # type: ignore[misc]
 
     return undo
 
@@ -157,3 +180,20 @@ def invalid_utf8_closes_with_1011() -> Undo:
         await original(self, event)
 
     return _method_patch(stream, "_rw_close_event", close_event)
+
+
+def page_policy_only_in_meta() -> Undo:
+    """SEC-009: the page as a plain static file server sends it: its policy only in its <meta> element."""
+    original_load, original_base = page.load_page, page.BASE_HEADERS
+
+    def load_page(origins: tuple[str, ...], path: Path | None = None) -> Page | None:
+        loaded = original_load(origins, path)
+        return None if loaded is None else Page(loaded.body, {})
+
+    page.load_page = load_page
+    page.BASE_HEADERS = {}
+
+    def undo() -> None:
+        page.load_page, page.BASE_HEADERS = original_load, original_base
+
+    return undo

@@ -138,21 +138,21 @@ class KeyInPage:
     reference's. The page is a copy in a temporary folder, and the reference's page folder comes back on close."""
 
     def __init__(self, inner: AiClient, api_key: str) -> None:
-        from roomwire.reference import app
+        from roomwire.reference import page
 
         self.inner = inner
-        self._app, self._original = app, app.STATIC
+        self._page, self._original = page, page.PAGE
         self._folder = tempfile.TemporaryDirectory(prefix="roomwire-key-in-page-")
-        page = (self._original / "index.html").read_text(encoding="utf-8")
+        html = self._original.read_text(encoding="utf-8")
         leak = f"<script>window.GEMINI_KEY = {json.dumps(api_key)};</script>"
-        (Path(self._folder.name) / "index.html").write_text(page.replace("</head>", leak + "</head>", 1))
-        app.STATIC = Path(self._folder.name)
+        (Path(self._folder.name) / "index.html").write_text(html.replace("</head>", leak + "</head>", 1))
+        page.PAGE = Path(self._folder.name) / "index.html"
 
     def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
         return self.inner.stream(request)
 
     async def aclose(self) -> None:
-        self._app.STATIC = self._original
+        self._page.PAGE = self._original
         self._folder.cleanup()
         await self.inner.aclose()
 

@@ -82,6 +82,8 @@ NEIGHBOURS: dict[str, str] = {
     "uses_a_built_in_key": "SEC-002 SEC-003 SEC-005",
     "key_in_page": "SEC-001 SEC-002",
     "slow_after_welcome": "RECON-004 PRES-007 PRES-001 CONN-003 CONN-004 IDENT-003",
+    "key_in_answer": "SEC-001 SEC-005 UP-008 AI-003",
+    "page_policy_only_in_meta": "SEC-004 SEC-005 SEC-003",
 }
 SUBPROCESS = {"keeps_slow_consumers", "awaits_slow_member", "no_keepalive"}
 
