@@ -20,6 +20,7 @@ LEAVE_DEADLINE_S = 5.0  # PRES-002, PRES-003
 HALF_OPEN_DEADLINE_S = 60.0  # PRES-004
 RESUME_HISTORY_DEFAULT = 100  # RECON-004
 FLOOD_WINDOW_S = 10.0  # LIMIT-004
+MAX_JSON_DEPTH = 32  # SPEC.md §2 "Nesting": arrays and objects, the frame itself is level 1 (INPUT-009)
 
 
 @dataclass(frozen=True, kw_only=True)

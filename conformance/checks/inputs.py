@@ -227,3 +227,35 @@ async def every_refused_ai_msg_gets_exactly_one_rejected_ai_done(ctx: CheckConte
             f"exactly {len(cases)} ai_done frames for {len(cases)} refused ai_msgs", frames.summarize(dones)
         )
     ctx.note(f"{len(cases)} refused ai_msgs, one 'rejected' ai_done each")
+
+
+def nested(levels: int, *, kind: str = "[") -> str:
+    """JSON `levels` deep: arrays (`[[…]]`) or objects (`{"a":{"a":…1}}`), about 2 bytes a level."""
+    return "[" * levels + "]" * levels if kind == "[" else '{"a":' * levels + "1" + "}" * levels
+
+
+@requirement("INPUT-009")
+async def frames_nested_past_32_levels_get_bad_json_and_nothing_else(ctx: CheckContext) -> None:
+    """A frame nested 33 or ~1,000 levels deep gets bad_json, is not broadcast and keeps the connection; a frame
+    nested exactly 32 levels deep is read as any other (its deep field is an unknown one, FRAME-002)."""
+    ann, bob = await members(ctx, 2)
+    fine = ctx.token("deep-fine")
+    since = bob.mark()
+    await ann.send_text(f'{{"type":"user_msg","content":"{fine}","x-deep":{nested(31)}}}')
+    await ctx.expect(bob, frames.user_msg(fine), "a user_msg nested 32 levels deep (the limit), broadcast", since=since)
+    leak = ctx.token("deep-leak")
+    user_msg = f'{{"type":"user_msg","content":"{leak}","x-deep":%s}}'
+    cases: list[Case] = [
+        ("a user_msg with an unknown field nested 33 levels deep", user_msg % nested(32), "bad_json"),
+        ("a user_msg with an unknown field of 1,000 nested arrays", user_msg % nested(999), "bad_json"),
+        ("a user_msg with an unknown field of 500 nested objects", user_msg % nested(499, kind="{"), "bad_json"),
+        ("4,000 nested arrays (not an object either)", nested(4000), "bad_json"),
+    ]
+    await expect_error_codes(ctx, ann, cases)
+    marker = ctx.token("marker")
+    await ann.say(marker)
+    await bob.wait_for(frames.user_msg(marker), ctx.timeouts.frame, since)
+    leaked = bob.find(frames.mentions(leak), since)
+    if leaked:
+        raise ctx.violation("frames nested over 32 levels have no effect beyond bad_json", frames.summarize(leaked))
+    ctx.note(f"32 levels read; {len(cases)} deeper frames (up to 4,000 levels) answered bad_json, connection kept")

@@ -125,6 +125,18 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
             ),
             _v("no_frame_limit", "advertises max_frame_bytes, reads 16 MiB", "LIMIT-001", patches=("no_frame_limit",)),
             _v("no_ai_budget", "advertises ai_budget_rpm, never refuses", "LIMIT-005", patches=("no_ai_budget",)),
+            _v(
+                "parses_deep_frames",
+                "parses frames with no depth limit: 1,000 levels close it with 1011",
+                "INPUT-009",
+                connection="ParsesDeepFrames",
+            ),
+            _v(
+                "sends_deep_frames",
+                "sends a frame nested 1,000 levels deep before each pong",
+                "FRAME-001",
+                connection="SendsDeepFrames",
+            ),
         )
     }
 )
@@ -132,11 +144,12 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
 
 def app_options(variant: Variant) -> dict[str, Any]:
     """`create_app` keyword arguments for `variant` (imports the reference only when called)."""
-    from roomwire.targets.broken import connections, upstream
+    from roomwire.targets.broken import connections, hardening, upstream
 
     options: dict[str, Any] = {}
     if variant.connection:
-        options["connection_class"] = getattr(connections, variant.connection)
+        module = connections if hasattr(connections, variant.connection) else hardening
+        options["connection_class"] = getattr(module, variant.connection)
     if variant.ai_client:
         options["ai_client_factory"] = getattr(upstream, variant.ai_client)
     return options

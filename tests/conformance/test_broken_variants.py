@@ -39,6 +39,8 @@ NEIGHBOURS: dict[str, str] = {
     "english_only": "AI-008 AI-004",
     "no_frame_limit": "INPUT-007 CONN-006",
     "no_ai_budget": "AI-001",
+    "parses_deep_frames": "INPUT-001 INPUT-007 FRAME-002",
+    "sends_deep_frames": "INPUT-009 INPUT-003 CONN-003",
 }
 SUBPROCESS = {"keeps_slow_consumers", "awaits_slow_member", "no_keepalive"}
 
