@@ -1,6 +1,6 @@
 """Our extension of Hypercorn's WebSocket stream: keepalive that closes, exact limits, and a fast send path.
 
-Hypercorn (0.17, 0.18) gets five things wrong or slow for this protocol, all inside `WSStream`:
+Hypercorn (0.17, 0.18) gets six things wrong or slow for this protocol, all inside `WSStream`:
 
 1. Keepalive (PRES-004). `websocket_ping_interval` sends pings, but pongs are dropped unread, so a half-open
    peer is never noticed. Here a ping that gets no pong within `websocket_ping_timeout` aborts the TCP
@@ -15,7 +15,12 @@ Hypercorn (0.17, 0.18) gets five things wrong or slow for this protocol, all ins
    keep its socket (and the bytes queued for it) until the kernel gives up; here a watchdog aborts it after
    `roomwire_close_timeout` seconds. A client's close frame reaches the app as `roomwire.reason: "close"`
    (Hypercorn reports every end as 1006, which hides PRES-007's close/drop distinction).
-5. Speed. Every ASGI `websocket.send` goes through wsproto and an awaited drain. The app gets the TCP
+5. Control frames (LIMIT-007). Hypercorn answers every ping and reads every pong and message fragment without
+   limit, and the app's rate limit counts only whole messages. Here pings, pongs and non-final fragments spend a
+   token bucket (`roomwire_control_rate`/`_burst`); the frame that finds it empty closes the connection with
+   1008, and what the peer sends after that is read and dropped, never answered. Nothing is written to a
+   transport that is already closing (asyncio logs a warning for each such write: issue 13 counted 10,746).
+6. Speed. Every ASGI `websocket.send` goes through wsproto and an awaited drain. The app gets the TCP
    transport of an HTTP/1.1 WebSocket (scope extension `roomwire.ws`), writes pre-framed bytes to it directly
    while it is not congested, and sends `roomwire.ws.send_frames` (pre-framed bytes, awaited drain) otherwise.
    permessage-deflate is declined, which is what makes frames shareable, and removes inflate bombs.
@@ -29,6 +34,7 @@ Hypercorn versions it was not written against (the app then runs on plain ASGI, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -47,11 +53,14 @@ from hypercorn.typing import ASGISendEvent, WebsocketAcceptEvent
 from wsproto.connection import ConnectionState
 from wsproto.events import CloseConnection, Message, Ping, Pong
 from wsproto.frame_protocol import CloseReason, FrameDecoder, XorMaskerSimple
+from wsproto.utilities import LocalProtocolError
 
 try:
     from websockets.speedups import apply_mask as _c_apply_mask
 except ImportError:  # pragma: no cover - websockets ships its C speedups for the platforms we run on
     _c_apply_mask = None  # type: ignore[assignment]
+
+from roomwire.reference.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +71,12 @@ REASON = "roomwire.reason"  # key of websocket.disconnect: "close", "drop", "tim
 
 
 class RoomwireConfig(Config):
-    """Hypercorn's config plus the two settings the extension adds."""
+    """Hypercorn's config plus the settings the extension adds."""
 
     websocket_ping_timeout: float | None = None
     roomwire_close_timeout: float = 5.0
+    roomwire_control_rate: float | None = None  # control frames and fragments per second (LIMIT-007); None: any
+    roomwire_control_burst: int = 50
 
 
 class _CMasker:
@@ -164,7 +175,7 @@ def _pinger() -> _Pinger:
 
 
 class RoomwireWSStream(hypercorn_ws.WSStream):
-    """Hypercorn's `WSStream` with the five changes of the module docstring (only under a `RoomwireConfig`)."""
+    """Hypercorn's `WSStream` with the six changes of the module docstring (only under a `RoomwireConfig`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -176,6 +187,9 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         self._rw_discard = False  # the rest of an oversized message, or anything after a failure
         self._rw_told = False  # the app has had its websocket.disconnect
         self._rw_watching = False
+        rate = getattr(self.config, "roomwire_control_rate", None)
+        burst = float(getattr(self.config, "roomwire_control_burst", 0))
+        self._rw_control = TokenBucket(rate, burst, monotonic()) if self._rw and rate else None  # LIMIT-007
 
     # --- plumbing -------------------------------------------------------------------------------------------
 
@@ -233,7 +247,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
     async def _accept(self, message: WebsocketAcceptEvent) -> None:
         if not self._rw:
             return await super()._accept(message)
-        self.handshake.extensions = None  # decline permessage-deflate (module docstring, 5)
+        self.handshake.extensions = None  # decline permessage-deflate (module docstring, 6)
         await super()._accept(message)
         _unmask_in_c(self.connection)
         transport = self._rw_transport() if isinstance(getattr(self.send, "__self__", None), h11.H11Protocol) else None
@@ -265,14 +279,46 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         if not self._rw:
             return await super()._handle_events()
         for event in self.connection.events():
-            if isinstance(event, Message):
+            if isinstance(event, CloseConnection):
+                await self._rw_close_event(event)
+            elif self._rw_discard:
+                continue  # after our close: read and dropped, never answered
+            elif isinstance(event, Message):
+                if event.frame_finished and not event.message_finished and not await self._rw_control_ok():
+                    continue
                 await self._rw_message(event)
+            elif not await self._rw_control_ok():
+                continue
             elif isinstance(event, Ping):
                 await self._send_wsproto_event(event.response())
             elif isinstance(event, Pong):
                 self._rw_on_pong()
-            elif isinstance(event, CloseConnection):
-                await self._rw_close_event(event)
+
+    async def _rw_control_ok(self) -> bool:
+        """LIMIT-007: a ping, a pong or a non-final fragment spends a token; with none left, close with 1008."""
+        bucket = self._rw_control
+        if bucket is None or bucket.take(monotonic()):
+            return True
+        await self._rw_refuse(CloseReason.POLICY_VIOLATION, "too many control frames")
+        return False
+
+    async def _rw_refuse(self, code: CloseReason, reason: str | None = None) -> None:
+        """Close for a limit the peer broke: drop what it was sending, say why (code), tell the app, watch."""
+        self._rw_discard = True
+        self.buffer.clear()
+        await self._send_wsproto_event(CloseConnection(code=code, reason=reason))
+        await self._rw_tell_app(code, "server")
+        self._rw_watch()
+
+    async def _send_wsproto_event(self, event: Any) -> None:
+        """Hypercorn's, but nothing is written to a transport that is closing (asyncio would warn per write)."""
+        if self._rw:
+            transport = self._rw_transport()
+            if transport is not None and transport.is_closing():
+                with contextlib.suppress(LocalProtocolError):
+                    self.connection.send(event)  # the state moves on as if sent
+                return
+        await super()._send_wsproto_event(event)
 
     async def _rw_message(self, event: Message[Any]) -> None:
         if self._rw_discard:
@@ -283,11 +329,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             size = len(data.encode("utf-8"))  # count bytes, not characters (LIMIT-001)
         self._rw_bytes += size
         if self._rw_bytes > self.config.websocket_max_message_size:
-            self._rw_discard = True
-            self.buffer.clear()
-            await self._send_wsproto_event(CloseConnection(code=CloseReason.MESSAGE_TOO_BIG))
-            await self._rw_tell_app(CloseReason.MESSAGE_TOO_BIG, "server")
-            self._rw_watch()
+            await self._rw_refuse(CloseReason.MESSAGE_TOO_BIG)
             return
         self.buffer.extend(event)
         if event.message_finished:

@@ -48,6 +48,8 @@ def hypercorn_config(settings: Settings, fd: int) -> hypercorn_ext.RoomwireConfi
     config.websocket_ping_interval = float(settings.ping_interval_s)  # PRES-004
     config.websocket_ping_timeout = float(settings.ping_timeout_s)
     config.roomwire_close_timeout = settings.close_timeout_s
+    config.roomwire_control_rate = float(settings.limits.control_per_s)  # LIMIT-007
+    config.roomwire_control_burst = settings.limits.control_burst
     config.graceful_timeout = settings.shutdown_grace_s + settings.close_timeout_s + 2.0
     config.include_server_header = False
     if settings.certfile is not None:

@@ -99,7 +99,11 @@ class Settings:
     ai_timeout_s: int = DEFAULT_LIMITS.ai_timeout_s
     send_queue_bytes: int = DEFAULT_LIMITS.send_queue_bytes
     room_capacity: int = DEFAULT_LIMITS.room_capacity
-    no_limits: bool = False  # lifts max_frame_bytes and the rate limit only, for benchmarks
+    control_per_s: int = DEFAULT_LIMITS.control_per_s
+    control_burst: int = DEFAULT_LIMITS.control_burst
+    join_burst: int = DEFAULT_LIMITS.join_burst
+    join_rate_per_min: int = DEFAULT_LIMITS.join_rate_per_min
+    no_limits: bool = False  # lifts max_frame_bytes, the rate limit and the per-address limits, for benchmarks
     # not advertised
     allowed_origins: tuple[str, ...] = ()  # empty: the request's own host and loopback; "*": any (SEC-004)
     max_connections_per_address: int = 256  # 0: no limit (LIMIT-006)
@@ -137,6 +141,10 @@ class Settings:
             ai_timeout_s=self.ai_timeout_s,
             send_queue_bytes=self.send_queue_bytes,
             room_capacity=self.room_capacity,
+            control_per_s=self.control_per_s,
+            control_burst=self.control_burst,
+            join_burst=UNLIMITED_RATE if self.no_limits else self.join_burst,
+            join_rate_per_min=UNLIMITED_RATE if self.no_limits else self.join_rate_per_min,
         )
 
     @property

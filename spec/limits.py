@@ -38,6 +38,10 @@ class Limits:
     ai_timeout_s: int = 30
     send_queue_bytes: int = 1048576
     room_capacity: int = 500
+    control_per_s: int = 5
+    control_burst: int = 50
+    join_burst: int = 30
+    join_rate_per_min: int = 60
 
     def to_json(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -58,6 +62,8 @@ class Limits:
                 problems.append(f"{name}={value} (allowed {low if low is not None else '-'}..{high or '-'})")
         if self.burst < self.rate_per_s:
             problems.append(f"burst={self.burst} (must be >= rate_per_s={self.rate_per_s})")
+        if self.control_burst < self.control_per_s:
+            problems.append(f"control_burst={self.control_burst} (must be >= control_per_s={self.control_per_s})")
         return problems
 
 
@@ -76,4 +82,13 @@ BOUNDS: dict[str, tuple[int | None, int | None]] = {
     "ai_timeout_s": (1, 60),
     "send_queue_bytes": (65536, None),
     "room_capacity": (2, None),
+    "control_per_s": (1, None),
+    "control_burst": (10, None),
+    "join_burst": (30, None),
+    "join_rate_per_min": (1, None),
 }
+
+#: Members added in protocol 1.1 (issue 13): a welcome may lack them, and then a client assumes the defaults.
+OPTIONAL_MEMBERS = frozenset({"control_per_s", "control_burst", "join_burst", "join_rate_per_min"})
+#: Members every welcome carries (CONN-006).
+REQUIRED_MEMBERS = tuple(name for name in BOUNDS if name not in OPTIONAL_MEMBERS)

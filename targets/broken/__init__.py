@@ -137,6 +137,12 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                 "FRAME-001",
                 connection="SendsDeepFrames",
             ),
+            _v(
+                "no_control_budget",
+                "answers every ping, reads every pong and fragment",
+                "LIMIT-007",
+                patches=("no_control_budget",),
+            ),
         )
     }
 )
@@ -157,9 +163,11 @@ def app_options(variant: Variant) -> dict[str, Any]:
 
 def apply_patches(variant: Variant) -> Callable[[], None]:
     """Process-wide patches (the launcher runs one variant per process); returns what undoes them."""
-    from roomwire.targets.broken import patches
+    from roomwire.targets.broken import hardening, patches
 
-    undos: list[Callable[[], None]] = [getattr(patches, name)() for name in variant.patches]
+    undos: list[Callable[[], None]] = [
+        getattr(patches if hasattr(patches, name) else hardening, name)() for name in variant.patches
+    ]
 
     def undo() -> None:
         for step in reversed(undos):

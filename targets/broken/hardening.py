@@ -10,6 +10,7 @@ import json
 from roomwire.reference.connection import Connection
 from roomwire.reference.frames import WireFrame
 from roomwire.spec.messages import ClientPing
+from roomwire.targets.broken.patches import Undo, _config_patch
 
 #: ~1,000 levels of arrays: what the variant below sends, and what made the suite's parser recurse.
 _DEEP = "[" * 1000 + "]" * 1000
@@ -32,3 +33,8 @@ class SendsDeepFrames(Connection):
     def on_ping(self, frame: ClientPing) -> None:
         self.outbox.push(WireFrame('{"type":"pong","x-deep":' + _DEEP + "}", "pong"))
         super().on_ping(frame)
+
+
+def no_control_budget() -> Undo:
+    """LIMIT-007: pings, pongs and fragments are read and answered without limit (Hypercorn's own behaviour)."""
+    return _config_patch(roomwire_control_rate=None)

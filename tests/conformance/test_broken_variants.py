@@ -41,6 +41,7 @@ NEIGHBOURS: dict[str, str] = {
     "no_ai_budget": "AI-001",
     "parses_deep_frames": "INPUT-001 INPUT-007 FRAME-002",
     "sends_deep_frames": "INPUT-009 INPUT-003 CONN-003",
+    "no_control_budget": "LIMIT-003 LIMIT-004 INPUT-007",
 }
 SUBPROCESS = {"keeps_slow_consumers", "awaits_slow_member", "no_keepalive"}
 
