@@ -77,6 +77,7 @@ class RoomwireConfig(Config):
     roomwire_close_timeout: float = 5.0
     roomwire_control_rate: float | None = None  # control frames and fragments per second (LIMIT-007); None: any
     roomwire_control_burst: int = 50
+    roomwire_gate: Any = None  # listener.Gate: TCP connections per address before their upgrade (LIMIT-009)
 
 
 class _CMasker:
@@ -250,6 +251,9 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         self.handshake.extensions = None  # decline permessage-deflate (module docstring, 6)
         await super()._accept(message)
         _unmask_in_c(self.connection)
+        upgraded = getattr(self._rw_tcp(), "roomwire_upgraded", None)
+        if upgraded is not None:
+            upgraded()  # no longer a pending connection of its address (listener.py, LIMIT-009)
         transport = self._rw_transport() if isinstance(getattr(self.send, "__self__", None), h11.H11Protocol) else None
         self.scope["extensions"][EXTENSION] = {"transport": transport, "is_open": self._rw_is_open}
 

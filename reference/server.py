@@ -22,7 +22,7 @@ from typing import Any
 from hypercorn.asyncio import serve as hypercorn_serve
 from quart import Quart
 
-from roomwire.reference import hypercorn_ext
+from roomwire.reference import hypercorn_ext, listener
 from roomwire.reference.app import create_app, hub_of
 from roomwire.reference.handshake import CHAT_PREFIX
 from roomwire.reference.hub import Hub
@@ -48,6 +48,7 @@ def hypercorn_config(settings: Settings, fd: int) -> hypercorn_ext.RoomwireConfi
     config.websocket_ping_interval = float(settings.ping_interval_s)  # PRES-004
     config.websocket_ping_timeout = float(settings.ping_timeout_s)
     config.roomwire_close_timeout = settings.close_timeout_s
+    config.keep_alive_timeout = settings.request_timeout_s  # LIMIT-009: no complete request in time, closed
     config.roomwire_control_rate = float(settings.limits.control_per_s)  # LIMIT-007
     config.roomwire_control_burst = settings.limits.control_burst
     config.graceful_timeout = settings.shutdown_grace_s + settings.close_timeout_s + 2.0
@@ -80,15 +81,31 @@ async def serve(
     hub = hub_of(app)
     if not hypercorn_ext.install():
         log.error("WebSocket keepalive is OFF: half-open connections will not be noticed (PRES-004)")
+    listener.install()
     sock = listen(settings.host, settings.port)
     port = sock.getsockname()[1]
     config = hypercorn_config(settings, sock.detach())
+    config.roomwire_gate = gate_for(settings, hub, listener.raise_fd_limit())
     if settings.tls:
         config.create_ssl_context()  # fail now on a bad certificate, not at the first client
     stop = stop if stop is not None else asyncio.Event()
     if ready is not None:
         ready(websocket_url(settings, port))
-    await hypercorn_serve(app, config, shutdown_trigger=_trigger(stop, hub), mode="asgi")
+    restore = listener.quiet_accept_errors(asyncio.get_running_loop())
+    try:
+        await hypercorn_serve(app, config, shutdown_trigger=_trigger(stop, hub), mode="asgi")
+    finally:
+        restore()
+
+
+def gate_for(settings: Settings, hub: Hub, fd_limit: int) -> listener.Gate:
+    """LIMIT-009's per-address count (not for trusted proxies and exempt addresses), under the process's fd limit."""
+
+    def exempt(address: str) -> bool:
+        return hub.proxies.trusts(address) or hub.addresses.exempt(address)
+
+    per_address = 0 if settings.no_limits else settings.max_pending_per_address
+    return listener.Gate(per_address=per_address, max_open=listener.max_open_connections(fd_limit), exempt=exempt)
 
 
 def _trigger(stop: asyncio.Event, hub: Hub) -> Callable[[], Awaitable[None]]:

@@ -20,6 +20,8 @@ LEAVE_DEADLINE_S = 5.0  # PRES-002, PRES-003
 HALF_OPEN_DEADLINE_S = 60.0  # PRES-004
 RESUME_HISTORY_DEFAULT = 100  # RECON-004
 FLOOD_WINDOW_S = 10.0  # LIMIT-004
+MAX_PENDING_PER_ADDRESS = 64  # LIMIT-009: connections of one address that are not (yet) WebSockets
+MAX_REQUEST_TIMEOUT_S = 30.0  # LIMIT-009: the longest a server may wait for a complete request
 MAX_JSON_DEPTH = 32  # SPEC.md §2 "Nesting": arrays and objects, the frame itself is level 1 (INPUT-009)
 
 

@@ -143,6 +143,32 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                 "LIMIT-007",
                 patches=("no_control_budget",),
             ),
+            _v(
+                "decodes_room_id",
+                "percent-decodes the room id before judging it",
+                "CONN-002",
+                patches=("decodes_room_id",),
+            ),
+            _v("any_host", "serves any Host (DNS rebinding)", "SEC-006", settings={"allowed_hosts": ("*",)}),
+            _v(
+                "trusts_any_forwarded_for",
+                "believes X-Forwarded-For from anyone",
+                "SEC-007",
+                settings={"trusted_proxies": ("0.0.0.0/0", "::/0")},
+            ),
+            _v(
+                "loopback_origin_anywhere",
+                "allows loopback origins whatever the Host",
+                "SEC-008",
+                patches=("loopback_origin_anywhere",),
+            ),
+            _v("no_join_limit", "advertises join_burst, lets any address churn", "LIMIT-008", connection="NoJoinLimit"),
+            _v(
+                "no_pending_limit",
+                "holds any number of half-sent requests, each for an hour",
+                "LIMIT-009",
+                patches=("no_pending_limit",),
+            ),
         )
     }
 )

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from roomwire.reference import endpoint, handshake, server
 from roomwire.reference.connection import Connection
 from roomwire.reference.frames import WireFrame
+from roomwire.reference.handshake import Refusal
 from roomwire.spec.messages import ClientPing
 from roomwire.targets.broken.patches import Undo, _config_patch
 
@@ -38,3 +43,57 @@ class SendsDeepFrames(Connection):
 def no_control_budget() -> Undo:
     """LIMIT-007: pings, pongs and fragments are read and answered without limit (Hypercorn's own behaviour)."""
     return _config_patch(roomwire_control_rate=None)
+
+
+class NoJoinLimit(Connection):
+    """LIMIT-008: advertises join_burst and join_rate_per_min, lets any address join a room as often as it likes."""
+
+    async def enter(self) -> bool:
+        self.hub.take_join = lambda address, room: 0  # type: ignore[method-assign]
+        return await super().enter()
+
+
+def _swap(module: object, name: str, value: object) -> Undo:
+    """Replace `module.name` by `value` (a name imported there from elsewhere); returns what puts it back."""
+    original = getattr(module, name)
+    setattr(module, name, value)
+    return lambda: setattr(module, name, original)
+
+
+def decodes_room_id() -> Undo:
+    """CONN-002: the room is judged after percent-decoding, so `%61` joins room `a` (the reference before issue 13)."""
+
+    def decoded(path: str | bytes) -> str | Refusal:
+        text = path.decode("latin-1") if isinstance(path, bytes) else path
+        return handshake.parse_room(unquote(text))
+
+    return _swap(endpoint, "parse_room", decoded)
+
+
+def loopback_origin_anywhere() -> Undo:
+    """SEC-008: any loopback Origin is allowed whatever the Host (the default before issue 13)."""
+
+    def allowed(origin: str | None, host: str | None, configured: Iterable[str]) -> bool:
+        parsed = handshake.serialized_origin(origin) if origin else None
+        loopback = parsed is not None and handshake._is_loopback(urlsplit(parsed).hostname or "")
+        return loopback or handshake.origin_allowed(origin, host, configured)
+
+    return _swap(endpoint, "origin_allowed", allowed)
+
+
+def no_pending_limit() -> Undo:
+    """LIMIT-009: one address may hold any number of half-sent requests, for an hour each."""
+    original = server.gate_for
+
+    def unlimited(settings: Any, hub: Any, fd_limit: int) -> Any:
+        gate = original(settings, hub, fd_limit)
+        gate.per_address = 0
+        return gate
+
+    undo_gate, undo_config = _swap(server, "gate_for", unlimited), _config_patch(keep_alive_timeout=3600.0)
+
+    def undo() -> None:
+        undo_config()
+        undo_gate()
+
+    return undo
