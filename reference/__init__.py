@@ -26,7 +26,8 @@ Modules, one job each (docs/reference.md draws how a frame goes through them):
     upstream_errors  what an upstream failure becomes for the client
     metrics          the Prometheus metrics
     redaction        secrets kept out of logs and errors
-    hypercorn_ext    Hypercorn extensions: keepalive, frame limits, the fast send path
+    hypercorn_ext    Hypercorn extensions: keepalive, frame limits, control-frame budget, the fast send path
+    keepalive        one timer per event loop that pings every WebSocket (PRES-004)
     static/          the chat page
 """
 

@@ -102,7 +102,9 @@ class Cycles:
 
 async def _cycle(ctx: CheckContext, room: str, name: str, headers: Mapping[str, str] | None) -> Client | int | str:
     """One connection to `room`: the client once it is welcomed or told why not, or the refused upgrade's status."""
-    outcome = await ctx.driver.attempt(room, nickname=name, params={"nickname": name}, headers=headers)
+    outcome = await ctx.driver.attempt(  # one instance: each counts its own joins (SPEC.md LIMIT-008)
+        room, nickname=name, params={"nickname": name}, headers=headers, endpoint_index=0
+    )
     if outcome.client is None:
         return outcome.status if outcome.status is not None else outcome.error
     client = outcome.client
