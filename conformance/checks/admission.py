@@ -16,6 +16,7 @@ from roomwire.conformance import frames
 from roomwire.conformance.checks.common import members
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
+from roomwire.conformance.outcomes import Blocked
 from roomwire.conformance.raw_http import RawConnection, open_raw, upgrade_status
 from roomwire.conformance.registry import requirement
 from roomwire.spec.limits import MAX_PENDING_PER_ADDRESS, MAX_REQUEST_TIMEOUT_S
@@ -108,7 +109,9 @@ async def _cycle(ctx: CheckContext, room: str, name: str, headers: Mapping[str, 
     if outcome.client is None:
         return outcome.status if outcome.status is not None else outcome.error
     client = outcome.client
-    await client.wait_for(frames.either(frames.system("welcome"), frames.system("error")), ctx.timeouts.welcome)
+    told = frames.either(frames.system("welcome"), frames.system("error"))
+    if await client.wait_for(told, ctx.timeouts.welcome) is None and not client.closed.is_set():
+        raise Blocked("CONN-003", "no welcome, so a join cannot be told from a refused one")
     return client
 
 
