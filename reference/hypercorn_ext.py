@@ -20,7 +20,8 @@ Hypercorn (0.17, 0.18) gets six things wrong or slow for this protocol, all insi
 5. Control frames (LIMIT-007). Hypercorn answers every ping and reads every pong and message fragment without
    limit, and the app's rate limit counts only whole messages. Here pings, pongs and non-final fragments spend a
    token bucket (`roomwire_control_rate`/`_burst`); the frame that finds it empty closes the connection with
-   1008, and what the peer sends after that is read and dropped, never answered. Nothing is written to a
+   1008, and nothing the peer sends after it is parsed or answered (read and dropped, so that no reset eats
+   the close frame, until the peer closes or the watchdog aborts). Nothing is written to a
    transport that is already closing (asyncio logs a warning for each such write: issue 13 counted 10,746).
 6. Speed. Every ASGI `websocket.send` goes through wsproto and an awaited drain. The app gets the TCP
    transport of an HTTP/1.1 WebSocket (scope extension `roomwire.ws`), writes pre-framed bytes to it directly
@@ -132,6 +133,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         self._rw_told = False  # the app has had its websocket.disconnect
         self._rw_watching = False
         self._rw_early = bytearray()  # frames sent before the handshake's answer (RFC 6455 §4.1 says not to)
+        self._rw_drop_input = False  # LIMIT-007 tripped: what arrives is not even parsed
         rate = getattr(self.config, "roomwire_control_rate", None)
         burst = float(getattr(self.config, "roomwire_control_burst", 0))
         self._rw_control = TokenBucket(rate, burst, monotonic()) if self._rw and rate else None  # LIMIT-007
@@ -189,6 +191,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             if _holds_close_frame(self._rw_early):  # a close frame sent with the request, then FIN: a close
                 await self._rw_tell_app(CloseReason.NORMAL_CLOSURE, "close")
             await self._rw_tell_app(CloseReason.ABNORMAL_CLOSURE, "drop")  # PRES-003: TCP ended, no close frame
+        elif self._rw and isinstance(event, Data) and self._rw_drop_input:
+            return  # a flooder's bytes after its 1008: dropped unparsed until it closes or the watchdog aborts
         elif self._rw and isinstance(event, Data) and self._rw_before_accept():
             # RFC 6455 §4.1 has a client wait for the 101 before it sends frames. One that does not (a close frame
             # right behind its request) is read after the accept, instead of Hypercorn's 400 behind the app's back.
@@ -249,21 +253,23 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
                 continue  # after our close: read and dropped, never answered
             elif isinstance(event, Message):
                 if event.frame_finished and not event.message_finished and not await self._rw_control_ok():
-                    continue
+                    return
                 await self._rw_message(event)
             elif not await self._rw_control_ok():
-                continue
+                return  # the rest of what the flooder sent is never parsed
             elif isinstance(event, Ping):
                 await self._send_wsproto_event(event.response())
             elif isinstance(event, Pong):
                 self._rw_on_pong()
 
     async def _rw_control_ok(self) -> bool:
-        """LIMIT-007: a ping, a pong or a non-final fragment spends a token; with none left, close with 1008."""
+        """LIMIT-007: a ping, a pong or a non-final fragment spends a token; with none left, close with 1008 and
+        stop reading: parsing what a flooder has queued would cost the other connections their turn."""
         bucket = self._rw_control
         if bucket is None or bucket.take(monotonic()):
             return True
         await self._rw_refuse(CloseReason.POLICY_VIOLATION, "too many control frames")
+        self._rw_drop_input = True  # read on (so that the close frame is not lost to a reset) but parse nothing
         return False
 
     async def _rw_refuse(self, code: CloseReason, reason: str | None = None) -> None:
