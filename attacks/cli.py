@@ -3,7 +3,7 @@
     roomwire attack CLASS URL [--allow-remote] [--max-seconds S] [--scale F] [--report-json PATH]
                              [--server-log FILE] [--pid PID] [--double URL] [--canary-key KEY]
 
-Exit codes: 0 held, 1 hurt, 3 inconclusive (the worst of several with `all`), 2 a usage error.
+Exit codes: 1 when any attack hurt, else 3 when any was inconclusive, else 0 (held); 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    from roomwire.attacks.report import Verdict
     from roomwire.attacks.runner import run_attacks
     from roomwire.attacks.target import Bounds, resolve
     from roomwire.spec.errors import UsageError
@@ -61,4 +62,4 @@ def run(args: argparse.Namespace) -> int:
 
         write_json(reports, Path(args.report_json))
     sys.stdout.flush()
-    return max(report.verdict.exit_code for report in reports)
+    return Verdict.worst(report.verdict for report in reports).exit_code

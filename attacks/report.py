@@ -2,13 +2,15 @@
 
 Verdicts: `held` (the server answered the attacker and nobody else noticed), `hurt` (the attack cost the server
 or other clients something the spec says it must not), `inconclusive` (the attack could not get far enough to
-tell, e.g. it needs `--server-log` or a browser). Exit codes follow `roomwire check`: 0 held, 1 hurt, 3
-inconclusive, 2 a usage error (nothing ran).
+tell, e.g. it needs `--server-log` or a browser). Exit codes: 1 when any attack hurt, else 3 when any was
+inconclusive, else 0; 2 for a usage error (nothing ran). Unlike `roomwire check`, where an incomplete run (3)
+outranks a failure, a hurt outranks an inconclusive: one attack that hurt is the news, whatever else ran.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +27,12 @@ class Verdict(StrEnum):
     @property
     def exit_code(self) -> int:
         return {Verdict.HELD: 0, Verdict.HURT: 1, Verdict.INCONCLUSIVE: 3}[self]
+
+    @staticmethod
+    def worst(verdicts: Iterable[Verdict]) -> Verdict:
+        """Hurt, else inconclusive, else held (held when there is none)."""
+        found = set(verdicts)
+        return next((v for v in (Verdict.HURT, Verdict.INCONCLUSIVE) if v in found), Verdict.HELD)
 
 
 @dataclass
@@ -59,12 +67,9 @@ class AttackReport:
     @property
     def verdict(self) -> Verdict:
         """Hurt if any part hurt; held only if every part held; inconclusive otherwise (or with no part)."""
-        verdicts = {f.verdict for f in self.findings}
-        if Verdict.HURT in verdicts:
-            return Verdict.HURT
-        if verdicts == {Verdict.HELD}:
-            return Verdict.HELD
-        return Verdict.INCONCLUSIVE
+        if not self.findings:
+            return Verdict.INCONCLUSIVE
+        return Verdict.worst(f.verdict for f in self.findings)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +102,6 @@ def write_json(reports: list[AttackReport], path: Path) -> None:
     if len(reports) == 1:
         data: dict[str, Any] = reports[0].to_json()
     else:
-        worst = max((r.verdict for r in reports), key=lambda v: (v is Verdict.HURT, v is Verdict.INCONCLUSIVE))
+        worst = Verdict.worst(r.verdict for r in reports)
         data = {"tool": "roomwire attack", "verdict": worst.value, "reports": [r.to_json() for r in reports]}
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -12,7 +12,8 @@ async def test_join_churn_is_refused_past_the_rooms_budget() -> None:
     async with attacked() as (_, target):
         report = await presence.run(target)
     assert report.verdict is Verdict.HELD, report.render()
-    assert report.figures["welcomed"] == 30 and report.figures["refused"] > 0  # join_burst, then refusals
+    assert report.figures["refused"] > 0
+    assert 30 <= report.figures["welcomed"] <= 30 + 4  # join_burst, then one a second (join_rate_per_min 60)
 
 
 async def test_a_server_without_a_join_limit_is_caught() -> None:
