@@ -71,7 +71,8 @@ async def run(target: AttackTarget) -> AttackReport:
         await asyncio.sleep(1.0)
         held = sum(not e.done() for e in ends)
         waited_from = time.monotonic()
-        await asyncio.wait(ends, timeout=min(MAX_REQUEST_TIMEOUT_S + 5, target.bounds.max_seconds + 10))
+        if ends:
+            await asyncio.wait(ends, timeout=min(MAX_REQUEST_TIMEOUT_S + 5, target.bounds.max_seconds + 10))
         lingering = sum(not e.done() for e in ends)
         drained_s = time.monotonic() - waited_from
     finally:

@@ -97,3 +97,12 @@ async def test_join_limits_are_advertised() -> None:
     async with serving(join_burst=40, join_rate_per_min=12) as server, Client.connect(server.ws("r")) as a:
         limits = (await a.welcome())["limits"]
         assert (limits["join_burst"], limits["join_rate_per_min"]) == (40, 12)
+
+
+async def test_no_limits_lifts_the_per_address_limits_for_benchmarks() -> None:
+    async with serving(no_limits=True, max_connections_per_address=1) as server, Client.connect(server.ws("r")) as a:
+        limits = (await a.welcome())["limits"]
+        assert limits["join_burst"] == limits["join_rate_per_min"] == 1_000_000  # advertised as enforced
+        for _ in range(32):  # past join_burst, with a second connection open: neither limit applies
+            async with Client.connect(server.ws("r")) as c:
+                await c.joined()
