@@ -33,6 +33,18 @@ async def expect_error_codes(ctx: CheckContext, client: Client, cases: list[Case
         await ctx.stays_open(client)
 
 
+async def expect_no_broadcast(
+    ctx: CheckContext, sender: Client, watcher: Client, leak: str, since: int, expected: str
+) -> None:
+    """After the sender's marker reaches the watcher, nothing carrying `leak` has reached it since `since`."""
+    marker = ctx.token("marker")
+    await sender.say(marker)
+    await watcher.wait_for(frames.user_msg(marker), ctx.timeouts.frame, since)
+    leaked = watcher.find(frames.mentions(leak), since)
+    if leaked:
+        raise ctx.violation(expected, f"{watcher.label} received {frames.summarize(leaked)}")
+
+
 @requirement("INPUT-001")
 async def non_json_text_gets_bad_json_and_the_connection_stays(ctx: CheckContext) -> None:
     """Text that is not JSON, or JSON that is not an object, gets bad_json; the connection stays open."""
@@ -92,14 +104,7 @@ async def invalid_fields_get_bad_frame_and_have_no_other_effect(ctx: CheckContex
     ]
     since = bob.mark()
     await expect_error_codes(ctx, ann, cases)
-    marker = ctx.token("marker")
-    await ann.say(marker)
-    await bob.wait_for(frames.user_msg(marker), ctx.timeouts.frame, since)
-    leaked = bob.find(frames.mentions(leak), since)
-    if leaked:
-        raise ctx.violation(
-            "invalid frames have no effect beyond the error notice", f"Bob received {frames.summarize(leaked)}"
-        )
+    await expect_no_broadcast(ctx, ann, bob, leak, since, "invalid frames have no effect beyond the error notice")
     ctx.note(f"{len(cases)} invalid frames answered bad_frame, none broadcast")
 
 
@@ -252,10 +257,5 @@ async def frames_nested_past_32_levels_get_bad_json_and_nothing_else(ctx: CheckC
         ("4,000 nested arrays (not an object either)", nested(4000), "bad_json"),
     ]
     await expect_error_codes(ctx, ann, cases)
-    marker = ctx.token("marker")
-    await ann.say(marker)
-    await bob.wait_for(frames.user_msg(marker), ctx.timeouts.frame, since)
-    leaked = bob.find(frames.mentions(leak), since)
-    if leaked:
-        raise ctx.violation("frames nested over 32 levels have no effect beyond bad_json", frames.summarize(leaked))
+    await expect_no_broadcast(ctx, ann, bob, leak, since, "frames nested over 32 levels have no effect but bad_json")
     ctx.note(f"32 levels read; {len(cases)} deeper frames (up to 4,000 levels) answered bad_json, connection kept")
