@@ -1,5 +1,5 @@
 """Class 7, admission: what an outsider can make the upgrade accept (issue 13, finding 7; SPEC.md CONN-002,
-SEC-006, SEC-007, SEC-008 and the per-address limits).
+SEC-006, SEC-007, SEC-010 and the per-address limits).
 
 Probes, each its own finding: a percent-escaped room (`%61` is not `a`); the DNS-rebinding shape (`Host:
 evil.example` with a matching Origin); a loopback Origin for a server reached under another host; join/leave

@@ -1,5 +1,5 @@
 """WebSocket upgrade requests written by hand, for the checks that must choose what `websockets` decides itself:
-the `Host` header (SEC-006, SEC-008), a path sent exactly as given (CONN-002's `%61`), or a request left half-sent
+the `Host` header (SEC-006, SEC-010), a path sent exactly as given (CONN-002's `%61`), or a request left half-sent
 (LIMIT-009). Each answer is read no further than its status line; every connection is closed by the caller's
 `async with`, also when a check fails.
 """

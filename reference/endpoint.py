@@ -51,7 +51,7 @@ class ChatEndpoint:
         await connection.run(receive)
 
     def admit(self, scope: Scope) -> Admission | Refusal:
-        """Shutting down -> 503; SEC-004/008 origin -> 403; CONN-002 room and query -> 400 (SEC-006: the router)."""
+        """Shutting down -> 503; SEC-004/010 origin -> 403; CONN-002 room and query -> 400 (SEC-006: the router)."""
         if self.hub.shutting_down:
             return Refusal(503, "server restarting")
         headers = scope.get("headers", [])

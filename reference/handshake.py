@@ -1,4 +1,4 @@
-"""Decide about a WebSocket upgrade before accepting it: host, origin, room, query (SEC-006, SEC-004/008, CONN-002).
+"""Decide about a WebSocket upgrade before accepting it: host, origin, room, query (SEC-006, SEC-004/010, CONN-002).
 
 Pure functions over the ASGI scope's parts; the endpoint turns a `Refusal` into an HTTP response before the
 handshake completes, so a client learns at once that its URL is wrong, not after it "joined" (CONN-002).
@@ -152,7 +152,7 @@ def serialized_origin(origin: str) -> str | None:
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: Iterable[str]) -> bool:
-    """SEC-004/008: no Origin (not a browser), a configured origin, or by default the own host or loopback.
+    """SEC-004/010: no Origin (not a browser), a configured origin, or by default the own host or loopback.
 
     `allowed` holds origins (`https://game.example`), compared exactly (scheme, host and port, case-insensitively),
     or `*`. When it is empty, the default applies: an Origin whose host[:port] equals the request's `Host`, or,
@@ -175,7 +175,7 @@ def origin_allowed(origin: str | None, host: str | None, allowed: Iterable[str])
         return True
     name = host_name(host)
     origin_host = urlsplit(wanted).hostname or ""
-    return name is not None and _is_loopback(name) and _is_loopback(origin_host)  # SEC-008
+    return name is not None and _is_loopback(name) and _is_loopback(origin_host)  # SEC-010
 
 
 def header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

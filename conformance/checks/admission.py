@@ -1,5 +1,5 @@
 """Who gets in, and how often (issue 13): the room as sent (CONN-002's `%61`), the hosts a server serves (SEC-006),
-the client address behind proxies (SEC-007), loopback origins (SEC-008), joins of a room per address (LIMIT-008)
+the client address behind proxies (SEC-007), loopback origins (SEC-010), joins of a room per address (LIMIT-008)
 and connections of one address before their upgrade (LIMIT-009).
 
 The Host-header checks write their upgrade by hand (`raw_http`): `websockets` sets `Host` itself. The churn checks
@@ -77,7 +77,7 @@ async def an_upgrade_for_a_foreign_host_is_refused(ctx: CheckContext) -> None:
     ctx.note(f"Host {name} refused with HTTP {status}; the target's own host accepted")
 
 
-@requirement("SEC-008")
+@requirement("SEC-010")
 async def a_loopback_origin_is_refused_for_a_host_that_is_not_loopback(ctx: CheckContext) -> None:
     """A loopback Origin on an upgrade whose Host is not loopback (here 192.0.2.10, an address) gets a 4xx."""
     host = f"192.0.2.10:{ctx.session.target.endpoint(0).port}"  # TEST-NET-1: documentation only, never routed

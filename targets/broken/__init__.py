@@ -159,7 +159,7 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
             _v(
                 "loopback_origin_anywhere",
                 "allows loopback origins whatever the Host",
-                "SEC-008",
+                "SEC-010",
                 patches=("loopback_origin_anywhere",),
             ),
             _v("no_join_limit", "advertises join_burst, lets any address churn", "LIMIT-008", connection="NoJoinLimit"),

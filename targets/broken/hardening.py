@@ -71,7 +71,7 @@ def decodes_room_id() -> Undo:
 
 
 def loopback_origin_anywhere() -> Undo:
-    """SEC-008: any loopback Origin is allowed whatever the Host (the default before issue 13)."""
+    """SEC-010: any loopback Origin is allowed whatever the Host (the default before issue 13)."""
 
     def allowed(origin: str | None, host: str | None, configured: Iterable[str]) -> bool:
         parsed = handshake.serialized_origin(origin) if origin else None

@@ -43,7 +43,7 @@ NEIGHBOURS: dict[str, str] = {
     "sends_deep_frames": "INPUT-009 INPUT-003 CONN-003",
     "no_control_budget": "LIMIT-003 LIMIT-004 INPUT-007",
     "decodes_room_id": "CONN-001 SEC-006",
-    "any_host": "SEC-004 SEC-008 CONN-002",
+    "any_host": "SEC-004 SEC-010 CONN-002",
     "trusts_any_forwarded_for": "LIMIT-008 LIMIT-006",
     "loopback_origin_anywhere": "SEC-004 SEC-006",
     "no_join_limit": "SEC-007 LIMIT-006 PRES-001",

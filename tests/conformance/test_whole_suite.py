@@ -19,7 +19,7 @@ SEED_FAILS = frozenset(
     IDENT-001 IDENT-002 IDENT-003 IDENT-004 CHAT-002 CHAT-004 PRES-001 PRES-006 PRES-007 AI-002 AI-005 AI-006
     AI-010 AI-012 UP-001 UP-002 UP-003 UP-004 UP-005 UP-006 UP-007 ERR-001 ERR-002 LIMIT-001 LIMIT-002
     LIMIT-003 LIMIT-005 RECON-002 FLOW-001 FLOW-002 SEC-004
-    INPUT-009 LIMIT-007 LIMIT-009 SEC-006 SEC-008""".split()
+    INPUT-009 LIMIT-007 LIMIT-009 SEC-006 SEC-010""".split()
 )
 #: Races inside the seed, which show in some runs only: failure 3 (two members closing at once), and whether the
 #: asker's departure kills the handler (and with it the upstream request) before the answer ends (AI-011).

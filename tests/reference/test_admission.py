@@ -50,7 +50,7 @@ async def test_a_loopback_origin_is_allowed_only_on_a_loopback_host() -> None:
         _, port = host_port(server)
         assert await status_of(server, CHAT + "r", {"Origin": "http://localhost:5173"}) == 101  # development
         public = {"Host": f"192.0.2.10:{port}"}  # the server reached by another address
-        assert await status_of(server, CHAT + "r", {**public, "Origin": "http://localhost:5173"}) == 403  # SEC-008
+        assert await status_of(server, CHAT + "r", {**public, "Origin": "http://localhost:5173"}) == 403  # SEC-010
         assert await status_of(server, CHAT + "r", {**public, "Origin": f"http://192.0.2.10:{port}"}) == 101
 
 

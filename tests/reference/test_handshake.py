@@ -1,4 +1,4 @@
-"""roomwire.reference.handshake: the admission rules of an upgrade as pure functions (SEC-004/006/008, CONN-002)."""
+"""roomwire.reference.handshake: the admission rules of an upgrade as pure functions (SEC-004/006/010, CONN-002)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def test_only_a_serialized_origin_is_one(origin: str, serialized: str | None) ->
         ("http://127.0.0.1:8000", "127.0.0.1:8000", (), True),  # own host
         ("http://localhost:5173", "127.0.0.1:8000", (), True),  # loopback page, loopback server: development
         ("http://127.0.0.1:3000", "localhost:8000", (), True),
-        ("http://localhost:5173", "chat.example", (), False),  # SEC-008: a public server takes no loopback page
+        ("http://localhost:5173", "chat.example", (), False),  # SEC-010: a public server takes no loopback page
         ("http://localhost:5173", "10.0.0.5:8000", (), False),
         ("http://chat.example", "chat.example", (), True),
         ("https://game.example", "chat.example", ("https://game.example",), True),
