@@ -371,6 +371,50 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                 "SEC-009",
                 patches=("page_policy_only_in_meta",),
             ),
+            _v(
+                "parses_deep_frames",
+                "parses frames with no depth limit: 1,000 levels close it with 1011",
+                "INPUT-009",
+                connection="ParsesDeepFrames",
+            ),
+            _v(
+                "sends_deep_frames",
+                "sends a frame nested 1,000 levels deep before each pong",
+                "FRAME-001",
+                connection="SendsDeepFrames",
+            ),
+            _v(
+                "no_control_budget",
+                "answers every ping, reads every pong and fragment",
+                "LIMIT-007",
+                patches=("no_control_budget",),
+            ),
+            _v(
+                "decodes_room_id",
+                "percent-decodes the room id before judging it",
+                "CONN-002",
+                patches=("decodes_room_id",),
+            ),
+            _v("any_host", "serves any Host (DNS rebinding)", "SEC-006", settings={"allowed_hosts": ("*",)}),
+            _v(
+                "trusts_any_forwarded_for",
+                "believes X-Forwarded-For from anyone",
+                "SEC-007",
+                settings={"trusted_proxies": ("0.0.0.0/0", "::/0")},
+            ),
+            _v(
+                "loopback_origin_anywhere",
+                "allows loopback origins whatever the Host",
+                "SEC-010",
+                patches=("loopback_origin_anywhere",),
+            ),
+            _v("no_join_limit", "advertises join_burst, lets any address churn", "LIMIT-008", connection="NoJoinLimit"),
+            _v(
+                "no_pending_limit",
+                "holds any number of half-sent requests, each for an hour",
+                "LIMIT-009",
+                patches=("no_pending_limit",),
+            ),
         )
     }
 )
@@ -378,11 +422,11 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
 
 def app_options(variant: Variant) -> dict[str, Any]:
     """`create_app` keyword arguments for `variant` (imports the reference only when called)."""
-    from roomwire.targets.broken import connections, defects, upstream
+    from roomwire.targets.broken import connections, defects, hardening, upstream
 
     options: dict[str, Any] = {}
     if variant.connection:
-        module = connections if hasattr(connections, variant.connection) else defects
+        module = next(m for m in (connections, defects, hardening) if hasattr(m, variant.connection))
         options["connection_class"] = getattr(module, variant.connection)
     if variant.ai_client:
         options["ai_client_factory"] = getattr(upstream, variant.ai_client)
@@ -391,9 +435,11 @@ def app_options(variant: Variant) -> dict[str, Any]:
 
 def apply_patches(variant: Variant) -> Callable[[], None]:
     """Process-wide patches (the launcher runs one variant per process); returns what undoes them."""
-    from roomwire.targets.broken import patches
+    from roomwire.targets.broken import hardening, patches
 
-    undos: list[Callable[[], None]] = [getattr(patches, name)() for name in variant.patches]
+    undos: list[Callable[[], None]] = [
+        getattr(patches if hasattr(patches, name) else hardening, name)() for name in variant.patches
+    ]
 
     def undo() -> None:
         for step in reversed(undos):

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from roomwire.reference import endpoint, handshake, hypercorn_ext, page, ratelimit, redaction, server
 from roomwire.reference.page import Page
@@ -120,7 +121,7 @@ def _endpoint_patch(name: str, value: Any) -> Undo:
 def refuses_long_room_ids() -> Undo:
     """CONN-001: a room_id longer than 32 characters (valid up to 64) is refused with 400."""
 
-    def parse_room(path: str) -> Any:
+    def parse_room(path: str | bytes) -> Any:
         room = handshake.parse_room(path)
         return handshake.Refusal(400, "invalid room_id") if isinstance(room, str) and len(room) > 32 else room
 
@@ -130,7 +131,8 @@ def refuses_long_room_ids() -> Undo:
 def accepts_any_room() -> Undo:
     """CONN-002: any non-empty room_id is accepted (dots, spaces, Hangul, 65 characters)."""
 
-    def parse_room(path: str) -> Any:
+    def parse_room(path: str | bytes) -> Any:
+        path = unquote(path.decode("latin-1")) if isinstance(path, bytes) else path  # the room as the URL means it
         room = path[len(handshake.CHAT_PREFIX) :] if path.startswith(handshake.CHAT_PREFIX) else ""
         return room or handshake.Refusal(400, "invalid room_id")
 

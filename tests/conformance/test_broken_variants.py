@@ -84,6 +84,15 @@ NEIGHBOURS: dict[str, str] = {
     "slow_after_welcome": "RECON-004 PRES-007 PRES-001 CONN-003 CONN-004 IDENT-003",
     "key_in_answer": "SEC-001 SEC-005 UP-008 AI-003",
     "page_policy_only_in_meta": "SEC-004 SEC-005 SEC-003",
+    "parses_deep_frames": "INPUT-001 INPUT-007 FRAME-002",
+    "sends_deep_frames": "INPUT-009 INPUT-003 CONN-003",
+    "no_control_budget": "LIMIT-003 LIMIT-004 INPUT-007",
+    "decodes_room_id": "CONN-001 SEC-006",
+    "any_host": "SEC-004 SEC-010 CONN-002",
+    "trusts_any_forwarded_for": "LIMIT-008 LIMIT-006",
+    "loopback_origin_anywhere": "SEC-004 SEC-006",
+    "no_join_limit": "SEC-007 LIMIT-006 PRES-001",
+    "no_pending_limit": "INPUT-007 CONN-001",
 }
 SUBPROCESS = {"keeps_slow_consumers", "awaits_slow_member", "no_keepalive"}
 
