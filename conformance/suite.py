@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from roomwire.conformance.hypothesis_home import suite_hypothesis_home
 from roomwire.conformance.registry import REGISTRY, Registry
 from roomwire.conformance.repeat import combine_runs
 from roomwire.conformance.runner import Progress, Runner, RunResult, Selection
@@ -151,20 +152,21 @@ async def run_suite(
     import roomwire.conformance.checks  # noqa: F401 - registers the checks
 
     runs: list[RunResult] = []
-    async with sessions_for(config) as new_session:
-        for _ in range(config.repeat):
-            session = new_session()
-            try:
-                runner = Runner(
-                    session,
-                    registry,
-                    Selection(config.only, config.level),
-                    concurrency=config.concurrency,
-                    progress=progress,
-                )
-                runs.append(_with_facts(await runner.run(), config, session))
-            finally:
-                await session.aclose()
+    with suite_hypothesis_home():  # nothing lands in the directory the suite was started from
+        async with sessions_for(config) as new_session:
+            for _ in range(config.repeat):
+                session = new_session()
+                try:
+                    runner = Runner(
+                        session,
+                        registry,
+                        Selection(config.only, config.level),
+                        concurrency=config.concurrency,
+                        progress=progress,
+                    )
+                    runs.append(_with_facts(await runner.run(), config, session))
+                finally:
+                    await session.aclose()
     return combine_runs(runs)
 
 
