@@ -2,6 +2,7 @@
 
     roomwire check [URL ...] [--double URL] [--canary-key KEY] [--browser [PAGE_URL]] [--only IDS]
                    [--level must|should] [--strict] [--report-json PATH] [--junit PATH] [--html PATH]
+                   [--markdown PATH] [--badge PATH]
                    [--ca-file PATH] [--timeout-factor F] [--list] [--concurrency N] [--bundled NAME]
                    [--repeat N] [--allowed-origin ORIGIN] [--list-targets] [--proofs]
 
@@ -57,6 +58,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--report-json", metavar="PATH", help="write the JSON report here")
     parser.add_argument("--junit", metavar="PATH", help="write a JUnit XML report here")
     parser.add_argument("--html", metavar="PATH", help="write an HTML report here")
+    parser.add_argument(
+        "--markdown",
+        metavar="PATH",
+        help="write the checklist summary as Markdown (a PR comment; appends to $GITHUB_STEP_SUMMARY's file)",
+    )
+    parser.add_argument("--badge", metavar="PATH", help="write an SVG badge: the profile and the items that hold")
     parser.add_argument("--ca-file", metavar="PATH", help="trust this CA for wss:// (a staging server's private CA)")
     parser.add_argument("--timeout-factor", type=float, default=1.0, metavar="F", help="scale every wait (default 1)")
     parser.add_argument("--concurrency", type=int, default=8, metavar="N", help="checks run at once (default 8)")
@@ -163,4 +170,21 @@ def _run_suite(config: Any, args: argparse.Namespace) -> int:
     for path, write in writers:
         if path:
             write(result, Path(path), strict=args.strict)
+    _write_summaries(result, args)
     return result.exit_code(strict=args.strict)
+
+
+def _write_summaries(result: Any, args: argparse.Namespace) -> None:
+    """`--markdown` (appended when it is GitHub's step summary file, which other steps write too) and `--badge`."""
+    import os
+    from pathlib import Path
+
+    from roomwire.conformance import summary_files
+
+    if args.markdown:
+        path = Path(args.markdown)
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        append = bool(step_summary) and path.resolve() == Path(str(step_summary)).resolve()
+        summary_files.write_markdown(result, path, strict=args.strict, append=append)
+    if args.badge:
+        summary_files.write_badge(result, Path(args.badge), strict=args.strict)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from roomwire.conformance.checklist import DEFAULT_PROFILE
 from roomwire.conformance.hypothesis_home import suite_hypothesis_home
 from roomwire.conformance.registry import REGISTRY, Registry
 from roomwire.conformance.repeat import combine_runs
@@ -70,6 +71,7 @@ class SuiteConfig:
     allowed_origins: tuple[str, ...] = ()  # --allowed-origin: origins the deployment allows (SEC-004)
     repeat: int = 1  # --repeat: run the selected checks this many times against the same target
     ai_budget_rpm: int | None = None  # --ai-budget-rpm: the budget to pace by when the target advertises none
+    profile: str = DEFAULT_PROFILE  # the protocol the target is judged on (its checklist table: checklist.TABLES)
 
     def validate(self) -> None:
         if not 0.1 <= self.timeout_factor <= 100:
@@ -171,6 +173,7 @@ async def run_suite(
 
 
 def _with_facts(result: RunResult, config: SuiteConfig, session: Session) -> RunResult:
+    result.facts["profile"] = config.profile
     result.facts["target"] = f"bundled {config.variant or 'reference'}" if not config.urls else ", ".join(config.urls)
     if not config.urls:
         from roomwire.conformance.bundled import BUNDLED_SETTINGS
