@@ -3,7 +3,7 @@
     roomwire check [URL ...] [--double URL] [--canary-key KEY] [--browser [PAGE_URL]] [--only IDS]
                    [--level must|should] [--strict] [--report-json PATH] [--junit PATH] [--html PATH]
                    [--markdown PATH] [--badge PATH]
-                   [--ca-file PATH] [--timeout-factor F] [--list] [--concurrency N] [--bundled NAME]
+                   [--ca-file PATH] [--timeout-factor F] [--list] [--concurrency N] [--bundled NAME] [--no-browser]
                    [--repeat N] [--allowed-origin ORIGIN] [--list-targets] [--proofs]
 
 Exit codes (first match wins): 2 usage error, nothing ran; 3 the harness could not run or judge (target
@@ -28,6 +28,8 @@ them. Without URL the suite starts the bundled reference server and Gemini doubl
 shows (SEC-003, SEC-005), and a page with the reference page's element ids is judged on CLIENT-001/002/004/005.
 A bare --browser (after the URLs) loads the page the target serves at / (the bundled reference's own page).
 Chromium: `chromium` on PATH, or $ROOMWIRE_CHROMIUM; without it the browser checks are ERROR (exit 3).
+Without URL the bundled reference's page is used by default when chromium and Playwright are installed
+(--no-browser: not); when they are not, those checks are SKIP and the report says how to get them.
 
 Exit codes: 0 every selected MUST passed; 1 a requirement failed (a SHOULD only with --strict);
 2 usage error; 3 the harness could not run (target unreachable, harness error). Docs: docs/conformance.md.
@@ -51,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         const="/",
         metavar="PAGE_URL",
         help="load and use this chat page in chromium (key leaks, CLIENT-*); bare: the target's own page at /",
+    )
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="without URL: do not use the bundled reference's page in chromium (used by default when installed)",
     )
     parser.add_argument("--only", metavar="IDS", help="requirement IDs, areas or globs: 'CHAT-*,PRES-002'")
     parser.add_argument("--level", choices=("must", "should"), help="must: MUSTs only; should: MUST, SHOULD, MAY")
@@ -121,6 +128,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         repeat=args.repeat,
         ai_budget_rpm=args.ai_budget_rpm,
         allowed_origins=tuple(args.allowed_origin),
+        default_browser=not args.no_browser,
     )
     config.validate()
     return config

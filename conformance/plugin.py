@@ -41,6 +41,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PAGE_URL",
         help="load and use this chat page in chromium (key leaks, CLIENT-*); bare: the page the target serves at /",
     )
+    group.addoption(
+        "--chat-no-browser", action="store_true", help="--chat-bundled: do not use the reference's page in chromium"
+    )
     group.addoption("--chat-markdown", metavar="PATH", help="write the checklist summary as Markdown here")
     group.addoption("--chat-badge", metavar="PATH", help="write the SVG badge (profile, checklist items held) here")
 
@@ -163,6 +166,7 @@ def _run_once(config: pytest.Config) -> Any:
         ca_file=config.getoption("chat_ca_file"),
         timeout_factor=config.getoption("chat_timeout_factor"),
         browser=config.getoption("chat_browser_url"),
+        default_browser=not config.getoption("chat_no_browser"),
     )
     try:
         result = asyncio.run(run_suite(suite))

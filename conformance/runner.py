@@ -185,7 +185,12 @@ class Runner:
         if self.session.canary:
             available.add(Need.CANARY_KEY)
         missing = [need for need in check.needs if need not in available]
-        return "; ".join(NEED_REASONS[need] for need in missing) if missing else None
+        return "; ".join(self._reason(need) for need in missing) if missing else None
+
+    def _reason(self, need: Need) -> str:
+        if need is Need.BROWSER and self.session.browser_absent:  # the bundled run would have used one
+            return f"needs chromium and Playwright: {self.session.browser_absent}"
+        return NEED_REASONS[need]
 
     async def run_check(self, check: Check, slug: str, slot: Slot | None = None) -> list[CheckResult]:
         """Run one check and return one result per requirement it declares."""

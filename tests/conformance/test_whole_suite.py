@@ -26,8 +26,9 @@ SEED_FAILS = frozenset(
 SEED_RACY = frozenset({"PRES-002", "AI-011"})
 #: On a loaded machine these may be skipped with their reason (the suite could not provoke the situation).
 LOAD_DEPENDENT = frozenset({"FLOW-002", "LIMIT-003"})
-#: Requirements whose every check needs --browser (the page's behaviour): SKIP "needs --browser PAGE_URL" here;
-#: tests/browser/test_check_browser.py runs the whole suite with --browser too.
+#: Requirements whose every check needs --browser (the page's behaviour): SKIP "needs --browser PAGE_URL" here
+#: (--no-browser; the bundled reference's page is used by default when chromium is installed);
+#: tests/browser/test_check_browser.py runs the whole suite with the browser too.
 BROWSER_ONLY = frozenset(
     rid
     for rid in REGISTRY.known
@@ -48,7 +49,7 @@ def test_the_bundled_reference_passes(
     reference on SPEC.md's default budget of 10 a minute."""
     monkeypatch.setattr(bundled, "BUNDLED_SETTINGS", {**bundled.BUNDLED_SETTINGS, **bundled.TEST_AI_BUDGET})
     report = tmp_path / "reference.json"
-    code = main(["check", "--report-json", str(report)])
+    code = main(["check", "--no-browser", "--report-json", str(report)])  # with it: tests/browser
     found = statuses(report)
     bad = {rid: s for rid, s in found.items() if s in ("fail", "error")}
     skipped = {rid for rid, s in found.items() if s == "skip"}
