@@ -193,6 +193,14 @@ class Client:
             return item
         raise SpecViolation(requirement_id, f"{expected} (within {within:.1f} s)", self.describe(since))
 
+    def how_closed(self) -> str:
+        """How the connection ended, for a verdict's evidence ('open' while it has not)."""
+        if not self.closed.is_set():
+            return "open"
+        if not self.close_received:
+            return "no close frame: the TCP connection ended"
+        return f"close {self.close_code}" + (f" {self.close_reason!r}" if self.close_reason else "")
+
     def describe(self, since: int = 0) -> str:
         """What this connection received from `since` on, and whether it closed: the `actual` of a violation."""
         text = f"{self.label} received {summarize(self.protocol.received[since:])}"

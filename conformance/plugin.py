@@ -3,6 +3,7 @@
     pytest --chat-url ws://127.0.0.1:8000/api/v1/ws/chat/{room_id} [--gemini-double-url URL] [--canary-key KEY]
     pytest --chat-bundled            # the bundled reference server and Gemini double
     pytest ... --chat-browser-url [PAGE_URL]   # also load and use the chat page in chromium (bare: the target's /)
+    pytest ... --chat-markdown summary.md --chat-badge badge.svg   # the checklist summary, also printed at the end
 
 Inert unless one of those options is given (the plugin is installed with roomwire, and most pytest runs are
 not conformance runs). Then the session holds one item per requirement ID, named by the ID (`-k` selects, e.g.
@@ -40,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PAGE_URL",
         help="load and use this chat page in chromium (key leaks, CLIENT-*); bare: the page the target serves at /",
     )
+    group.addoption(
+        "--chat-no-browser", action="store_true", help="--chat-bundled: do not use the reference's page in chromium"
+    )
+    group.addoption("--chat-markdown", metavar="PATH", help="write the checklist summary as Markdown here")
+    group.addoption("--chat-badge", metavar="PATH", help="write the SVG badge (profile, checklist items held) here")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -160,6 +166,7 @@ def _run_once(config: pytest.Config) -> Any:
         ca_file=config.getoption("chat_ca_file"),
         timeout_factor=config.getoption("chat_timeout_factor"),
         browser=config.getoption("chat_browser_url"),
+        default_browser=not config.getoption("chat_no_browser"),
     )
     try:
         result = asyncio.run(run_suite(suite))
@@ -168,3 +175,23 @@ def _run_once(config: pytest.Config) -> Any:
         raise config.stash[RESULT_KEY] from exc
     config.stash[RESULT_KEY] = result
     return result
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The answer first, at the end where pytest puts summaries: the nine checklist items and the run's facts;
+    `--chat-markdown` and `--chat-badge` write the same answer to files."""
+    result = config.stash.get(RESULT_KEY, None)
+    if result is None or isinstance(result, HarnessErrorInSuite):
+        return
+    from pathlib import Path
+
+    from roomwire.conformance import summary_files
+    from roomwire.conformance.report import answer_first
+
+    terminalreporter.section("roomwire checklist")
+    for line in answer_first(result):
+        terminalreporter.write_line(line)
+    if config.getoption("chat_markdown"):
+        summary_files.write_markdown(result, Path(config.getoption("chat_markdown")))
+    if config.getoption("chat_badge"):
+        summary_files.write_badge(result, Path(config.getoption("chat_badge")))

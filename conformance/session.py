@@ -90,6 +90,7 @@ class Session:
     canary_configured: bool = False  # the suite configured the canary in the target itself (the bundled target)
     restart: Callable[[], Awaitable[None]] | None = None
     browser: BrowserSetup | None = None
+    browser_absent: str | None = None  # why a run that would use the browser by default has none (how to get it)
     allowed_origins: tuple[str, ...] = ()  # --allowed-origin: the deployment's own list instead of SEC-004's default
     limits: Limits = DEFAULT_LIMITS
     limits_advertised: bool = False

@@ -25,7 +25,7 @@ async def expect_error_codes(ctx: CheckContext, client: Client, cases: list[Case
     for what, payload, code in cases:
         await pacer.wait()
         since = client.mark()
-        await client.send_text(_text(payload))
+        ctx.sent(client, await client.send_text(_text(payload)), what)
         answer = await client.wait_for(frames.system("error"), ctx.timeouts.frame, since)
         if answer is None or frames.data(answer).get("code") != code:
             got = frames.summary(answer) if answer is not None else client.describe(since)
@@ -119,7 +119,8 @@ async def invalid_fields_get_bad_frame_and_have_no_other_effect(ctx: CheckContex
 async def binary_frame_closes_with_1003(ctx: CheckContext) -> None:
     """A binary frame makes the target close that connection with 1003."""
     (ann,) = await members(ctx, 1)
-    await ann.send_binary(json.dumps({"type": "user_msg", "content": ctx.token("bin")}).encode())
+    binary = json.dumps({"type": "user_msg", "content": ctx.token("bin")}).encode()
+    ctx.sent(ann, await ann.send_binary(binary), "the binary frame")
     await ctx.expect_close(ann, [1003], "after a binary frame")
     ctx.note("closed with 1003")
 
@@ -128,9 +129,8 @@ async def binary_frame_closes_with_1003(ctx: CheckContext) -> None:
 async def invalid_utf8_closes_with_1007(ctx: CheckContext) -> None:
     """A text frame that is not UTF-8 makes the target close that connection with 1007."""
     (ann,) = await members(ctx, 1)
-    await ann.send_raw_text_bytes(
-        b'{"type":"user_msg","content":"\xff\xfe\xc3\x28 ' + ctx.token("utf").encode() + b'"}'
-    )
+    invalid = b'{"type":"user_msg","content":"\xff\xfe\xc3\x28 ' + ctx.token("utf").encode() + b'"}'
+    ctx.sent(ann, await ann.send_raw_text_bytes(invalid), "the text frame with invalid UTF-8")
     await ctx.expect_close(ann, [1007], "after a text frame with invalid UTF-8")
     ctx.note("closed with 1007")
 
@@ -147,7 +147,7 @@ async def error_notices_echo_the_id_but_never_the_content(ctx: CheckContext) -> 
     ]
     for payload, id_ in cases:
         since = ann.mark()
-        await ann.send_json(payload)
+        ctx.sent(ann, await ann.send_json(payload), f"the frame {payload}")
         notice = await ctx.expect(ann, frames.system("error"), f"an error notice for {payload}", since=since)
         if frames.data(notice).get("id") != id_ or secret in notice.raw:
             raise ctx.violation(f"an error notice with id {id_!r} and without the frame's content", notice.raw)
@@ -229,7 +229,7 @@ async def every_refused_ai_msg_gets_exactly_one_rejected_ai_done(ctx: CheckConte
     for what, payload in cases:
         await pacer.wait()
         mark = ann.mark()
-        await ann.send_json(payload)
+        ctx.sent(ann, await ann.send_json(payload), f"the ai_msg with {what}")
         done = await ctx.expect(ann, frames.ai_done(), f"an ai_done for an ai_msg with {what}", since=mark)
         if frames.data(done).get("status") != "rejected":
             raise ctx.violation(f"the ai_done for an ai_msg with {what} has status 'rejected'", frames.summary(done))
