@@ -13,6 +13,7 @@ from roomwire.conformance.checks import (  # noqa: F401 - imported for their reg
     identity,
     inputs,
     limits,
+    logs,
     model,
     page,
     presence,

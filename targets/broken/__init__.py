@@ -381,6 +381,12 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                         {"connection": "ErrorDetailsInNotice", "ai_client": "keeps_error_details"},
                     ),
                     (
+                        "logs_error_details",
+                        "logs upstream's errors with the key masked in the message only, not in the details",
+                        "SEC-003 UP-008",
+                        {"ai_client": "logs_error_details", "patches": ("no_log_redaction",)},
+                    ),
+                    (
                         "reads_only_finish_reason",
                         "reads only finishReason: a blocked prompt ends as ai_incomplete",
                         "UP-005",

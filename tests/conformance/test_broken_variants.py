@@ -85,6 +85,7 @@ NEIGHBOURS: dict[str, str] = {
     "key_in_answer": "SEC-001 SEC-005 UP-008 AI-003",
     "page_policy_only_in_meta": "SEC-004 SEC-005 SEC-003",
     "error_details_in_notice": "UP-002 ERR-001 SEC-001 AI-002 UP-007",
+    "logs_error_details": "UP-002 SEC-001 SEC-002 AI-002 UP-007",
     "reads_only_finish_reason": "UP-006 AI-002 UP-008 AI-010",
     "retry_soon_without_retry_info": "UP-007 AI-002 ERR-001 UP-002",
     "retry_after_until_the_quota_day_ends": "UP-007 AI-002 UP-002",
