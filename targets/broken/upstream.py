@@ -35,23 +35,40 @@ def _genai(
     )  # fmt: skip
 
 
-class ForwardsUpstreamText:
-    """UP-008 (and SEC-003 with `key_echo`): an upstream error's own message is sent to the asker as a chunk."""
+class Wrapped:
+    """The reference's client, with one thing done differently when upstream answers with an HTTP error
+    (`on_error`: what it returns, if anything, goes on to the asker as answer text; the error is raised after)."""
 
     def __init__(self, inner: AiClient) -> None:
         self.inner = inner
+
+    def on_error(self, exc: UpstreamHttpError) -> str | None:
+        return None
 
     async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
         try:
             async for item in self.inner.stream(request):
                 yield item
         except UpstreamHttpError as exc:
-            error = exc.details.get("error", {}) if isinstance(exc.details, dict) else {}
-            yield f"[upstream said: {error.get('message', exc.details)}]"
+            text = self.on_error(exc)
+            if text is not None:
+                yield text
             raise
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def _error_of(exc: UpstreamHttpError) -> dict[str, Any]:
+    error = exc.details.get("error") if isinstance(exc.details, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+class ForwardsUpstreamText(Wrapped):
+    """UP-008 (and SEC-003 with `key_echo`): an upstream error's own message is sent to the asker as a chunk."""
+
+    def on_error(self, exc: UpstreamHttpError) -> str | None:
+        return f"[upstream said: {_error_of(exc).get('message', exc.details)}]"
 
 
 def forwards_upstream_text(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
@@ -175,28 +192,17 @@ def key_in_page(settings: Settings, base_url: str | None, api_key: str) -> AiCli
     return KeyInPage(_genai(settings, base_url, api_key), api_key)
 
 
-class ReadsOnlyFinishReason:
+class ReadsOnlyFinishReason(Wrapped):
     """UP-005: the end of an answer is read from finishReason alone; a prompt blocked by promptFeedback.blockReason
     (no candidates, so no finishReason) reads as a stream that stopped unfinished (ai_incomplete)."""
-
-    def __init__(self, inner: AiClient) -> None:
-        self.inner = inner
 
     async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
         async for item in self.inner.stream(request):
             yield dataclasses.replace(item, block_reason=None) if isinstance(item, AiEnd) else item
 
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
 
 def reads_only_finish_reason(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
     return ReadsOnlyFinishReason(_genai(settings, base_url, api_key))
-
-
-def _error_of(exc: UpstreamHttpError) -> dict[str, Any]:
-    error = exc.details.get("error") if isinstance(exc.details, dict) else None
-    return error if isinstance(error, dict) else {}
 
 
 #: The details of the upstream error the asker's answer task last met (`ErrorDetailsInNotice` reads them: the
@@ -204,24 +210,14 @@ def _error_of(exc: UpstreamHttpError) -> dict[str, Any]:
 ERROR_DETAILS: contextvars.ContextVar[str] = contextvars.ContextVar("upstream error details", default="")
 
 
-class KeepsErrorDetails:
+class KeepsErrorDetails(Wrapped):
     """SEC-003, UP-008 (with connections.ErrorDetailsInNotice): an upstream error's `details` are kept for the
     asker's notice. Its `message` is left out, as by a team that knows the key can be in it; the details, where
     today's bodies repeat the key (ErrorInfo metadata, LocalizedMessage, DebugInfo), are not."""
 
-    def __init__(self, inner: AiClient) -> None:
-        self.inner = inner
-
-    async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
-        try:
-            async for item in self.inner.stream(request):
-                yield item
-        except UpstreamHttpError as exc:
-            ERROR_DETAILS.set(json.dumps(_error_of(exc).get("details", [])))
-            raise
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+    def on_error(self, exc: UpstreamHttpError) -> str | None:
+        ERROR_DETAILS.set(json.dumps(_error_of(exc).get("details", [])))
+        return None
 
 
 def keeps_error_details(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
@@ -231,26 +227,19 @@ def keeps_error_details(settings: Settings, base_url: str | None, api_key: str) 
 log = logging.getLogger(__name__)
 
 
-class LogsErrorDetails:
+class LogsErrorDetails(Wrapped):
     """SEC-003 and UP-008 on the log side: an upstream error is logged with the key masked in its message only;
     its details go to the log as they came (with the patch `no_log_redaction`: nothing masks them on the way)."""
 
     def __init__(self, inner: AiClient, api_key: str) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.key = api_key
 
-    async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
-        try:
-            async for item in self.inner.stream(request):
-                yield item
-        except UpstreamHttpError as exc:
-            error = _error_of(exc)
-            message = str(error.get("message", "")).replace(self.key, "***")
-            log.warning("upstream error %s: %s details=%s", exc.code, message, json.dumps(error.get("details")))
-            raise
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+    def on_error(self, exc: UpstreamHttpError) -> str | None:
+        error = _error_of(exc)
+        message = str(error.get("message", "")).replace(self.key, "***")
+        log.warning("upstream error %s: %s details=%s", exc.code, message, json.dumps(error.get("details")))
+        return None
 
 
 def logs_error_details(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
