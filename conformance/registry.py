@@ -82,10 +82,10 @@ NOT_COVERED: dict[str, str] = {
         "(tests/reference/test_memory.py)"
     ),
     "SEC-008": (
-        "judging a log's form (one escaped line per record, repeats limited) needs its format and floods of the "
-        "server's own error paths; --target-log is searched for the key and upstream text only (SEC-003, UP-008); "
-        "the reference's own tests run it against a hostile upstream and read every line it writes "
-        "(tests/reference/test_logs.py)"
+        "the form of a server's log (one escaped line per record, repeats limited) is not observable from outside "
+        "without its format and floods of the server's own error paths; --target-log is searched for the key and "
+        "upstream text only (SEC-003, UP-008); the reference's own tests run it against a hostile upstream and "
+        "read every line it writes (tests/reference/test_logs.py)"
     ),
 }
 

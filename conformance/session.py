@@ -103,9 +103,8 @@ class Session:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # shared exchanges' drivers
     spent: AiBudget | None = None  # an earlier run's spending on the same target (--repeat): still counted there
     assumed_ai_budget: int | None = None  # --ai-budget-rpm: the budget to pace by when the welcome states none
-    target_logs: tuple[
-        TargetLog, ...
-    ] = ()  # --target-log, or the bundled target's own (roomwire.conformance.target_log)
+    #: --target-log, or the bundled target's own log (roomwire.conformance.target_log): SEC-003's, UP-008's log side
+    target_logs: tuple[TargetLog, ...] = ()
     _ai: AiBudget | None = None
     _proxies: dict[tuple[str, int, bool], FaultProxy] = field(default_factory=dict)
     _proxy_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

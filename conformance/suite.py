@@ -123,7 +123,7 @@ async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
     timeouts = Timeouts(config.timeout_factor)
     made: list[Session] = []
 
-    given = tuple(FileLog(Path(path)) for path in config.target_logs)
+    given = tuple(FileLog(Path(path)) for path in dict.fromkeys(config.target_logs))  # each file read once
 
     def factory(
         target: Target,
