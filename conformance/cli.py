@@ -1,6 +1,6 @@
 """The `roomwire check` sub-command: run the conformance suite against a chat server and report.
 
-    roomwire check [URL ...] [--double URL] [--canary-key KEY] [--browser [PAGE_URL]] [--only IDS]
+    roomwire check [URL ...] [--double URL] [--canary-key KEY] [--target-log PATH] [--browser [PAGE_URL]] [--only IDS]
                    [--level must|should] [--strict] [--report-json PATH] [--junit PATH] [--html PATH]
                    [--markdown PATH] [--badge PATH]
                    [--ca-file PATH] [--timeout-factor F] [--list] [--concurrency N] [--bundled NAME] [--no-browser]
@@ -47,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("urls", nargs="*", metavar="URL", help="chat endpoint template(s); none: the bundled reference")
     parser.add_argument("--double", metavar="URL", help="the Gemini double the target is wired to (upstream checks)")
     parser.add_argument("--canary-key", metavar="KEY", help="the fake key configured in the target (key-leak checks)")
+    parser.add_argument(
+        "--target-log",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a file the target writes its log to, read after the run (SEC-003, UP-008; repeatable)",
+    )
     parser.add_argument(
         "--browser",
         nargs="?",
@@ -129,6 +136,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         ai_budget_rpm=args.ai_budget_rpm,
         allowed_origins=tuple(args.allowed_origin),
         default_browser=not args.no_browser,
+        target_logs=tuple(args.target_log),
     )
     config.validate()
     return config

@@ -184,6 +184,8 @@ class Runner:
             available.add(Need.BROWSER)
         if self.session.canary:
             available.add(Need.CANARY_KEY)
+        if self.session.target_logs:
+            available.add(Need.TARGET_LOG)
         missing = [need for need in check.needs if need not in available]
         return "; ".join(self._reason(need) for need in missing) if missing else None
 

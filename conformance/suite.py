@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from roomwire.conformance.checklist import DEFAULT_PROFILE
@@ -21,6 +22,7 @@ from roomwire.conformance.repeat import combine_runs
 from roomwire.conformance.runner import Progress, Runner, RunResult, Selection
 from roomwire.conformance.session import BrowserSetup, Session, Timeouts
 from roomwire.conformance.target import Target, parse_target
+from roomwire.conformance.target_log import FileLog, TargetLog
 from roomwire.conformance.upstream import Upstream
 from roomwire.spec.errors import UsageError
 from roomwire.spec.requirements import Level
@@ -45,6 +47,22 @@ def check_browser_page(value: str) -> None:
             f"--browser takes the chat page's http(s) URL, not {value!r} (a bare --browser, after the chat "
             "URL(s), loads the page the target serves at /)"
         )
+
+
+def check_target_logs(urls: tuple[str, ...], paths: tuple[str, ...]) -> None:
+    """`--target-log` names files that exist, of a URL target (the suite keeps a bundled target's log itself).
+
+    Raises:
+        UsageError: a log given for the bundled target, or a path that is not a file.
+    """
+    if paths and not urls:
+        raise UsageError("--target-log names the log of a URL target; the suite keeps the bundled target's itself")
+    for path in paths:
+        if not Path(path).is_file():
+            raise UsageError(
+                f"--target-log {path}: no such file (give the file the target writes its log to; it must exist "
+                "when the run starts)"
+            )
 
 
 def browser_page_url(value: str, target: Target) -> str:
@@ -73,6 +91,7 @@ class SuiteConfig:
     ai_budget_rpm: int | None = None  # --ai-budget-rpm: the budget to pace by when the target advertises none
     default_browser: bool = True  # False: --no-browser (the bundled reference's page is not used unless --browser)
     profile: str = DEFAULT_PROFILE  # the protocol the target is judged on (its checklist table: checklist.TABLES)
+    target_logs: tuple[str, ...] = ()  # --target-log: files the target writes its log to (SEC-003, UP-008)
 
     def validate(self) -> None:
         if not 0.1 <= self.timeout_factor <= 100:
@@ -87,6 +106,7 @@ class SuiteConfig:
             raise UsageError("--canary-key must be at least 8 characters (a short one matches ordinary text)")
         if self.urls and self.variant is not None:
             raise UsageError("a broken variant is a bundled target; give no URL with it")
+        check_target_logs(self.urls, self.target_logs)
         if self.browser is not None:
             from roomwire.conformance.browser_evidence import MIN_SECRET_CHARS
 
@@ -108,8 +128,18 @@ async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
     made: list[Session] = []
     page, absent = browser_page(config)
 
-    def factory(target: Target, upstream: Upstream | None, canary: str | None, restart: Restart | None) -> Session:
+    given = tuple(FileLog(Path(path)) for path in dict.fromkeys(config.target_logs))  # each file read once
+
+    def factory(
+        target: Target,
+        upstream: Upstream | None,
+        canary: str | None,
+        restart: Restart | None,
+        logs: tuple[TargetLog, ...] = (),
+    ) -> Session:
         bundled = not config.urls
+        for log in (*logs, *given):
+            log.mark()  # only what the target logs during this run is judged
         session = Session(
             canary_configured=bundled,
             target=target,
@@ -122,6 +152,7 @@ async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
             allowed_origins=config.allowed_origins,
             spent=made[-1].ai if made else None,
             assumed_ai_budget=config.ai_budget_rpm,
+            target_logs=(*logs, *given),
         )
         made.append(session)
         return session
@@ -140,7 +171,7 @@ async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
     async with bundled_target(config.variant, config.bundled_options, in_process=config.in_process) as bundle:
         upstream = Upstream(bundle.double_url, within=timeouts.frame)
         try:
-            yield lambda: factory(parse_target([bundle.url]), upstream, bundle.canary, bundle.restart)
+            yield lambda: factory(parse_target([bundle.url]), upstream, bundle.canary, bundle.restart, (bundle.log,))
         finally:
             await upstream.aclose()
 

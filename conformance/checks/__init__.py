@@ -14,6 +14,7 @@ from roomwire.conformance.checks import (  # noqa: F401 - imported for their reg
     identity,
     inputs,
     limits,
+    logs,
     model,
     page,
     presence,

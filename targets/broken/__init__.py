@@ -415,6 +415,59 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                 "LIMIT-009",
                 patches=("no_pending_limit",),
             ),
+            *(
+                _v(name, defect, fails, **options)
+                for name, defect, fails, options in (  # issue 12: what Google sends today, mishandled
+                    (
+                        "error_details_in_notice",
+                        "puts upstream's error details (not its message) in the asker's notice",
+                        "UP-008 SEC-003",
+                        {"connection": "ErrorDetailsInNotice", "ai_client": "keeps_error_details"},
+                    ),
+                    (
+                        "logs_error_details",
+                        "logs upstream's errors with the key masked in the message only, not in the details",
+                        "SEC-003 UP-008",
+                        {"ai_client": "logs_error_details", "patches": ("no_log_redaction",)},
+                    ),
+                    (
+                        "reads_only_finish_reason",
+                        "reads only finishReason: a blocked prompt ends as ai_incomplete",
+                        "UP-005",
+                        {"ai_client": "reads_only_finish_reason"},
+                    ),
+                    (
+                        "retry_soon_without_retry_info",
+                        "gives retry_after 1 for a 429 without RetryInfo",
+                        "UP-001",
+                        {"patches": ("retry_soon_without_retry_info",)},
+                    ),
+                    (
+                        "retry_after_until_the_quota_day_ends",
+                        "gives retry_after until midnight Pacific for a per-day 429",
+                        "UP-001",
+                        {"patches": ("retry_after_until_the_quota_day_ends",)},
+                    ),
+                    (
+                        "no_notice_for_an_empty_answer",
+                        "ends an answer cut before any text with a bare ai_done 'truncated'",
+                        "AI-010",
+                        {"connection": "NoNoticeForAnEmptyAnswer"},
+                    ),
+                    (
+                        "empty_chunk_for_an_empty_answer",
+                        "sends an empty ai_chunk for an answer cut before any text",
+                        "AI-010",
+                        {"connection": "EmptyChunkForAnEmptyAnswer"},
+                    ),
+                    (
+                        "reads_only_data_lines",
+                        "its SSE parser skips a raw JSON error tail (ai_incomplete, not upstream_error)",
+                        "UP-003",
+                        {"ai_client": "reads_only_data_lines"},
+                    ),
+                )
+            ),
         )
     }
 )

@@ -93,6 +93,14 @@ NEIGHBOURS: dict[str, str] = {
     "loopback_origin_anywhere": "SEC-004 SEC-006",
     "no_join_limit": "SEC-007 LIMIT-006 PRES-001",
     "no_pending_limit": "INPUT-007 CONN-001",
+    "error_details_in_notice": "UP-002 ERR-001 SEC-001 AI-002 UP-007",
+    "logs_error_details": "UP-002 SEC-001 SEC-002 AI-002 UP-007",
+    "reads_only_finish_reason": "UP-006 AI-002 UP-008 AI-010",
+    "retry_soon_without_retry_info": "UP-007 AI-002 ERR-001 UP-002",
+    "retry_after_until_the_quota_day_ends": "UP-007 AI-002 UP-002",
+    "no_notice_for_an_empty_answer": "AI-002 AI-012 UP-006 UP-008",
+    "empty_chunk_for_an_empty_answer": "AI-002 AI-003 FRAME-001 UP-008",
+    "reads_only_data_lines": "UP-002 UP-006 AI-002 UP-008 AI-010 UP-005",
 }
 SUBPROCESS = {"keeps_slow_consumers", "awaits_slow_member", "no_keepalive"}
 
