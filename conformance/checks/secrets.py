@@ -25,6 +25,7 @@ from roomwire.conformance.http_probe import Fetched, http_client, page_and_asset
 from roomwire.conformance.outcomes import Skip
 from roomwire.conformance.registry import Need, requirement
 from roomwire.conformance.shared import shared
+from roomwire.conformance.target import Endpoint
 from roomwire.conformance.upstream import UpstreamCall, fingerprint
 
 
@@ -135,11 +136,20 @@ def _is_loopback_host(host: str) -> bool:
 
 def allowed_origins(ctx: CheckContext) -> list[tuple[str, str]]:
     """Origins the target must accept: `--allowed-origin`'s when given (the deployment's own list), else SPEC.md
-    §13's default: the target's own host and loopback origins on other ports."""
+    §13's default: the target's own host, and loopback origins on other ports when that host is loopback (SEC-010
+    refuses them for any other Host, so a staging server must not be judged by them)."""
     if ctx.session.allowed_origins:
         return [("an origin the deployment allows (--allowed-origin)", o) for o in ctx.session.allowed_origins]
+    return default_allowed_origins(ctx.session.target.endpoint(0))
+
+
+def default_allowed_origins(endpoint: Endpoint) -> list[tuple[str, str]]:
+    """SEC-004's default for a server at `endpoint`: its own origin, and loopback ones when it is loopback."""
+    own = [("the server's own host", endpoint.own_origin)]
+    if not _is_loopback_host(endpoint.host):
+        return own  # SEC-010: a loopback Origin is refused when the Host is not loopback
     return [
-        ("the server's own host", ctx.session.target.endpoint(0).own_origin),
+        *own,
         ("a loopback origin on another port", "http://localhost:5173"),
         ("a loopback address on another port", "http://127.0.0.1:8080"),
         ("the IPv6 loopback", "https://[::1]:3000"),
