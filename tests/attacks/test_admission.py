@@ -21,7 +21,8 @@ async def test_the_reference_refuses_every_probe() -> None:
     found = verdicts(report)
     assert found["room %61 (percent-escaped `a`)"] is Verdict.HELD
     assert found["Origin http"] is Verdict.HELD  # the loopback origin for another host
-    assert found["X-Forwarded-For did not reset the join budget (30 welcomed)"] is Verdict.HELD
+    # how many cycles are welcomed first depends on how fast they ran (the join bucket refills meanwhile)
+    assert [v for what, v in found.items() if what.startswith("X-Forwarded-For did not reset")] == [Verdict.HELD]
     assert Verdict.HURT not in found.values(), report.render()
     assert report.verdict is Verdict.INCONCLUSIVE  # 60 connections at this scale find no per-address limit
 
