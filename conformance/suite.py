@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from roomwire.conformance.checklist import DEFAULT_PROFILE
+from roomwire.conformance.profiles import profile
 from roomwire.conformance.hypothesis_home import suite_hypothesis_home
 from roomwire.conformance.registry import REGISTRY, Registry
 from roomwire.conformance.repeat import combine_runs
@@ -153,6 +154,7 @@ async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
             spent=made[-1].ai if made else None,
             assumed_ai_budget=config.ai_budget_rpm,
             target_logs=(*logs, *given),
+            profile=profile(config.profile),
         )
         made.append(session)
         return session
