@@ -30,6 +30,9 @@ from roomwire.spec.texts import NEUTRAL_NAME, Lang
 
 ROOMWIRE_1 = "roomwire/1"
 SEED = "seed"
+#: `profiles=` of a check whose verdict is stated in roomwire/1's fields (its seed form is another check).
+ROOMWIRE_1_ONLY = (ROOMWIRE_1,)
+SEED_ONLY = (SEED,)
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Profile:
 
     name: str
     welcome: bool  # the protocol has a welcome (CONN-003); without one membership is taken from a probe's echo
-    codes: bool  # error notices carry `code` (and `retry_after`), `ai_done` a `status`; presence notices `event`
+    extras: bool  # roomwire/1's fields: `event`, `code`, `retry_after`, `seq`, `ts`, `id`, `ai_done` `status`
     query_nickname: bool  # the nickname goes in the URL (`?nickname=`) as well as in frames
     not_applicable: Mapping[str, str] = field(default_factory=dict)  # requirement ID -> why (SPEC.md §17)
 
@@ -55,22 +58,22 @@ class Profile:
 
     def leave(self, nickname: str | None = None) -> Predicate:
         """A leave notice for `nickname` (any leave when None)."""
-        if self.codes:
+        if self.extras:
             return frames.leave(nickname)
-        return lambda item: _system_content(item) is not None and (
-            nickname is None or nickname in (_system_content(item) or "")
+        return lambda item: (
+            _system_content(item) is not None and (nickname is None or nickname in (_system_content(item) or ""))
         )
 
     def silent_name(self, nickname: str | None) -> str | None:
         """The name a member that never sent a frame is announced by; None: any leave notice will do (the seed's
         server cannot know a name it was never sent, so it picks one of its own)."""
-        if not self.codes:
+        if not self.extras:
             return None
         return nickname if nickname is not None else NEUTRAL_NAME[Lang.KO]
 
     def error(self) -> Predicate:
         """An error notice (any code)."""
-        if self.codes:
+        if self.extras:
             return frames.any_error()
         return lambda item: _system_content(item) is not None and frames.presence_name(item, "leave") is None
 
@@ -88,13 +91,13 @@ def _system_content(item: Received) -> str | None:
 @cache
 def seed() -> Profile:
     reasons = {rid: form.text for rid, form in seed_profile().items() if not form.applies}
-    return Profile(SEED, welcome=False, codes=False, query_nickname=False, not_applicable=reasons)
+    return Profile(SEED, welcome=False, extras=False, query_nickname=False, not_applicable=reasons)
 
 
 #: The profiles `--profile` offers, the default first.
 PROFILE_NAMES = (ROOMWIRE_1, SEED)
 PROFILES: dict[str, Callable[[], Profile]] = {
-    ROOMWIRE_1: lambda: Profile(ROOMWIRE_1, welcome=True, codes=True, query_nickname=True),
+    ROOMWIRE_1: lambda: Profile(ROOMWIRE_1, welcome=True, extras=True, query_nickname=True),
     SEED: seed,
 }
 
@@ -102,4 +105,3 @@ PROFILES: dict[str, Callable[[], Profile]] = {
 def profile(name: str) -> Profile:
     """The profile called `name`; KeyError for an unknown one (the CLI offers only known names)."""
     return PROFILES[name]()
-

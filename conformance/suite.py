@@ -16,8 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from roomwire.conformance.checklist import DEFAULT_PROFILE
-from roomwire.conformance.profiles import profile
 from roomwire.conformance.hypothesis_home import suite_hypothesis_home
+from roomwire.conformance.profiles import profile
 from roomwire.conformance.registry import REGISTRY, Registry
 from roomwire.conformance.repeat import combine_runs
 from roomwire.conformance.runner import Progress, Runner, RunResult, Selection

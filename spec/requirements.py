@@ -38,7 +38,9 @@ _REQUIREMENT = re.compile(
 _SECTION = re.compile(r"^## (?P<title>.+)$")
 _TABLE_ROW = re.compile(r"^\| (?P<item>\d) \| (?P<seed>.+?) \| (?P<ids>[A-Z0-9, -]+?) \|$")
 _CHECKLIST_SECTION = "15."
-_SEED_FORM = re.compile(r"^- \*\*(?P<id>[A-Z]+-\d{3})\*\* · seed: (?P<kind>applies|seed form|not part of the seed protocol) — (?P<text>.+)$")
+_SEED_FORM = re.compile(
+    r"^- \*\*(?P<id>[A-Z]+-\d{3})\*\* · seed: (?P<kind>applies|seed form|not part of the seed protocol) — (?P<text>.+)$"
+)
 
 
 @dataclass(frozen=True)

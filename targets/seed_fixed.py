@@ -59,7 +59,10 @@ DEFECTS: dict[str, tuple[str, str]] = {
         "ends a failed answer with ai_done but shows no error notice",
         "UP-001 UP-002 UP-003",
     ),
-    "leave_names_nobody": ("announces every leave as 누군가, never by the member's nickname", "PRES-002 PRES-003 PRES-004"),
+    "leave_names_nobody": (
+        "announces every leave as 누군가, never by the member's nickname",
+        "PRES-002 PRES-003 PRES-004",
+    ),
     "empty_notice_content": ("sends its bad-frame notice with an empty content", "FRAME-004"),
     "extra_frame_type": ("sends an `ai_start` frame, a type the seed protocol lacks, before each answer", "FRAME-001"),
     "escapes_content": ("HTML-escapes the content it broadcasts", "CHAT-002"),
