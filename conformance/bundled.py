@@ -11,9 +11,9 @@ Its key is a canary (a fake key of the right shape, new each run) that the doubl
 key-leak checks are proven, not assumed.
 
 `bundled_target(variant=...)` starts instead a deliberately broken variant (roomwire.targets.broken) or the
-seed's copy (`seed`), or the seed's design with its defects fixed (`seed-fixed`, or `seed-fixed:DEFECT` with one put
-back: roomwire.targets.seed_fixed), for the suite's own tests and for demonstrations. Everything started is stopped at the
-end, also when the run fails.
+seed's copy (`seed`), or the seed's design with its defects fixed (`seed-fixed`, or `seed-fixed:DEFECT` with one
+put back: roomwire.targets.seed_fixed), for the suite's own tests and for demonstrations. Everything started is
+stopped at the end, also when the run fails.
 """
 
 from __future__ import annotations

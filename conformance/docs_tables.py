@@ -1,4 +1,5 @@
-"""The tables of docs/conformance.md (and SPEC.md §17's seed profile table), generated from the registry they describe (Schemathesis' registries): what
+"""The tables of docs/conformance.md and SPEC.md §17's seed profile table, generated from the registry they
+describe (Schemathesis' registries): what
 is checked, with what each check needs and spends, which broken target proves it can fail, and the broken
 targets themselves. `python tools/generate_docs.py` writes them between their markers; a test fails when the
 docs and the registry disagree.

@@ -247,7 +247,7 @@ def selected_count(config: SuiteConfig, registry: Registry = REGISTRY) -> int:
     """How many checks a run of `config` will start (for the progress display)."""
     import roomwire.conformance.checks  # noqa: F401 - registers the checks
 
-    selection = Selection(config.only, config.level)
-    known = registry.known.values()
+    selection, judged = Selection(config.only, config.level), profile(config.profile)
+    known = [req for req in registry.known.values() if judged.applies(req.id)]
     wanted = {req.id for req in known if selection.wants(req, registry.for_requirement(req.id))}
-    return sum(1 for c in registry.checks.values() if c.requirement_id in wanted)
+    return sum(1 for c in registry.checks.values() if c.requirement_id in wanted and judged.allows(c.profiles))

@@ -90,11 +90,13 @@ def parse_checklist_table(text: str) -> dict[int, tuple[str, ...]]:
     """SPEC.md §15: checklist item -> the requirement IDs the table lists for it (rows of other sections, the seed
     profile's generated table, are not read)."""
     table: dict[int, tuple[str, ...]] = {}
+    lines = text.splitlines()
+    whole = not any((h := _SECTION.match(line)) and h["title"].startswith(_CHECKLIST_SECTION) for line in lines)
     section = ""
-    for line in text.splitlines():
+    for line in lines:  # a fragment without §15's heading is read whole
         if heading := _SECTION.match(line):
             section = heading["title"]
-        elif section.startswith(_CHECKLIST_SECTION) and (match := _TABLE_ROW.match(line.strip())):
+        elif (whole or section.startswith(_CHECKLIST_SECTION)) and (match := _TABLE_ROW.match(line.strip())):
             table[int(match["item"])] = tuple(part.strip() for part in match["ids"].split(",") if part.strip())
     return table
 

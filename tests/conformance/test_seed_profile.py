@@ -16,10 +16,12 @@ from roomwire.targets.seed_fixed import DEFECTS
 
 #: The seed's real defects as the seed profile sees them: the 429 (any upstream failure) that kills the handler
 #: and poisons the room (AI-002's missing ai_done, UP-001..003's missing notice, UP-007), bad input that kills
-#: the handler and with it the room (INPUT-001..003, INPUT-007), the silent member's missing leave (PRES-006), the stalled reader (FLOW-001), and
-#: its log holding the key and upstream text (SEC-003, UP-008: the suite reads the bundled target's log).
+#: the handler and with it the room (INPUT-001..003, INPUT-007), the silent member's missing leave (PRES-006),
+#: the stalled reader (FLOW-001), the key in its answers and its log (SEC-003) and upstream text in its log
+#: (UP-008): the suite reads the bundled target's log.
 SEED_PROFILE_FAILS = frozenset(
-    "AI-002 UP-001 UP-002 UP-003 UP-007 INPUT-001 INPUT-002 INPUT-003 INPUT-007 PRES-006 FLOW-001 SEC-003 UP-008".split()
+    """AI-002 UP-001 UP-002 UP-003 UP-007 INPUT-001 INPUT-002 INPUT-003 INPUT-007 PRES-006 FLOW-001
+    SEC-003 UP-008""".split()
 )
 #: The crash when two members leave at once is a race inside the seed (which close it sees first).
 SEED_PROFILE_RACY = frozenset({"PRES-002"})
