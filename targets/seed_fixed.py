@@ -54,7 +54,8 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "no_leave_for_silent": ("announces no leave for a member that never sent a frame", "PRES-006"),
     "crashes_on_bad_json": ("the handler dies on a frame that is not JSON", "INPUT-001"),
     "crashes_on_missing_type": ("the handler dies on a JSON object without a string `type`", "INPUT-002"),
-    "crashes_on_bad_fields": ("the handler dies on a user_msg or ai_msg that misses a field", "INPUT-003"),
+    # and INPUT-001: Python's json reads INPUT-001's `{"type":"user_msg","content":NaN}`, a user_msg with a bad field
+    "crashes_on_bad_fields": ("the handler dies on a user_msg or ai_msg that misses a field", "INPUT-001 INPUT-003"),
     "no_notice_on_upstream_error": (
         "ends a failed answer with ai_done but shows no error notice",
         "UP-001 UP-002 UP-003",
