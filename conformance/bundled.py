@@ -11,8 +11,9 @@ Its key is a canary (a fake key of the right shape, new each run) that the doubl
 key-leak checks are proven, not assumed.
 
 `bundled_target(variant=...)` starts instead a deliberately broken variant (roomwire.targets.broken) or the
-seed's copy (`seed`), for the suite's own tests and for demonstrations. Everything started is stopped at the
-end, also when the run fails.
+seed's copy (`seed`), or the seed's design with its defects fixed (`seed-fixed`, or `seed-fixed:DEFECT` with one
+put back: roomwire.targets.seed_fixed), for the suite's own tests and for demonstrations. Everything started is
+stopped at the end, also when the run fails.
 """
 
 from __future__ import annotations
@@ -121,10 +122,19 @@ class ServerProcess:
         return FileLog(self.log, name="the bundled target's stderr")
 
 
+def is_seed_fixed(variant: str | None) -> bool:
+    """The fixed seed (roomwire.targets.seed_fixed), with or without a defect put back."""
+    return variant is not None and variant.partition(":")[0] == "seed-fixed"
+
+
 def target_command(variant: str | None, double_url: str, port: int) -> list[str]:
     """How to start `variant` (None: the reference) on `port`, wired to the double."""
     if variant == "seed":
         return [sys.executable, "-m", "roomwire.targets.seed_fastapi", "--port", str(port), "--log-level", "warning"]
+    if is_seed_fixed(variant):  # `seed-fixed`, or `seed-fixed:DEFECT` (one defect put back)
+        _, _, defect = (variant or "").partition(":")
+        command = [sys.executable, "-m", "roomwire.targets.seed_fixed", "--port", str(port), "--log-level", "warning"]
+        return command + (["--defect", defect] if defect else [])
     name = variant or "reference"
     return [sys.executable, "-m", "roomwire.targets.broken", name, "--port", str(port), "--gemini-base-url", double_url]
 
@@ -132,7 +142,7 @@ def target_command(variant: str | None, double_url: str, port: int) -> list[str]
 def target_env(double_url: str, canary: str, variant: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV and not k.startswith("ROOMWIRE_")}
     env.update(BUNDLED_SETTINGS, GEMINI_API_KEY=canary, PYTHONUNBUFFERED="1")
-    if variant == "seed":
+    if variant == "seed" or is_seed_fixed(variant):
         env["GOOGLE_GEMINI_BASE_URL"] = double_url  # the seed's SDK client reads it (no code change)
     return env
 
@@ -212,7 +222,7 @@ class Bundle:
 
 
 def _server(variant: str | None, env: dict[str, str], double_url: str, cwd: str, in_process: bool) -> Any:
-    if in_process and variant != "seed":
+    if in_process and variant != "seed" and not is_seed_fixed(variant):
         return InProcessServer(variant, env, double_url)
     return ServerProcess(target_command(variant, double_url, 0), env, cwd)
 

@@ -25,15 +25,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from roomwire.conformance.outcomes import Status
+from roomwire.conformance.profiles import ROOMWIRE_1, SEED, profile
 from roomwire.conformance.registry import NOT_COVERED
 from roomwire.conformance.runner import RequirementResult, RunResult
 from roomwire.spec.requirements import CHECKLIST, Level, checklist_table, requirement
 
 #: The profile a run judges when its facts name none (SPEC.md's own protocol).
-DEFAULT_PROFILE = "roomwire/1"
+DEFAULT_PROFILE = ROOMWIRE_1
 
-#: Per profile, its checklist table: item -> requirement IDs. A profile (`--profile seed`) registers its own.
-TABLES: dict[str, Callable[[], Mapping[int, tuple[str, ...]]]] = {DEFAULT_PROFILE: checklist_table}
+#: Per profile, its checklist table: item -> requirement IDs (the seed's: SPEC.md §17, §15's without what is not
+#: part of the seed protocol).
+TABLES: dict[str, Callable[[], Mapping[int, tuple[str, ...]]]] = {
+    DEFAULT_PROFILE: checklist_table,
+    SEED: lambda: profile(SEED).checklist(),
+}
 
 NOT_RUN = "not run"
 OUT_OF_REACH = "out of reach"
@@ -56,7 +61,7 @@ def label(result: RequirementResult, strict: bool) -> str:
     """The requirement's row label: its status, except a failed SHOULD or MAY is WARN unless `strict`."""
     if result.status is Status.FAIL and result.requirement.level is not Level.MUST and not strict:
         return "WARN"
-    return result.status.value.upper()
+    return result.status.shown
 
 
 @dataclass(frozen=True)

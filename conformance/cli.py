@@ -17,6 +17,10 @@ import argparse
 import sys
 from typing import Any
 
+#: roomwire.conformance.profiles.PROFILE_NAMES, spelled here so that `register` imports nothing (a test keeps
+#: them equal).
+PROFILE_CHOICES = ("roomwire/1", "seed")
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_HARNESS = 0, 1, 2, 3
 
 EPILOG = """\
@@ -65,6 +69,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--no-browser",
         action="store_true",
         help="without URL: do not use the bundled reference's page in chromium (used by default when installed)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILE_CHOICES,
+        default=PROFILE_CHOICES[0],
+        help="the protocol the target is judged on: roomwire/1 (SPEC.md) or seed (the seed document's, SPEC.md §17)",
     )
     parser.add_argument("--only", metavar="IDS", help="requirement IDs, areas or globs: 'CHAT-*,PRES-002'")
     parser.add_argument("--level", choices=("must", "should"), help="must: MUSTs only; should: MUST, SHOULD, MAY")
@@ -137,6 +147,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         allowed_origins=tuple(args.allowed_origin),
         default_browser=not args.no_browser,
         target_logs=tuple(args.target_log),
+        profile=args.profile,
     )
     config.validate()
     return config

@@ -14,6 +14,7 @@ from roomwire.conformance.client import Client
 from roomwire.conformance.driver import Driver
 from roomwire.conformance.frames import Predicate, summarize
 from roomwire.conformance.outcomes import NotSent, Skip
+from roomwire.conformance.profiles import Profile
 from roomwire.conformance.registry import Check
 from roomwire.conformance.session import Session, Timeouts
 from roomwire.conformance.transcript import Transcript
@@ -53,6 +54,11 @@ class CheckContext:
     @property
     def requirement_id(self) -> str:
         return self.check.requirement_id
+
+    @property
+    def profile(self) -> Profile:
+        """The protocol the target is judged on (roomwire.conformance.profiles): how to read its frames."""
+        return self.session.profile
 
     @property
     def timeouts(self) -> Timeouts:

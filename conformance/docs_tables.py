@@ -1,4 +1,5 @@
-"""The tables of docs/conformance.md, generated from the registry they describe (Schemathesis' registries): what
+"""The tables of docs/conformance.md and SPEC.md §17's seed profile table, generated from the registry they
+describe (Schemathesis' registries): what
 is checked, with what each check needs and spends, which broken target proves it can fail, and the broken
 targets themselves. `python tools/generate_docs.py` writes them between their markers; a test fails when the
 docs and the registry disagree.
@@ -14,6 +15,10 @@ MARKERS = {
     "checks": ("<!-- generated: checks (python tools/generate_docs.py) -->", "<!-- end: checks -->"),
     "variants": ("<!-- generated: variants (python tools/generate_docs.py) -->", "<!-- end: variants -->"),
     "exchanges": ("<!-- generated: exchanges (python tools/generate_docs.py) -->", "<!-- end: exchanges -->"),
+}
+#: The marker pair in spec/SPEC.md §17 around the seed profile's checklist table.
+SPEC_MARKERS = {
+    "seed-table": ("<!-- generated: seed-table (python tools/generate_docs.py) -->", "<!-- end: seed-table -->")
 }
 
 
@@ -72,14 +77,40 @@ def exchanges_table(registry: Registry = REGISTRY) -> str:
     return "\n".join(rows)
 
 
+def seed_table() -> str:
+    """SPEC.md §17's table: per checklist item, the requirements judged under the seed profile, and those of §15's
+    row that are not part of the seed protocol."""
+    from roomwire.conformance.profiles import SEED, profile
+    from roomwire.spec.requirements import CHECKLIST, checklist_table
+
+    judged = profile(SEED).checklist()
+    rows = [
+        "| # | checklist item | judged under the seed profile | not part of the seed protocol |",
+        "|---|---|---|---|",
+    ]
+    for item, ids in checklist_table().items():
+        outside = [rid for rid in ids if rid not in judged[item]]
+        rows.append(f"| {item} | {CHECKLIST[item]} | {', '.join(judged[item])} | {', '.join(outside) or '—'} |")
+    return "\n".join(rows)
+
+
+def _replace(markdown: str, markers: tuple[str, str], table: str, where: str) -> str:
+    start, end = markers
+    head, _, rest = markdown.partition(start)
+    _, _, tail = rest.partition(end)
+    if not rest:
+        raise ValueError(f"{where} has no marker {start!r}")
+    return f"{head}{start}\n{table}\n{end}{tail}"
+
+
 def render(markdown: str) -> str:
-    """`markdown` with every generated table replaced by its current text."""
+    """`markdown` (docs/conformance.md) with every generated table replaced by its current text."""
     tables = (("checks", checks_table()), ("variants", variants_table()), ("exchanges", exchanges_table()))
     for name, table in tables:
-        start, end = MARKERS[name]
-        head, _, rest = markdown.partition(start)
-        _, _, tail = rest.partition(end)
-        if not rest:
-            raise ValueError(f"docs/conformance.md has no marker {start!r}")
-        markdown = f"{head}{start}\n{table}\n{end}{tail}"
+        markdown = _replace(markdown, MARKERS[name], table, "docs/conformance.md")
     return markdown
+
+
+def render_spec(markdown: str) -> str:
+    """`markdown` (spec/SPEC.md) with the seed profile's checklist table replaced by its current text."""
+    return _replace(markdown, SPEC_MARKERS["seed-table"], seed_table(), "spec/SPEC.md")

@@ -230,7 +230,7 @@ class Driver:
         (unless `frame_nickname` is False), as the seed's page sends it on every `user_msg`.
         """
         query = dict(params or {})
-        if nickname is not None and query_nickname:
+        if nickname is not None and query_nickname and self.session.profile.query_nickname:
             query.setdefault("nickname", nickname)
         outcome = await self.attempt(
             room,
@@ -276,13 +276,13 @@ class Driver:
     async def await_membership(self, client: Client, *, probe: bool = True) -> str:
         """How membership was established: 'welcome', 'join', 'echo' or 'settled'; 'closed' when it was not."""
         session = self.session
-        if await client.wait_for(frames.system("welcome"), session.welcome_wait()) is not None:
+        if session.profile.welcome and await client.wait_for(frames.system("welcome"), session.welcome_wait()):
             session.welcome_seen = True
             return "welcome"
         if session.welcome_seen is None:
             session.welcome_seen = False
         joined = frames.join(client.nickname) if client.nickname else frames.join()
-        if client.find(joined):
+        if session.profile.welcome and client.find(joined):
             client.transcript.note("no welcome; membership taken from the join notice")
             return "join"
         if probe and not client.closed.is_set():

@@ -27,10 +27,17 @@ def catalog_text() -> str:
 
 def targets_text() -> str:
     from roomwire.targets.broken import VARIANTS
+    from roomwire.targets.seed_fixed import BUNDLED_NAME, DEFECTS
 
     lines = [
         "reference      the reference server (the default)",
         "seed           the seed's FastAPI copy (targets/seed_fastapi.py)",
+        "seed-fixed     the seed's design, its defects fixed, its protocol unchanged (targets/seed_fixed.py; "
+        "--profile seed)",
+    ]
+    lines += [
+        f"{BUNDLED_NAME}:{name:11} {defect}; under --profile seed must fail {fails}"
+        for name, (defect, fails) in DEFECTS.items()
     ]
     lines += [
         f"{v.name:22} {v.defect}; " + (f"must fail {' '.join(sorted(v.fails))}" if v.fails else "must fail nothing")
@@ -41,6 +48,7 @@ def targets_text() -> str:
 
 def check_variant(name: str) -> None:
     from roomwire.targets.broken import VARIANTS
+    from roomwire.targets.seed_fixed import bundled_names
 
-    if name not in ("reference", "seed", *VARIANTS):
+    if name not in ("reference", "seed", *bundled_names(), *VARIANTS):
         raise UsageError(f"--bundled {name!r} is not a bundled target; see roomwire check --list-targets")

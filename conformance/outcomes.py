@@ -4,6 +4,8 @@
     fail   the target broke it: SpecViolation, with expected vs actual and the transcripts as evidence
     skip   no verdict, always with the reason (needs --double, blocked by another requirement's failure, ...)
     error  the harness could not do its job (a bug, the target vanished): never counted against the target
+    not_applicable  not part of the protocol the run judges (`--profile seed`: a roomwire/1 addition), with the
+           reason: no check ran, and it is neither a failure nor a pass
 
 `Skip` is raised by a check that cannot conclude; `Blocked` is a Skip caused by another requirement's failure
 (no welcome, upgrade refused), so that one defect fails its own requirement and not every check in the run;
@@ -24,6 +26,12 @@ class Status(StrEnum):
     FAIL = "fail"
     SKIP = "skip"
     ERROR = "error"
+    NOT_APPLICABLE = "not_applicable"
+
+    @property
+    def shown(self) -> str:
+        """How a report row reads it: PASS, FAIL, SKIP, ERROR, N/A."""
+        return "N/A" if self is Status.NOT_APPLICABLE else self.value.upper()
 
 
 class Skip(RoomwireError):
@@ -105,7 +113,7 @@ class CheckResult:
         return data
 
 
-_SEVERITY = {Status.FAIL: 3, Status.ERROR: 2, Status.PASS: 1, Status.SKIP: 0}
+_SEVERITY = {Status.FAIL: 3, Status.ERROR: 2, Status.PASS: 1, Status.SKIP: 0, Status.NOT_APPLICABLE: -1}
 
 
 def combine(results: list[CheckResult]) -> tuple[Status, str]:

@@ -27,6 +27,8 @@ RESULT_KEY = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from roomwire.conformance.profiles import PROFILE_NAMES
+
     group = parser.getgroup("roomwire", "roomwire conformance suite")
     group.addoption("--chat-url", action="append", default=[], metavar="URL", help="chat endpoint template(s) to check")
     group.addoption("--chat-bundled", action="store_true", help="check the bundled reference server")
@@ -42,6 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--chat-timeout-factor", type=float, default=1.0, metavar="F", help="scale every wait")
     group.addoption("--chat-ca-file", metavar="PATH", help="trust this CA for wss://")
     group.addoption("--chat-level", choices=("must", "should"), help="must: MUSTs only")
+    group.addoption(
+        "--chat-profile",
+        choices=PROFILE_NAMES,
+        default=PROFILE_NAMES[0],
+        help="the protocol the target is judged on: roomwire/1 (default) or seed (the seed document's own)",
+    )
     group.addoption(
         "--chat-browser-url",
         nargs="?",
@@ -104,7 +112,7 @@ class RequirementItem(pytest.Item):
         from roomwire.conformance.outcomes import Status
 
         verdict = self.config.stash[RESULT_KEY].results.get(self.requirement_id)
-        if verdict is None or verdict.status is Status.SKIP:
+        if verdict is None or verdict.status in (Status.SKIP, Status.NOT_APPLICABLE):
             pytest.skip(verdict.detail if verdict is not None else "not run")
         if verdict.status is Status.FAIL:
             raise RequirementFailed(self.requirement_id, verdict)
@@ -190,6 +198,7 @@ def _run_once(config: pytest.Config) -> Any:
         browser=config.getoption("chat_browser_url"),
         default_browser=not config.getoption("chat_no_browser"),
         target_logs=tuple(config.getoption("chat_target_log")),
+        profile=config.getoption("chat_profile"),
     )
     try:
         result = asyncio.run(run_suite(suite))

@@ -113,6 +113,8 @@ class Check:
         doc: the first line of its docstring.
         ai: AI requests the check itself makes that the target accepts (roomwire.conformance.budget paces them).
         shares: shared exchanges it judges (roomwire.conformance.shared): each costs the run once, whoever reads it.
+        profiles: the profiles it runs under (roomwire.conformance.profiles); empty: every profile. A check whose
+            verdict is stated in what one protocol carries (a `code`, a welcome) names that protocol.
     """
 
     name: str
@@ -126,6 +128,7 @@ class Check:
     prepare: PrepareFunc | None = None
     ai: int = 0
     shares: tuple[Exchange[Any], ...] = ()
+    profiles: frozenset[str] = frozenset()
 
     @property
     def requirement_id(self) -> str:
@@ -151,6 +154,7 @@ class Registry:
         prepare: PrepareFunc | None = None,
         ai: int = 0,
         shares: Iterable[Exchange[Any]] = (),
+        profiles: Iterable[str] = (),
     ) -> Callable[[CheckFunc], CheckFunc]:
         """Decorator registering an `async def check(ctx)` for `requirement_id` (see the module docstring)."""
         ids = (requirement_id, *also)
@@ -168,6 +172,7 @@ class Registry:
                     prepare=prepare,
                     ai=ai,
                     shares=tuple(shares),
+                    profiles=frozenset(profiles),
                     doc=(func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else "",
                 )
             )

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from roomwire.conformance.outcomes import Status
 from roomwire.conformance.runner import RequirementResult, RunResult
 
-_ORDER = (Status.ERROR, Status.FAIL, Status.PASS, Status.SKIP)
+_ORDER = (Status.ERROR, Status.FAIL, Status.PASS, Status.SKIP, Status.NOT_APPLICABLE)
 
 
 def combine_runs(runs: Sequence[RunResult]) -> RunResult:

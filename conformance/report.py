@@ -60,11 +60,10 @@ def answer_first(run: RunResult, *, strict: bool = False, width: int = 140) -> l
         head = f"  {item.status.shown:10} {item.item}. {item.title}"
         lines.append(f"{head:<{min(width, 96)}} {item.counts_text()}")
         lines.append(textwrap.shorten(item.reason, width=width - 13, initial_indent=" " * 13, placeholder=" …"))
-    counts = run.counts()
     lines += [
         "",
-        f"  requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skip, {counts['error']} "
-        f"error; exit {run.exit_code(strict=strict)} (how an item's status is decided: docs/conformance.md#reports)",
+        f"  requirements: {run.counts_text()}; exit {run.exit_code(strict=strict)} "
+        "(how an item's status is decided: docs/conformance.md#reports)",
     ]
     return lines
 
@@ -93,12 +92,11 @@ def render(run: RunResult, *, strict: bool = False, width: int = 140) -> str:
             for check in result.checks:
                 if check.status in (Status.FAIL, Status.ERROR):
                     lines += _evidence(check)
-    counts = run.counts()
     lines += [
         "",
-        f"{counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skip, {counts['error']} error "
-        f"in {run.duration:.1f} s; exit {run.exit_code(strict=strict)}",
-        "WARN = a SHOULD or MAY failed (fails the run only with --strict). ERROR = the suite could not judge (exit 3).",
+        f"{run.counts_text()} in {run.duration:.1f} s; exit {run.exit_code(strict=strict)}",
+        "WARN = a SHOULD or MAY failed (fails the run only with --strict). ERROR = the suite could not judge (exit 3). "
+        "N/A = not part of the protocol of the run's profile (docs/conformance.md#profiles).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -127,7 +125,7 @@ class ConsoleProgress:
                 self.stream.write("\r\x1b[K")
         elif result is not None:
             self.stream.write(
-                f"[{self.done:3}/{self.total}] {result.status.value.upper():5} {result.requirement_id:10} {name} "
+                f"[{self.done:3}/{self.total}] {result.status.shown:5} {result.requirement_id:10} {name} "
                 f"({result.duration:.1f} s)\n"
             )
         self.stream.flush()

@@ -84,7 +84,7 @@ def write_junit(run: RunResult, path: Path, *, strict: bool = False) -> None:
         tests=str(len(run.results)),
         failures=str(counts["fail"]),
         errors=str(counts["error"]),
-        skipped=str(counts["skip"]),
+        skipped=str(counts["skip"] + counts["not_applicable"]),
         time=f"{run.duration:.3f}",
     )
     properties = ET.SubElement(suite, "properties")  # the answer first: the facts, then the nine items
@@ -113,6 +113,8 @@ def write_junit(run: RunResult, path: Path, *, strict: bool = False) -> None:
             element.text = _evidence_text(result)
         elif result.status is Status.SKIP:
             ET.SubElement(case, "skipped", message=result.detail[:1000])
+        elif result.status is Status.NOT_APPLICABLE:  # neither a failure nor a pass: a skip that says why
+            ET.SubElement(case, "skipped", type="not_applicable", message=result.detail[:1000])
         ET.SubElement(case, "system-out").text = f"{req.text}\n{result.detail}"
     ET.SubElement(suite, "system-out").text = "\n".join(answer_first(run, strict=strict))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +123,7 @@ def write_junit(run: RunResult, path: Path, *, strict: bool = False) -> None:
 
 _STYLE = """body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-.pass{color:#167a2c}.fail{color:#b3261e;font-weight:bold}.warn{color:#b26a00}.skip,.not_judged{color:#666}
+.pass{color:#167a2c}.fail{color:#b3261e;font-weight:bold}.warn{color:#b26a00}.skip,.not_judged,.not_applicable{color:#666}
 .error{color:#7b1fa2;font-weight:bold}pre{white-space:pre-wrap;background:#f6f6f6;padding:8px;font-size:12px}
 h2{margin-top:1.5em}.items summary{cursor:pointer;padding:6px 0}.items details{border-bottom:1px solid #ddd}
 .items table{margin:0 0 8px 2em;width:auto}.ev{display:none}tr:target{background:#fff7d6}tr:target .ev{display:block}
@@ -152,15 +154,13 @@ def write_html(run: RunResult, path: Path, *, strict: bool = False) -> None:
     """One self-contained page: the nine items first (item, then requirement, then evidence: two clicks), the
     facts, then every requirement's row under its first item with its evidence."""
     esc = html.escape
-    counts = run.counts()
     items = checklist(run, strict=strict)
     out = [f"<!doctype html><meta charset=utf-8><title>roomwire conformance</title><style>{_STYLE}</style>"]
     out.append(f"<h1>roomwire conformance report</h1><h2>{esc(items.headline())}</h2>")
     out.append("<p class=facts>" + " · ".join(f"{esc(k)}: {esc(v)}" for k, v in run_facts(run)) + "</p>")
     out.append("<div class=items>" + "".join(_item_html(item, run, strict) for item in items.items) + "</div>")
     out.append(
-        f"<p>requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skip, "
-        f"{counts['error']} error in {run.duration:.1f} s; exit {run.exit_code(strict=strict)}</p>"
+        f"<p>requirements: {esc(run.counts_text())} in {run.duration:.1f} s; exit {run.exit_code(strict=strict)}</p>"
     )
     out.append("<h2>Facts</h2><ul>" + "".join(f"<li>{esc(str(k))}: {esc(str(v))}</li>" for k, v in run.facts.items()))
     out.append("</ul>")
@@ -173,14 +173,15 @@ def write_html(run: RunResult, path: Path, *, strict: bool = False) -> None:
             "<th>requirement</th><th>detail</th></tr>"
         )
         for r in rows:
-            tag = label(r, strict).lower()
+            shown = label(r, strict)
+            tag = r.status.value if r.status is Status.NOT_APPLICABLE else shown.lower()
             evidence = _evidence_text(r)
             rid = r.requirement.id
             detail = esc(r.detail) + (
                 f" <a href='#req-{rid}'>evidence</a><div class=ev><pre>{esc(evidence)}</pre></div>" if evidence else ""
             )
             out.append(
-                f"<tr id=req-{rid}><td class={tag}>{tag.upper()}</td><td>{rid}</td><td>{r.requirement.level.value}</td>"
+                f"<tr id=req-{rid}><td class={tag}>{shown}</td><td>{rid}</td><td>{r.requirement.level.value}</td>"
                 f"<td>{esc(r.requirement.text)}</td><td>{detail}</td></tr>"
             )
         out.append("</table>")

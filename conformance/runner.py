@@ -83,6 +83,14 @@ class RunResult:
             counts[result.status.value] += 1
         return counts
 
+    def counts_text(self) -> str:
+        """'80 pass, 2 fail, 5 skip, 0 error' (and how many are not part of the profile's protocol)."""
+        counts = self.counts()
+        text = ", ".join(f"{counts[s.value]} {s.value}" for s in (Status.PASS, Status.FAIL, Status.SKIP, Status.ERROR))
+        if outside := counts[Status.NOT_APPLICABLE.value]:
+            text += f", {outside} not part of the {self.facts.get('profile', 'run')} protocol"
+        return text
+
 
 class Runner:
     """See the module docstring."""
@@ -108,8 +116,9 @@ class Runner:
             for req in self.registry.known.values()
             if self.selection.wants(req, self.registry.for_requirement(req.id))
         ]
-        ids = {req.id for req in requirements}
-        checks = [c for c in self.registry.checks.values() if c.requirement_id in ids]
+        profile = self.session.profile
+        ids = {req.id for req in requirements if profile.applies(req.id)}
+        checks = [c for c in self.registry.checks.values() if c.requirement_id in ids and profile.allows(c.profiles)]
         return requirements, checks
 
     async def run(self) -> RunResult:
@@ -165,7 +174,11 @@ class Runner:
     def _combine(self, requirements: list[Requirement], collected: list[CheckResult]) -> dict[str, RequirementResult]:
         results: dict[str, RequirementResult] = {}
         wanted = {req.id for req in requirements} | {r.requirement_id for r in collected}
+        profile = self.session.profile
         for req in (r for r in self.registry.known.values() if r.id in wanted):
+            if not profile.applies(req.id):  # not part of the profile's protocol: no check ran, no verdict
+                results[req.id] = RequirementResult(req, Status.NOT_APPLICABLE, profile.outside(req.id))
+                continue
             own = [r for r in collected if r.requirement_id == req.id]
             if not own and req.id in NOT_COVERED:
                 results[req.id] = RequirementResult(req, Status.SKIP, f"not covered: {NOT_COVERED[req.id]}")

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from roomwire.conformance.budget import AiBudget, Gate
+from roomwire.conformance.profiles import ROOMWIRE_1, Profile
+from roomwire.conformance.profiles import profile as profile_named
 from roomwire.conformance.proxy import FaultProxy
 from roomwire.conformance.stalls import LoopStalls
 from roomwire.conformance.target import Endpoint, Target
@@ -106,6 +108,8 @@ class Session:
     assumed_ai_budget: int | None = None  # --ai-budget-rpm: the budget to pace by when the welcome states none
     #: --target-log, or the bundled target's own log (roomwire.conformance.target_log): SEC-003's, UP-008's log side
     target_logs: tuple[TargetLog, ...] = ()
+    #: the protocol the target is judged on (`--profile`): how checks read its frames, what is not part of it
+    profile: Profile = field(default_factory=lambda: profile_named(ROOMWIRE_1))
     _ai: AiBudget | None = None
     _proxies: dict[tuple[str, int, bool], FaultProxy] = field(default_factory=dict)
     _proxy_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -140,7 +144,10 @@ class Session:
         return self._ai
 
     def welcome_wait(self) -> float:
-        """Full wait until the target is known to send no welcome; then a short one (CONN-003 reports it)."""
+        """Full wait until the target is known to send no welcome; then a short one (CONN-003 reports it). None
+        under a profile without a welcome (the seed's)."""
+        if not self.profile.welcome:
+            return 0.0
         return self.timeouts.welcome if self.welcome_seen is not False else self.timeouts(0.5)
 
     async def aclose(self) -> None:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from roomwire.conformance.checklist import DEFAULT_PROFILE
 from roomwire.conformance.hypothesis_home import suite_hypothesis_home
+from roomwire.conformance.profiles import profile
 from roomwire.conformance.registry import REGISTRY, Registry
 from roomwire.conformance.repeat import combine_runs
 from roomwire.conformance.runner import Progress, Runner, RunResult, Selection
@@ -153,6 +154,7 @@ async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
             spent=made[-1].ai if made else None,
             assumed_ai_budget=config.ai_budget_rpm,
             target_logs=(*logs, *given),
+            profile=profile(config.profile),
         )
         made.append(session)
         return session
@@ -245,7 +247,7 @@ def selected_count(config: SuiteConfig, registry: Registry = REGISTRY) -> int:
     """How many checks a run of `config` will start (for the progress display)."""
     import roomwire.conformance.checks  # noqa: F401 - registers the checks
 
-    selection = Selection(config.only, config.level)
-    known = registry.known.values()
+    selection, judged = Selection(config.only, config.level), profile(config.profile)
+    known = [req for req in registry.known.values() if judged.applies(req.id)]
     wanted = {req.id for req in known if selection.wants(req, registry.for_requirement(req.id))}
-    return sum(1 for c in registry.checks.values() if c.requirement_id in wanted)
+    return sum(1 for c in registry.checks.values() if c.requirement_id in wanted and judged.allows(c.profiles))

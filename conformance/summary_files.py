@@ -31,7 +31,6 @@ def _cell(text: str) -> str:
 def markdown(run: RunResult, *, strict: bool = False) -> str:
     """The summary as GitHub-flavoured Markdown (see the module docstring)."""
     items = checklist(run, strict=strict)
-    counts = run.counts()
     lines = [
         f"### roomwire check: {items.headline()}",
         "",
@@ -47,8 +46,7 @@ def markdown(run: RunResult, *, strict: bool = False) -> str:
         )
     lines += [
         "",
-        f"Requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skip, {counts['error']} "
-        f"error; exit {run.exit_code(strict=strict)}.",
+        f"Requirements: {run.counts_text()}; exit {run.exit_code(strict=strict)}.",
     ]
     head = "\n".join(lines) + "\n"
     return head + _deciding(run, items, strict, MARKDOWN_LIMIT - len(head))

@@ -37,6 +37,10 @@ _REQUIREMENT = re.compile(
 )
 _SECTION = re.compile(r"^## (?P<title>.+)$")
 _TABLE_ROW = re.compile(r"^\| (?P<item>\d) \| (?P<seed>.+?) \| (?P<ids>[A-Z0-9, -]+?) \|$")
+_CHECKLIST_SECTION = "15."
+_SEED_FORM = re.compile(
+    r"^- \*\*(?P<id>[A-Z]+-\d{3})\*\* · seed: (?P<kind>applies|seed form|not part of the seed protocol) — (?P<text>.+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -83,12 +87,56 @@ def parse_requirements(text: str) -> dict[str, Requirement]:
 
 
 def parse_checklist_table(text: str) -> dict[int, tuple[str, ...]]:
-    """SPEC.md §15: checklist item -> the requirement IDs the table lists for it."""
+    """SPEC.md §15: checklist item -> the requirement IDs the table lists for it (rows of other sections, the seed
+    profile's generated table, are not read)."""
     table: dict[int, tuple[str, ...]] = {}
-    for line in text.splitlines():
-        if match := _TABLE_ROW.match(line.strip()):
+    lines = text.splitlines()
+    whole = not any((h := _SECTION.match(line)) and h["title"].startswith(_CHECKLIST_SECTION) for line in lines)
+    section = ""
+    for line in lines:  # a fragment without §15's heading is read whole
+        if heading := _SECTION.match(line):
+            section = heading["title"]
+        elif (whole or section.startswith(_CHECKLIST_SECTION)) and (match := _TABLE_ROW.match(line.strip())):
             table[int(match["item"])] = tuple(part.strip() for part in match["ids"].split(",") if part.strip())
     return table
+
+
+class SeedKind(StrEnum):
+    """How a requirement stands in the seed profile (SPEC.md §17)."""
+
+    APPLIES = "applies"  # judged as written
+    SEED_FORM = "seed form"  # judged as its §17 line says
+    NOT_APPLICABLE = "not part of the seed protocol"
+
+
+@dataclass(frozen=True)
+class SeedForm:
+    """One requirement's line of SPEC.md §17."""
+
+    id: str
+    kind: SeedKind
+    text: str
+
+    @property
+    def applies(self) -> bool:
+        return self.kind is not SeedKind.NOT_APPLICABLE
+
+
+def parse_seed_profile(text: str) -> dict[str, SeedForm]:
+    """SPEC.md §17: requirement ID -> its seed-profile form; a duplicate ID is an error in the document."""
+    found: dict[str, SeedForm] = {}
+    for line in text.splitlines():
+        if match := _SEED_FORM.match(line):
+            if match["id"] in found:
+                raise ValueError(f"SPEC.md states the seed form of {match['id']} twice")
+            found[match["id"]] = SeedForm(match["id"], SeedKind(match["kind"]), match["text"].strip())
+    return found
+
+
+@cache
+def seed_profile() -> dict[str, SeedForm]:
+    """Every requirement's seed-profile form (SPEC.md §17), by ID."""
+    return parse_seed_profile(spec_text())
 
 
 @cache

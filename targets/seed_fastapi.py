@@ -41,7 +41,7 @@ import argparse
 import os
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,22 +158,43 @@ app = FastAPI()
 app.include_router(router, prefix="/api/v1")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Serve `app` with uvicorn's defaults (as `uvicorn backend.main:app` would) on `--host`/`--port`."""
-    parser = argparse.ArgumentParser(prog="python -m roomwire.targets.seed_fastapi", description=__doc__.split("\n")[0])
+def serve(
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    description: str,
+    prefix: str,
+    build: Callable[[argparse.Namespace], FastAPI],
+    arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None,
+) -> int:
+    """Serve the app `build` makes from the arguments with uvicorn's defaults on `--host`/`--port`."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port (printed on stdout)")
     parser.add_argument("--log-level", default="info")
+    arguments(parser)
     args = parser.parse_args(argv)
+    served = build(args)
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     sock.listen(2048)  # connections wait in the backlog until uvicorn serves, so the printed port is usable at once
     host, port = sock.getsockname()[:2]
-    print(f"{LISTENING_PREFIX}{host}:{port}", flush=True)  # noqa: T201 - the parent process reads the port here
-    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))
+    print(f"{prefix}{host}:{port}", flush=True)  # noqa: T201 - the parent process reads the port here
+    server = uvicorn.Server(uvicorn.Config(served, log_level=args.log_level))
     server.run(sockets=[sock])
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve `app` with uvicorn's defaults (as `uvicorn backend.main:app` would) on `--host`/`--port`."""
+    return serve(
+        argv,
+        prog="python -m roomwire.targets.seed_fastapi",
+        description=__doc__.split("\n")[0],
+        prefix=LISTENING_PREFIX,
+        build=lambda args: app,
+    )
 
 
 if __name__ == "__main__":

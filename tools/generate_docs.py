@@ -1,4 +1,4 @@
-"""Write the generated tables of docs/conformance.md (roomwire.conformance.docs_tables).
+"""Write the generated tables of docs/conformance.md and spec/SPEC.md §17 (roomwire.conformance.docs_tables).
 
     python tools/generate_docs.py
 
@@ -10,17 +10,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "conformance.md"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "conformance.md"
+SPEC = ROOT / "spec" / "SPEC.md"
 
 
 def main() -> int:
-    from roomwire.conformance.docs_tables import render
+    from roomwire.conformance.docs_tables import render, render_spec
 
-    text = DOCS.read_text(encoding="utf-8")
-    updated = render(text)
-    if updated != text:
-        DOCS.write_text(updated, encoding="utf-8")
-        sys.stdout.write(f"updated {DOCS}\n")
+    for path, rendering in ((DOCS, render), (SPEC, render_spec)):
+        text = path.read_text(encoding="utf-8")
+        updated = rendering(text)
+        if updated != text:
+            path.write_text(updated, encoding="utf-8")
+            sys.stdout.write(f"updated {path}\n")
     return 0
 
 

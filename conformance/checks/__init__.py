@@ -20,4 +20,5 @@ from roomwire.conformance.checks import (  # noqa: F401 - imported for their reg
     presence,
     reconnect,
     secrets,
+    seed_forms,
 )

@@ -77,7 +77,7 @@ async def collect_answer(
             (answer.late_chunks if answer.dones else answer.chunks).append(item)
         elif kind == "ai_done":
             answer.dones.append(item)
-        elif frames.system("error")(item):
+        elif ctx.profile.error()(item):
             answer.errors.append(item)
     return answer
 

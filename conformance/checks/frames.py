@@ -6,13 +6,14 @@ from roomwire.conformance import frames
 from roomwire.conformance.checks.common import ask_within_budget, members
 from roomwire.conformance.checks.exchanges import PLAIN
 from roomwire.conformance.context import CheckContext
+from roomwire.conformance.profiles import ROOMWIRE_1_ONLY
 from roomwire.conformance.registry import requirement
 from roomwire.conformance.shared import shared
 
 SYSTEM_EVENTS = ("welcome", "join", "leave", "error", "notice")
 
 
-@requirement("FRAME-001", shares=[PLAIN])
+@requirement("FRAME-001", shares=[PLAIN], profiles=ROOMWIRE_1_ONLY)
 async def every_server_frame_is_one_schema_valid_json_object(ctx: CheckContext) -> None:
     """Welcome, join, broadcast, error, AI answer, pong and leave frames are text JSON valid against the schema."""
     ann, bob = await members(ctx, 2)
@@ -49,7 +50,7 @@ async def unknown_client_fields_are_ignored(ctx: CheckContext) -> None:
     ctx.note("user_msg broadcast and ai_msg answered despite unknown fields")
 
 
-@requirement("FRAME-004")
+@requirement("FRAME-004", profiles=ROOMWIRE_1_ONLY)
 async def system_frames_carry_an_event_and_content(ctx: CheckContext) -> None:
     """welcome, join, error and leave frames all carry a known `event` and a non-empty `content`."""
     ann, bob = await members(ctx, 2)

@@ -25,6 +25,7 @@ from roomwire.conformance.checks.common import Pacer, gather_or_cancel
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.outcomes import NotSent, Violations
+from roomwire.conformance.profiles import ROOMWIRE_1_ONLY
 from roomwire.conformance.registry import requirement
 from roomwire.conformance.session import Session
 from roomwire.spec.cases import LabelledPayload
@@ -216,7 +217,7 @@ def _mark_unsent(ctx: CheckContext, cases: list[LabelledPayload], unsent: Unsent
         ctx.note(f"{len(unsent)} payloads not judged (never sent), e.g. {unsent[0][0]}: {unsent[0][1]}")
 
 
-@requirement("INPUT-003", also=(*LABELLED_IDS, "INPUT-007"), slow=True, prepare=prepare_cases)
+@requirement("INPUT-003", also=(*LABELLED_IDS, "INPUT-007"), slow=True, prepare=prepare_cases, profiles=ROOMWIRE_1_ONLY)
 async def labelled_and_generated_bad_frames_get_the_specs_answer(ctx: CheckContext) -> None:
     """Every labelled fixture and generated near miss gets its labelled answer; the room keeps working."""
     cases = cases_for(ctx)

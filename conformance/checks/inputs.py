@@ -10,12 +10,13 @@ from roomwire.conformance import frames
 from roomwire.conformance.checks.common import Pacer, flood, members
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
+from roomwire.conformance.profiles import ROOMWIRE_1_ONLY
 from roomwire.conformance.registry import requirement
 
 Case = tuple[str, str | dict[str, Any], str]  # (what, payload, expected error code)
 
 
-def _text(payload: str | dict[str, Any]) -> str:
+def text_of(payload: str | dict[str, Any]) -> str:
     return payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
 
 
@@ -25,7 +26,7 @@ async def expect_error_codes(ctx: CheckContext, client: Client, cases: list[Case
     for what, payload, code in cases:
         await pacer.wait()
         since = client.mark()
-        ctx.sent(client, await client.send_text(_text(payload)), what)
+        ctx.sent(client, await client.send_text(text_of(payload)), what)
         answer = await client.wait_for(frames.system("error"), ctx.timeouts.frame, since)
         if answer is None or frames.data(answer).get("code") != code:
             got = frames.summary(answer) if answer is not None else client.describe(since)
@@ -45,45 +46,51 @@ async def expect_no_broadcast(
         raise ctx.violation(expected, f"{watcher.label} received {frames.summarize(leaked)}")
 
 
-@requirement("INPUT-001")
+#: INPUT-001: text that is not a JSON object.
+NON_OBJECTS: list[Case] = [
+    ("plain text", "hello there", "bad_json"),
+    ("truncated JSON", '{"type":"user_msg","content":"x"', "bad_json"),
+    ("a JSON array", '[{"type":"user_msg","content":"x"}]', "bad_json"),
+    ("a JSON string", '"user_msg"', "bad_json"),
+    ("a JSON number", "42", "bad_json"),
+    ("JSON null", "null", "bad_json"),
+    ("NaN (not JSON)", '{"type":"user_msg","content":NaN}', "bad_json"),
+]
+#: INPUT-002: a missing, mistyped or unknown `type`.
+BAD_TYPES: list[Case] = [
+    ("an empty object", {}, "bad_frame"),
+    ("no type", {"content": "hi"}, "bad_frame"),
+    ("a numeric type", {"type": 5, "content": "hi"}, "bad_frame"),
+    ("a null type", {"type": None}, "bad_frame"),
+    ("a list type", {"type": ["user_msg"], "content": "hi"}, "bad_frame"),
+    ("type 'dance'", {"type": "dance"}, "unknown_type"),
+    ("a server type (ai_chunk)", {"type": "ai_chunk", "content": "x"}, "unknown_type"),
+    ("a server type (system)", {"type": "system", "content": "x"}, "unknown_type"),
+    ("an upper-case type", {"type": "USER_MSG", "content": "x"}, "unknown_type"),
+    ("an unknown type holding a lone surrogate", '{"type":"dance","x":"\\ud800"}', "unknown_type"),
+    ("a type that is a lone surrogate", '{"type":"\\udc00"}', "unknown_type"),
+]
+
+
+@requirement("INPUT-001", profiles=ROOMWIRE_1_ONLY)
 async def non_json_text_gets_bad_json_and_the_connection_stays(ctx: CheckContext) -> None:
     """Text that is not JSON, or JSON that is not an object, gets bad_json; the connection stays open."""
     (ann,) = await members(ctx, 1)
-    cases: list[Case] = [
-        ("plain text", "hello there", "bad_json"),
-        ("truncated JSON", '{"type":"user_msg","content":"x"', "bad_json"),
-        ("a JSON array", '[{"type":"user_msg","content":"x"}]', "bad_json"),
-        ("a JSON string", '"user_msg"', "bad_json"),
-        ("a JSON number", "42", "bad_json"),
-        ("JSON null", "null", "bad_json"),
-        ("NaN (not JSON)", '{"type":"user_msg","content":NaN}', "bad_json"),
-    ]
+    cases = NON_OBJECTS
     await expect_error_codes(ctx, ann, cases)
     ctx.note(f"{len(cases)} non-objects answered bad_json, connection kept")
 
 
-@requirement("INPUT-002")
+@requirement("INPUT-002", profiles=ROOMWIRE_1_ONLY)
 async def missing_or_unknown_type_gets_its_code(ctx: CheckContext) -> None:
     """A missing or non-string type gets bad_frame; a type the spec does not define gets unknown_type."""
     (ann,) = await members(ctx, 1)
-    cases: list[Case] = [
-        ("an empty object", {}, "bad_frame"),
-        ("no type", {"content": "hi"}, "bad_frame"),
-        ("a numeric type", {"type": 5, "content": "hi"}, "bad_frame"),
-        ("a null type", {"type": None}, "bad_frame"),
-        ("a list type", {"type": ["user_msg"], "content": "hi"}, "bad_frame"),
-        ("type 'dance'", {"type": "dance"}, "unknown_type"),
-        ("a server type (ai_chunk)", {"type": "ai_chunk", "content": "x"}, "unknown_type"),
-        ("a server type (system)", {"type": "system", "content": "x"}, "unknown_type"),
-        ("an upper-case type", {"type": "USER_MSG", "content": "x"}, "unknown_type"),
-        ("an unknown type holding a lone surrogate", '{"type":"dance","x":"\\ud800"}', "unknown_type"),
-        ("a type that is a lone surrogate", '{"type":"\\udc00"}', "unknown_type"),
-    ]
+    cases = BAD_TYPES
     await expect_error_codes(ctx, ann, cases)
     ctx.note(f"{len(cases)} frames answered bad_frame / unknown_type, connection kept")
 
 
-@requirement("INPUT-003")
+@requirement("INPUT-003", profiles=ROOMWIRE_1_ONLY)
 async def invalid_fields_get_bad_frame_and_have_no_other_effect(ctx: CheckContext) -> None:
     """Known types with missing, mistyped or malformed fields get bad_frame and are not broadcast."""
     ann, bob = await members(ctx, 2)

@@ -11,27 +11,26 @@ from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.outcomes import Blocked
 from roomwire.conformance.registry import requirement
-from roomwire.spec.texts import NEUTRAL_NAME, Lang
 
 SIMULTANEOUS_TRIES = 8
 
 
 async def expect_leave(
-    ctx: CheckContext, watcher: Client, nickname: str, deadline: float, since: int = 0, how: str = ""
+    ctx: CheckContext, watcher: Client, nickname: str | None, deadline: float, since: int = 0, how: str = ""
 ) -> float:
-    """Wait for the leave of `nickname`; returns when it came (run clock); a miss is a violation."""
+    """Wait for the leave of `nickname` (None: any leave notice); returns when it came (run clock); a miss is a
+    violation."""
     started = ctx.session.clock.now()
-    item = await watcher.wait_for(frames.leave(nickname), deadline, since)
+    item = await watcher.wait_for(ctx.profile.leave(nickname), deadline, since)
     if item is None or item.at is None:
-        raise ctx.violation(
-            f"{watcher.label} receives the leave of {nickname!r}{how} within {deadline:.1f} s", watcher.describe(since)
-        )
+        who = f"the leave of {nickname!r}" if nickname is not None else "a leave notice"
+        raise ctx.violation(f"{watcher.label} receives {who}{how} within {deadline:.1f} s", watcher.describe(since))
     return item.at - started
 
 
 async def leave_or_blocked(ctx: CheckContext, watcher: Client, nickname: str, by: str, since: int = 0) -> None:
     """Wait for a leave another requirement (`by`) demands; without it this check cannot judge what follows."""
-    if await watcher.wait_for(frames.leave(nickname), leave_deadline(ctx), since) is None:
+    if await watcher.wait_for(ctx.profile.leave(nickname), leave_deadline(ctx), since) is None:
         raise Blocked(by, f"the leave of {nickname!r} never came, so what follows it cannot be judged")
 
 
@@ -135,7 +134,8 @@ async def a_member_that_never_spoke_is_announced_on_leave(ctx: CheckContext) -> 
     """A connection that never sent a frame is announced on leave by its bound or neutral name."""
     room = ctx.room()
     (ann,) = await members(ctx, 1, room=room)
-    for name, expected in (("Quiet", "Quiet"), (None, NEUTRAL_NAME[Lang.KO])):
+    for name in ("Quiet", None):
+        expected = ctx.profile.silent_name(name)
         silent = await ctx.driver.join(room, name, probe=False)
         since = ann.mark()
         await silent.close(ctx.timeouts.close)

@@ -6,15 +6,31 @@ from pathlib import Path
 
 import pytest
 
-from roomwire.conformance.docs_tables import MARKERS, checks_table, exchanges_table, render, variants_table
+from roomwire.conformance.docs_tables import (
+    MARKERS,
+    checks_table,
+    exchanges_table,
+    render,
+    render_spec,
+    seed_table,
+    variants_table,
+)
 from roomwire.spec.requirements import catalog
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
+SPEC = Path(__file__).resolve().parents[2] / "spec" / "SPEC.md"
 
 
 def test_the_docs_tables_are_the_registrys() -> None:
     text = DOCS.read_text(encoding="utf-8")
     assert render(text) == text, "docs/conformance.md is out of date: run python tools/generate_docs.py"
+
+
+def test_the_seed_profiles_table_in_spec_md_is_generated() -> None:
+    text = SPEC.read_text(encoding="utf-8")
+    assert render_spec(text) == text, "spec/SPEC.md §17 is out of date: run python tools/generate_docs.py"
+    table = seed_table()
+    assert "| 5 | Korean in, Korean out | AI-007 | — |" in table and "CONN-003" in table.split("\n")[3]
 
 
 def test_the_tables_name_every_requirement_variant_and_shared_answer() -> None:

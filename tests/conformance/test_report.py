@@ -52,7 +52,13 @@ def test_json_has_the_fields_ci_reads(tmp_path: Path) -> None:
     write_json(sample(), path)
     write_json(sample(), tmp_path / "new" / "dir" / "report.json")
     data = json.loads(path.read_text())
-    assert data["exit_code"] == 3 and data["summary"] == {"pass": 1, "fail": 2, "skip": 1, "error": 1}
+    assert data["exit_code"] == 3 and data["summary"] == {
+        "pass": 1,
+        "fail": 2,
+        "skip": 1,
+        "error": 1,
+        "not_applicable": 0,
+    }
     chat = next(r for r in data["requirements"] if r["id"] == "CHAT-001")
     assert {"id", "level", "checklist", "status", "detail"} <= set(chat)
     assert (chat["level"], chat["checklist"], chat["status"]) == ("MUST", [3], "fail")

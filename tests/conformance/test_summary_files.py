@@ -67,7 +67,7 @@ def test_the_badge_says_profile_and_items_held_in_their_colour() -> None:
     assert BADGE_COLOURS["fail"] in badge(run_of({"UP-001": "no notice"}))
     assert BADGE_COLOURS["warn"] in badge(run_of({"CONN-005": "ws only"}))
     assert BADGE_COLOURS["not_judged"] in badge(run_of(skip="AI-007"))
-    seed = ET.fromstring(badge(run_of({"UP-001": "x", "PRES-006": "y", "AI-006": "z"}, profile="seed")))
+    seed = ET.fromstring(badge(run_of({"UP-001": "x", "PRES-006": "y", "AI-002": "z"}, profile="seed")))
     assert [t.text for t in seed.iter("{http://www.w3.org/2000/svg}text")][2] == "6/9"
     assert float(seed.get("width", 0)) < float(svg.get("width", 0))  # "seed" is shorter than "roomwire/1"
     assert text_width("roomwire/1") > text_width("seed") > 0

@@ -79,7 +79,11 @@ def test_a_duplicate_id_is_an_error_in_the_document() -> None:
 
 
 def test_parse_checklist_table_reads_only_numbered_rows() -> None:
-    text = "| # | item | requirements |\n|---|---|---|\n| 3 | 사용자 A | CHAT-001, INPUT-001 |\n| 1000 | normal | x |\n"
+    text = (
+        "## 15. The seed's checklist\n| # | item | requirements |\n|---|---|---|\n"
+        "| 3 | 사용자 A | CHAT-001, INPUT-001 |\n"
+        "| 1000 | normal | x |\n## 17. The seed profile\n| 4 | another section's table | AI-001 |\n"
+    )
     assert parse_checklist_table(text) == {3: ("CHAT-001", "INPUT-001")}
 
 
