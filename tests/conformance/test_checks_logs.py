@@ -1,6 +1,7 @@
 """SEC-003's and UP-008's log side: judged from `--target-log PATH` for a URL target and from the log the suite
 keeps of a bundled one; not judged, and said so, without a log. The seed's copy, which logs Google's whole error
-body through uvicorn, fails both on its log; the reference passes both."""
+body through uvicorn, fails both on its log, and the reference passes both: tests/conformance/test_whole_suite.py
+judges that in its whole runs of each."""
 
 from __future__ import annotations
 
@@ -77,32 +78,6 @@ async def test_a_url_targets_log_is_judged_from_target_log_and_not_judged_withou
     assert "'has been suspended'" in up and f"{target.log} line " in up
     report = json.dumps([r.detail for r in judged.results.values()])
     assert target.canary not in report and target.canary[:16] not in report
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(240)
-def test_the_seeds_copy_fails_sec_003_and_up_008_on_its_log(tmp_path: Path) -> None:
-    """The seed logs the whole upstream error body (uvicorn's traceback of the SDK's exception): the key of a
-    key_echo and of an invalid_key_debug, and Google's error text, are in its log. Its frames carry no upstream
-    error text, so UP-008 fails on the log alone."""
-    report = tmp_path / "seed.json"
-    argv = ["check", "--bundled", "seed", "--ai-budget-rpm", "120", "--only", "SEC-003,UP-008"]
-    assert main([*argv, "--report-json", str(report)]) == 1
-    checks = {(r["id"], c["check"]): c for r in json.loads(report.read_text())["requirements"] for c in r["checks"]}
-    key, text = checks["SEC-003", LOG_CHECKS["SEC-003"]], checks["UP-008", LOG_CHECKS["UP-008"]]
-    assert key["status"] == "fail" and "the canary key in 2 line(s): the bundled target's stderr line " in key["detail"]
-    assert text["status"] == "fail" and "'has been suspended'" in text["detail"]
-    assert checks["UP-008", "upstream_error_text_never_reaches_a_client"]["status"] == "pass"
-    assert "AIzaCANARY" not in key["detail"] + text["detail"]  # neither the key nor a part of it
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(120)
-async def test_the_reference_passes_the_log_side_in_a_bundled_run() -> None:
-    result = await run_suite(SuiteConfig(only=tuple(LOG_CHECKS), in_process=True, bundled_options=dict(TEST_AI_BUDGET)))
-    for rid, (status, detail) in log_side(result).items():
-        assert status is Status.PASS, (rid, detail)
-        assert "line(s) of the bundled target's log" in detail
 
 
 @pytest.mark.parametrize(

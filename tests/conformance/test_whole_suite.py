@@ -14,6 +14,7 @@ from roomwire.cli import main
 from roomwire.conformance import bundled
 from roomwire.conformance.registry import NOT_COVERED, REGISTRY, Need
 from roomwire.spec.requirements import catalog
+from tests.conformance.test_checks_logs import LOG_CHECKS
 
 #: What the seed's design breaks, found by the suite (each explained in docs/conformance.md).
 SEED_FAILS = frozenset(
@@ -42,6 +43,11 @@ def statuses(path: Path) -> dict[str, str]:
     return {r["id"]: r["status"] for r in json.loads(path.read_text())["requirements"]}
 
 
+def checks(path: Path) -> list[dict[str, str]]:
+    """Every check's result in a JSON report, with its requirement's id."""
+    return [{**c, "id": r["id"]} for r in json.loads(path.read_text())["requirements"] for c in r["checks"]]
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_bundled_reference_passes(
@@ -59,6 +65,9 @@ def test_the_bundled_reference_passes(
     assert skipped <= {"CONN-005", *NOT_COVERED, *LOAD_DEPENDENT, *BROWSER_ONLY}
     assert BROWSER_ONLY == {"CLIENT-001", "CLIENT-002", "CLIENT-004", "CLIENT-005"}
     assert len(found) == len(catalog())
+    for rid, check in LOG_CHECKS.items():  # the log side judged on the log the suite kept of the bundled target
+        (mine,) = [c for c in checks(report) if (c["id"], c["check"]) == (rid, check)]
+        assert mine["status"] == "pass" and "line(s) of the bundled target's stderr" in mine["detail"], mine
 
 
 @pytest.mark.slow
@@ -75,3 +84,12 @@ def test_the_seeds_copy_fails_as_the_seed_does(tmp_path: Path, capsys: pytest.Ca
     assert must_fail <= failed <= SEED_FAILS | SEED_RACY, (sorted(failed - SEED_FAILS), sorted(must_fail - failed))
     # Under load the suite may not provoke these; then they are skipped with the reason, never passed.
     assert {found[rid] for rid in SEED_FAILS & LOAD_DEPENDENT} <= {"fail", "skip"}
+    # The seed logs Google's whole error body (uvicorn's traceback of the SDK's exception): the key of a key_echo
+    # and of an invalid_key_debug, and Google's error text, are in its log; its frames carry no upstream text.
+    judged = {(c["id"], c["check"]): c for c in checks(report)}
+    key, text = judged["SEC-003", LOG_CHECKS["SEC-003"]], judged["UP-008", LOG_CHECKS["UP-008"]]
+    assert key["status"] == "fail" and "the canary key in " in key["detail"], key
+    assert "line(s): the bundled target's stderr line " in key["detail"], key
+    assert text["status"] == "fail" and "line(s): the bundled target's stderr line " in text["detail"], text
+    assert judged["UP-008", "upstream_error_text_never_reaches_a_client"]["status"] == "pass"
+    assert "AIzaCANARY" not in key["detail"] + text["detail"]  # neither the key nor a part of it
