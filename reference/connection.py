@@ -343,7 +343,7 @@ class Connection:
         await self.bind_nickname(frame.nickname)
         started = perf_counter()
         draft = EventDraft(EventKind.USER_MSG, nickname=self._nickname, content=frame.content, id=frame.id)
-        await self.hub.broker.publish(self.room, draft)
+        await self.hub.broker.post(self.room, draft)
         self.hub.metrics.broadcast_seconds.observe(perf_counter() - started)
 
     def on_ping(self, frame: ClientPing) -> None:

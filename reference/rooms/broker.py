@@ -182,6 +182,13 @@ class Broker(ABC):
         Presence is not published here: `join` and `leave` announce it.
         """
 
+    async def post(self, room: str, draft: EventDraft) -> None:
+        """`publish` for a sender that need not wait for the `seq`: the message's place in the room's order is
+        taken now, after everything the caller posted before (CHAT-004); delivery may follow later. A broker whose
+        `publish` waits for a remote store (Redis) returns sooner, so the sender's next frame is read meanwhile.
+        """
+        await self.publish(room, draft)
+
     @abstractmethod
     def stats(self) -> tuple[int, int]:
         """(rooms with members, members) known to this instance."""

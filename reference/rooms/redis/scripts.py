@@ -123,13 +123,31 @@ local function emit(channel, cap, body, presence, store, ttl)
 end
 """
 
-#: ARGV: channel, history cap, body fragment, presence ("1": add count), store ("1"), empty-room ttl ms.
-PUBLISH = (
-    _EMIT
-    + """
-return emit(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', ARGV[5] == '1', ARGV[6])
+#: Chat messages of one room published in one step: the next `seq`s, one `ts` (Redis's clock), the history, and
+#: one PUBLISH for all of them (a single event as an object, several as an array of objects, in `seq` order).
+#: ARGV: channel, history cap, then one body fragment per message. Returns {first seq, ts}.
+PUBLISH = """
+local n = #ARGV - 2
+local last = redis.call('INCRBY', KEYS[1], n)
+local t = redis.call('TIME')
+local ts = t[1] * 1000 + math.floor(t[2] / 1000)
+local head = ',"t":' .. string.format('%.0f', ts) .. ','
+local entries = {}
+for i = 1, n do
+  entries[i] = '{"s":' .. string.format('%.0f', last - n + i) .. head .. ARGV[i + 2] .. '}'
+end
+local cap = tonumber(ARGV[2])
+if cap > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(entries))
+  redis.call('LTRIM', KEYS[2], -cap, -1)
+end
+if n == 1 then
+  redis.call('PUBLISH', ARGV[1], entries[1])
+else
+  redis.call('PUBLISH', ARGV[1], '[' .. table.concat(entries, ',') .. ']')
+end
+return {last - n + 1, ts}
 """
-)
 
 #: Register a member and publish its `join` in one step, so that the join takes the seq right after the one
 #: the welcome names and no other event can fall between them (as in ../memory.py; PRES-007 counts then always

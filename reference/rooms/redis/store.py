@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from redis import exceptions as redis_errors
+from redis.exceptions import NoScriptError
+
 from roomwire.reference.rooms.redis import scripts
 from roomwire.reference.rooms.redis.config import RedisOptions
 from roomwire.reference.rooms.redis.link import Link
@@ -105,21 +108,39 @@ class Store:
         await self.link.unsubscribe_idle(lambda: [self.keys.channel(room) for room in pick()])
 
     async def join_room(
-        self, room: str, member: str, nickname: str, fragment: str, *, capacity: int, history: bool, announce: bool
+        self, room: str, member: str, nickname: str, fragment: bytes, *, capacity: int, history: bool, announce: bool
     ) -> Any:
         """The JOIN script: register the member and publish its join (`announce`: to the history too)."""
         keys = [*self.keys.room_keys(room), self.keys.instance_rooms(self.instance.me)]
         args = (member, nickname, capacity, int(history), room, self.keys.channel(room), self.history, fragment)
         return await self._run("join", keys, *args, int(announce), self._ttl_ms)
 
-    async def publish_event(self, room: str, fragment: str, *, presence: bool) -> bytes:
-        """The PUBLISH script: next `seq`, history and PUBLISH in one step."""
-        keys, channel = self.keys.room_keys(room), self.keys.channel(room)
-        message = await self._run("publish", keys, channel, self.history, fragment, int(presence), 1, self._ttl_ms)
-        assert isinstance(message, bytes)
-        return message
+    async def publish_many(
+        self, batches: Sequence[tuple[str, Sequence[bytes]]]
+    ) -> list[tuple[int, int] | redis_errors.ResponseError]:
+        """The PUBLISH script once per (room, fragments), all in one pipeline (one write, one read): for each, the
+        first `seq` it took and its `ts`, or the error Redis answered (an `OutOfMemoryError`, say). A room may
+        appear more than once; Redis runs them in this order. Raises one of `link.LOST` when the link fails."""
+        if not self.reachable:  # lost, or recovering: the batch goes the outage path, in order
+            raise redis_errors.ConnectionError("the Redis link is closed")
+        script = self._scripts["publish"]
+        replies = await self._publish_pipeline(script.sha, batches)
+        again = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if again:  # Redis restarted (or flushed its scripts): load it, run the ones that did not run, in order
+            script.sha = await self._client.script_load(script.script)
+            retried = await self._publish_pipeline(script.sha, [batches[i] for i in again])
+            for i, reply in zip(again, retried, strict=True):
+                replies[i] = reply
+        return [reply if isinstance(reply, redis_errors.ResponseError) else (int(reply[0]), int(reply[1]))
+                for reply in replies]  # fmt: skip
 
-    async def leave_room(self, room: str, member: str, fragment: str, *, store: bool) -> bytes | None:
+    async def _publish_pipeline(self, sha: str, batches: Sequence[tuple[str, Sequence[bytes]]]) -> list[Any]:
+        pipe = self._client.pipeline(transaction=False)
+        for room, fragments in batches:
+            pipe.evalsha(sha, 3, *self.keys.room_keys(room), self.keys.channel(room), self.history, *fragments)
+        return list(await pipe.execute(raise_on_error=False))
+
+    async def leave_room(self, room: str, member: str, fragment: bytes, *, store: bool) -> bytes | None:
         """The LEAVE_IF_PRESENT script: the leave's message, or None when someone else removed the member."""
         keys, channel = self.keys.room_keys(room), self.keys.channel(room)
         args = (channel, self.history, member, fragment, int(store), self._ttl_ms)
@@ -138,7 +159,7 @@ class Store:
         keys = [self.keys.members(room), self.keys.instance_rooms(self.instance.me)]
         return [raw.decode() for raw in await self._run("store_nicknames", keys, *args)]
 
-    async def publish_rename(self, room: str, message: str) -> None:
+    async def publish_rename(self, room: str, message: bytes) -> None:
         await self._client.publish(self.keys.channel(room), message)
 
     async def history_of(self, room: str) -> list[bytes]:
