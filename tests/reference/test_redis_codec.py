@@ -73,7 +73,10 @@ def test_nicknames_are_stored_as_json_for_the_reaper_script() -> None:
 
 def test_keys_name_rooms_and_recognise_only_room_channels() -> None:
     keys = Keys("rw")
-    assert keys.room_keys("r") == ["rw:room:r:seq", "rw:room:r:history", "rw:room:r:members"]
+    assert keys.room_keys("r") == [
+        "rw:room:r:seq", "rw:room:r:history", "rw:room:r:members",
+        "rw:empty_rooms", "rw:history_bytes", "rw:history_total", "rw:history_oldest",
+    ]  # fmt: skip
     assert keys.room_of(keys.channel("a-b_c").encode()) == "a-b_c"
     assert keys.room_of(keys.ping("abc").encode()) is None
 

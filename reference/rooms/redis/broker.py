@@ -37,7 +37,7 @@ from roomwire.reference.rooms.redis import outage, presence, shared
 from roomwire.reference.rooms.redis.batch import Batcher
 from roomwire.reference.rooms.redis.budget import RedisBudget
 from roomwire.reference.rooms.redis.codec import decode, decode_all
-from roomwire.reference.rooms.redis.config import SETTING, RedisOptions
+from roomwire.reference.rooms.redis.config import SETTING, HistoryBounds, RedisOptions
 from roomwire.reference.rooms.redis.link import LOST, why
 from roomwire.reference.rooms.redis.state import Departure, Health, Instance, LocalRoom
 from roomwire.reference.rooms.redis.store import Store
@@ -53,11 +53,12 @@ log = logging.getLogger(__name__)
 class RedisBroker(Broker):
     """`Broker` for several instances sharing one Redis (see the module docstring)."""
 
-    def __init__(self, options: RedisOptions, *, history: int = 100) -> None:
+    def __init__(self, options: RedisOptions, *, history: int = 100, bounds: HistoryBounds | None = None) -> None:
         super().__init__()
         self.options = options
         self.instance = Instance(history=history, on_gap=self._repair_soon)
-        self.store = Store(options, self.instance, history=history, on_message=self._on_message, on_lost=self._lost)
+        bounds = bounds or HistoryBounds(events=history)
+        self.store = Store(options, self.instance, bounds=bounds, on_message=self._on_message, on_lost=self._lost)
         self.batcher = Batcher(self.store.publish_many, self._publish_alone)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reconnect: asyncio.Task[None] | None = None
@@ -236,7 +237,13 @@ def create_redis_broker(settings: Settings) -> Broker:
     """
     options = RedisOptions.from_url(settings.broker_url)
     probe(options)
-    return RedisBroker(options, history=settings.resume_history)
+    default = HistoryBounds()
+    bounds = HistoryBounds(  # RECON-005's settings, the ones `memory://` has (issue 13), where Settings has them
+        events=settings.resume_history,
+        total_bytes=getattr(settings, "resume_history_bytes", default.total_bytes),
+        empty_rooms=getattr(settings, "empty_rooms_kept", default.empty_rooms),
+    )
+    return RedisBroker(options, history=settings.resume_history, bounds=bounds)
 
 
 def probe(options: RedisOptions) -> None:

@@ -14,7 +14,7 @@ fields (every other query parameter is redis-py's own, e.g. `?ssl_cert_reqs=none
 | `timeout` | `2`        | seconds a Redis command or connect may take before the instance counts Redis as lost     |
 | `backoff` | `5`        | cap, in seconds, of the reconnect backoff (full jitter, from 0.1 s doubling); at most    |
 |           |            | `lease / 2`, so that after a Redis restart every instance is back before any lease ends  |
-| `room_ttl`| `86400`    | seconds an empty room's `seq` and history are kept in Redis                              |
+| `room_ttl`| `300`      | seconds an empty room's `seq` and history are kept in Redis (RECON-005; as `memory://`)  |
 """
 
 from __future__ import annotations
@@ -31,6 +31,16 @@ _OURS = ("prefix", "lease", "timeout", "backoff", "room_ttl")
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
+@dataclass(frozen=True)
+class HistoryBounds:
+    """What the rooms' history may hold in Redis (RECON-005): events per room, bytes of all rooms' events
+    together (the oldest event of any room goes first), and rooms kept once empty (with `room_ttl`)."""
+
+    events: int = 100  # `resume_history`
+    total_bytes: int = 64 * 1024 * 1024
+    empty_rooms: int = 1000
+
+
 @dataclass(frozen=True, kw_only=True)
 class RedisOptions:
     """Where Redis is and how this broker uses it (see the module docstring)."""
@@ -40,7 +50,7 @@ class RedisOptions:
     lease_s: float = 15.0
     timeout_s: float = 2.0
     backoff_s: float = 5.0
-    room_ttl_s: int = 86400
+    room_ttl_s: int = 300
 
     def __post_init__(self) -> None:
         if not _PREFIX.match(self.prefix):
@@ -79,7 +89,7 @@ class RedisOptions:
                 lease_s=float(ours.get("lease", 15.0)),
                 timeout_s=float(ours.get("timeout", 2.0)),
                 backoff_s=float(ours.get("backoff", 5.0)),
-                room_ttl_s=int(ours.get("room_ttl", 86400)),
+                room_ttl_s=int(ours.get("room_ttl", 300)),
             )
         except ValueError as exc:
             raise ConfigError(f"{SETTING}: a parameter of {redact(url)!r} does not parse ({exc})") from None
