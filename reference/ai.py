@@ -76,6 +76,38 @@ def _usage(metadata: Any) -> Usage | None:
     return Usage(prompt_tokens=metadata.prompt_token_count or 0, output_tokens=output)
 
 
+#: The async transports google-genai can use: aiohttp (its choice whenever aiohttp is installed and no httpx
+#: transport is given), httpx2 (its default otherwise) and httpx. docs/benchmarks.md measures each.
+TRANSPORTS = ("aiohttp", "httpx2", "httpx")
+TRANSPORT = "aiohttp"
+
+
+def http_options(base_url: str | None, transport: str = TRANSPORT) -> types.HttpOptions:
+    """The SDK's HTTP options: where upstream is, which transport carries it, and no retries.
+
+    `aiohttp` is the cheaper transport (docs/benchmarks.md: CPU per answer). With it the SDK would retry a
+    refused or reset connection once by itself after sleeping 1-10 s unless `retry_options` are given; one attempt
+    keeps upstream failures prompt and visible (UP-001..UP-006), as with httpx, which never retries unasked.
+
+    Raises:
+        ValueError: `transport` is none of `TRANSPORTS`.
+    """
+    options: dict[str, Any] = {"retry_options": types.HttpRetryOptions(attempts=1)}
+    if base_url:
+        options["base_url"] = base_url
+    if transport == "httpx2":
+        import httpx2
+
+        options["async_client_args"] = {"transport": httpx2.AsyncHTTPTransport()}
+    elif transport == "httpx":
+        import httpx
+
+        options["async_client_args"] = {"transport": httpx.AsyncHTTPTransport()}
+    elif transport != "aiohttp":
+        raise ValueError(f"unknown transport {transport!r}; known: {', '.join(TRANSPORTS)}")
+    return types.HttpOptions(**options)
+
+
 class GenaiClient:
     """`AiClient` over the real google-genai SDK, pointed at Google or at a Gemini double (`base_url`)."""
 
@@ -89,8 +121,7 @@ class GenaiClient:
         temperature: float = 0.8,
         base_url: str | None = None,
     ) -> None:
-        options = types.HttpOptions(base_url=base_url) if base_url else None
-        self._client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
+        self._client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options(base_url))
         self._model = model
         self._config = types.GenerateContentConfig(
             system_instruction=system_prompt,  # AI-008: only ever the configured text

@@ -23,6 +23,7 @@ from google import genai
 from google.genai import types
 
 from roomwire.gemini_double.keys import FAKE_API_KEY
+from roomwire.reference.ai import TRANSPORT, TRANSPORTS, http_options
 
 #: Four chunks per answer; the tag (`question()`) pairs a request with its journal entry.
 QUESTION = "[[chunks=4]] 핀볼 점수 올리는 법 알려줘"
@@ -34,9 +35,10 @@ def question(run: int, asker: int, n: int) -> str:
     return f"{QUESTION} #{run}-{asker}-{n}"
 
 
-async def measure(url: str, askers: int, questions: int, run: int) -> list[list[int]]:
-    """`askers` concurrent closed loops of `questions` + 1 streams (the first, warming the pool, is `n` 0)."""
-    client = genai.Client(api_key=FAKE_API_KEY, http_options=types.HttpOptions(base_url=url))
+async def measure(url: str, askers: int, questions: int, run: int, transport: str = TRANSPORT) -> list[list[int]]:
+    """`askers` concurrent closed loops of `questions` + 1 streams (the first, warming the pool, is `n` 0), through
+    the client options the reference uses (`reference.ai.http_options`) on `transport`."""
+    client = genai.Client(api_key=FAKE_API_KEY, http_options=http_options(url, transport))
     config = types.GenerateContentConfig(system_instruction="bench", max_output_tokens=300, temperature=0.8)
     samples: list[list[int]] = []
 
@@ -63,9 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--askers", type=int, default=20)
     parser.add_argument("--questions", type=int, default=25)
     parser.add_argument("--run", type=int, default=0)
+    parser.add_argument("--transport", choices=TRANSPORTS, default=TRANSPORT, help="the SDK's async transport")
     args = parser.parse_args(argv)
     cpu = time.process_time()
-    samples = asyncio.run(measure(args.url, args.askers, args.questions, args.run))
+    samples = asyncio.run(measure(args.url, args.askers, args.questions, args.run, args.transport))
     cpu = time.process_time() - cpu
     print(json.dumps({"samples": samples, "cpu_s": cpu, "answers": args.askers * (args.questions + 1)}))  # noqa: T201
     return 0

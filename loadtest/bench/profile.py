@@ -139,7 +139,7 @@ async def profile(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench.profile")
-    parser.add_argument("--target", default="reference", choices=servers.TARGETS)
+    parser.add_argument("--target", default="reference", choices=[t for t in servers.TARGETS if t != "node"])
     parser.add_argument("--room-size", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=Path("bench-profile"))

@@ -2,7 +2,7 @@
 
 Usage (`--help` for every option):
 
-    python -m roomwire.loadtest.bench                   # full: 3 rounds, every scenario, seed/reference/ceiling
+    python -m roomwire.loadtest.bench                   # full: 3 rounds, every scenario, seed/reference/ceiling/node
     python -m roomwire.loadtest.bench --quick           # one short round: proves it runs, measures little
     python -m roomwire.loadtest.bench --targets seed,ceiling --scenarios capacity10,stall
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from . import ai, fanout, idle, report, servers
+from . import ai, fanout, idle, node_ws, report, servers
 
 Launch = Callable[..., contextlib.AbstractAsyncContextManager[servers.Server]]
 
@@ -115,7 +115,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one short round, 1,000 idle connections")
     parser.add_argument("--rounds", type=int, help="rounds (default 3, 1 with --quick)")
-    parser.add_argument("--targets", default=",".join(servers.TARGETS), help="comma-separated targets")
+    parser.add_argument(
+        "--targets", help=f"comma-separated, of {', '.join(servers.TARGETS)} (default: all; node only where installed)"
+    )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated scenarios")
     parser.add_argument("--idle-connections", type=int, help="default 10,000 (1,000 with --quick)")
     parser.add_argument("--server-cpu", type=int, default=0)
@@ -125,6 +127,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--nice", type=int, default=0, help="scheduling priority of the benchmark and its servers (root may go < 0)"
     )
     args = parser.parse_args(argv)
+    if args.targets is None:
+        args.targets = ",".join(t for t in servers.TARGETS if t != "node" or node_ws.available())
     unknown = set(args.scenarios.split(",")) - set(SCENARIOS) | set(args.targets.split(",")) - set(servers.TARGETS)
     if unknown:
         parser.error(f"unknown scenario or target: {', '.join(sorted(unknown))}")
@@ -191,6 +195,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "server_commands": {t: shlex.join(c) for t, c in commands.items()},
         "runs": [r.to_json() for r in runs],
         "summary": report.summarize(runs),
+        "summary_vs_node": report.summarize(runs, base="node") if "node" in targets else None,
         "targets": targets,
     }
 
@@ -216,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dump(result, handle, indent=2, ensure_ascii=False, allow_nan=False)
     loads = sorted(r["load_average"] for r in result["runs"] if r["load_average"] is not None)
     machine_note = f"machine load (1-min average) at run starts: {loads[0]:.1f}–{loads[-1]:.1f}" if loads else ""
-    print(f"\n{report.table(result['summary'], result['targets'])}\n\n{machine_note}\nresults: {args.json}")  # noqa: T201
+    tables = [report.table(result["summary"], result["targets"])]
+    if result["summary_vs_node"] is not None:  # the reference against what another ecosystem would use
+        against_node = [t for t in result["targets"] if t != "seed"]
+        tables.append(report.table(result["summary_vs_node"], against_node, base="node"))
+    print("\n" + "\n\n".join(tables) + f"\n\n{machine_note}\nresults: {args.json}")  # noqa: T201
     failed = [r for r in result["runs"] if r["error"]]
     return 1 if failed else 0
