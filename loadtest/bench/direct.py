@@ -23,11 +23,12 @@ from google import genai
 from google.genai import types
 
 from roomwire.gemini_double.keys import FAKE_API_KEY
-from roomwire.reference.ai import TRANSPORT, TRANSPORTS, http_options
+from roomwire.reference.ai import TRANSPORT, TRANSPORTS, sdk_client
 
 #: Four chunks per answer; the tag (`question()`) pairs a request with its journal entry.
 QUESTION = "[[chunks=4]] 핀볼 점수 올리는 법 알려줘"
 MODEL = "gemini-2.5-flash"
+SDK_DEFAULTS = "sdk-defaults"
 
 
 def question(run: int, asker: int, n: int) -> str:
@@ -35,10 +36,15 @@ def question(run: int, asker: int, n: int) -> str:
     return f"{QUESTION} #{run}-{asker}-{n}"
 
 
-async def measure(url: str, askers: int, questions: int, run: int, transport: str = TRANSPORT) -> list[list[int]]:
+async def measure(
+    url: str, askers: int, questions: int, run: int, transport: str = TRANSPORT, first_asker: int = 0
+) -> list[list[int]]:
     """`askers` concurrent closed loops of `questions` + 1 streams (the first, warming the pool, is `n` 0), through
-    the client options the reference uses (`reference.ai.http_options`) on `transport`."""
-    client = genai.Client(api_key=FAKE_API_KEY, http_options=http_options(url, transport))
+    the SDK client as the reference makes it (`reference.ai.sdk_client`) on `transport`."""
+    if transport == SDK_DEFAULTS:
+        client, session = genai.Client(api_key=FAKE_API_KEY, http_options=types.HttpOptions(base_url=url)), None
+    else:
+        client, session = sdk_client(FAKE_API_KEY, url, transport)
     config = types.GenerateContentConfig(system_instruction="bench", max_output_tokens=300, temperature=0.8)
     samples: list[list[int]] = []
 
@@ -54,8 +60,10 @@ async def measure(url: str, askers: int, questions: int, run: int, transport: st
                     first = time.monotonic_ns()
             samples.append([index, n, sent, first])
 
-    await asyncio.gather(*(asker(i) for i in range(askers)))
+    await asyncio.gather(*(asker(first_asker + i) for i in range(askers)))
     await client.aio.aclose()
+    if session is not None:
+        await session.close()
     return samples
 
 
@@ -65,10 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--askers", type=int, default=20)
     parser.add_argument("--questions", type=int, default=25)
     parser.add_argument("--run", type=int, default=0)
-    parser.add_argument("--transport", choices=TRANSPORTS, default=TRANSPORT, help="the SDK's async transport")
+    parser.add_argument("--first-asker", type=int, default=0, help="askers are numbered from here (in the tags)")
+    parser.add_argument(
+        "--transport", choices=[*TRANSPORTS, SDK_DEFAULTS], default=TRANSPORT,
+        help=f"the SDK's async transport ({SDK_DEFAULTS}: only the base URL, as the SDK chooses)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     cpu = time.process_time()
-    samples = asyncio.run(measure(args.url, args.askers, args.questions, args.run, args.transport))
+    samples = asyncio.run(measure(args.url, args.askers, args.questions, args.run, args.transport, args.first_asker))
     cpu = time.process_time() - cpu
     print(json.dumps({"samples": samples, "cpu_s": cpu, "answers": args.askers * (args.questions + 1)}))  # noqa: T201
     return 0

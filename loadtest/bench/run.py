@@ -44,6 +44,7 @@ class Options:
     idle_connections: int
     ai_questions: int
     askers: int = 20
+    quick: bool = False
 
 
 async def capacity10(launch: Launch, o: Options) -> dict[str, float]:
@@ -83,16 +84,12 @@ async def stall(launch: Launch, o: Options) -> dict[str, float]:
 
 async def ai_path(launch: Launch, o: Options) -> dict[str, float]:
     """Per-request ms added to time to first chunk, through the server and (the floor) by the SDK alone (`ai.py`)."""
-    async with ai.double_running(o.loadgen_cpu) as (url, _):
-        sdk = await ai.direct_added(url, o.askers, o.ai_questions, o.server_cpu)
-        async with launch(gemini_url=url) as server:
-            via = await ai.server_added(server, url, o.askers, o.ai_questions)
+    async with ai.double_running(o.loadgen_cpu) as (url, _), launch(gemini_url=url) as server:
+        both = await ai.side_by_side(server, url, o.askers, o.ai_questions, o.server_cpu, blocks=1 if o.quick else 4)
     beyond = {
-        f"added_beyond_sdk_{p}_ms": via[f"server_added_{p}_ms"] - sdk[f"sdk_added_{p}_ms"] for p in ("p50", "p99")
+        f"added_beyond_sdk_{p}_ms": both[f"server_added_{p}_ms"] - both[f"sdk_added_{p}_ms"] for p in ("p50", "p99")
     }
-    return (
-        via | sdk | beyond | {"relay_cpu_ms_per_answer": via["server_cpu_ms_per_answer"] - sdk["sdk_cpu_ms_per_answer"]}
-    )
+    return both | beyond | {"relay_cpu_ms_per_answer": both["server_cpu_ms_per_answer"] - both["sdk_cpu_ms_per_answer"]}
 
 
 async def idle_connections(launch: Launch, o: Options) -> dict[str, float]:
@@ -162,7 +159,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         server_cpu=args.server_cpu if pinned else None,
         loadgen_cpu=args.loadgen_cpu if pinned else None,
         idle_connections=args.idle_connections or (1_000 if args.quick else 10_000),
-        ai_questions=3 if args.quick else 25,
+        ai_questions=3 if args.quick else 24,
+        quick=args.quick,
     )
     fd_limit = idle.raise_fd_limit()
     targets, rounds = args.targets.split(","), args.rounds or (1 if args.quick else 3)
