@@ -113,7 +113,8 @@ class Keys:
 #: `emit` assigns the next seq and publishes one event; `keep` adds events to the room's history within the
 #: bounds of RECON-005: at most `cap` per room, at most `budget` bytes in all rooms together (the oldest event of
 #: any room goes first); a room without members is forgotten (seq and history) once it has been empty for the
-#: ttl, or when it is not among the `kept` most recently emptied rooms (`tidy`, a few rooms per call).
+#: ttl, or when it is not among the `kept` most recently emptied rooms (`tidy`, a few rooms per call, in every
+#: script that changes membership; the ttl is also each empty room's keys' expiry, so an idle Redis frees them too).
 _ROOM = r"""
 local P, ROOM, CHANNEL = ARGV[1], ARGV[2], ARGV[3]
 local CAP, BUDGET, TTL, KEPT = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -223,7 +224,6 @@ if n == 1 then
 else
   redis.call('PUBLISH', CHANNEL, '[' .. table.concat(entries, ',') .. ']')
 end
-tidy()
 return {last - n + 1, NOW}
 """
 )
