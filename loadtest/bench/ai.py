@@ -254,8 +254,11 @@ async def side_by_side(
     """The floor and the server in alternating blocks (ABBA...), each block `questions / blocks` per asker, so
     that both sample sets span the same minutes of a shared machine; figures over the pooled samples of each.
 
-    Askers are numbered apart per block (block b: from b * 1000), so one run id tags them all.
+    Askers are numbered apart per block and side (block b: the floor's from b * 1000, the server's from
+    b * 1000 + 500), so that one run id tags them all and each answer pairs with its own journal entry.
     """
+    if askers > 500:
+        raise ValueError("at most 500 askers (their numbers tag the questions)")
     run = new_run_id()
     per_block = max(1, questions // blocks)
     floor: list[Sample] = []
@@ -269,7 +272,7 @@ async def side_by_side(
                 floor += samples
                 floor_cpu += cpu_s
             else:
-                part = await server_samples(server, askers, per_block, run=run, first_asker=first)
+                part = await server_samples(server, askers, per_block, run=run, first_asker=first + 500)
                 via = Through(via.samples + part.samples, via.cpu_s + part.cpu_s, via.errors + part.errors,
                               via.failed + part.failed)  # fmt: skip
     upstream = await journal(url, run)
