@@ -3,6 +3,7 @@
     roomwire check [URL ...] [--double URL] [--canary-key KEY] [--browser [PAGE_URL]] [--only IDS]
                    [--level must|should] [--strict] [--report-json PATH] [--junit PATH] [--html PATH]
                    [--ca-file PATH] [--timeout-factor F] [--list] [--concurrency N] [--bundled NAME]
+                   [--repeat N] [--allowed-origin ORIGIN] [--list-targets] [--proofs]
 
 Exit codes (first match wins): 2 usage error, nothing ran; 3 the harness could not run or judge (target
 unreachable, a check errored); 1 a selected MUST failed (any failure with --strict); 0 otherwise.
@@ -59,9 +60,28 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--ca-file", metavar="PATH", help="trust this CA for wss:// (a staging server's private CA)")
     parser.add_argument("--timeout-factor", type=float, default=1.0, metavar="F", help="scale every wait (default 1)")
     parser.add_argument("--concurrency", type=int, default=8, metavar="N", help="checks run at once (default 8)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, metavar="N", help="run the selected checks N times on one target (flakes)"
+    )
+    parser.add_argument(
+        "--ai-budget-rpm",
+        type=int,
+        metavar="N",
+        help="the AI budget to pace by when the target's welcome advertises none (default: SPEC.md's 10)",
+    )
+    parser.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="an Origin the deployment allows (repeatable); replaces SEC-004's default (own host, loopback)",
+    )
     parser.add_argument("--list", action="store_true", help="list the requirements and their checks, run nothing")
     parser.add_argument("--bundled", metavar="NAME", help="without URL: check this bundled target (see --list-targets)")
     parser.add_argument("--list-targets", action="store_true", help="list the bundled targets, run nothing")
+    parser.add_argument(
+        "--proofs", action="store_true", help="list, per requirement, the broken targets that fail it; run nothing"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -91,6 +111,9 @@ def config_from_args(args: argparse.Namespace) -> Any:
         concurrency=args.concurrency,
         variant=args.bundled,
         browser=args.browser,
+        repeat=args.repeat,
+        ai_budget_rpm=args.ai_budget_rpm,
+        allowed_origins=tuple(args.allowed_origin),
     )
     config.validate()
     return config
@@ -106,6 +129,11 @@ def run(args: argparse.Namespace) -> int:
     if args.list_targets:
         sys.stdout.write(listing.targets_text())
         return EXIT_OK
+    if args.proofs:
+        from roomwire.conformance.proofs import proofs_text
+
+        sys.stdout.write(proofs_text())
+        return EXIT_OK
     config = config_from_args(args)
     if config.variant is not None:
         listing.check_variant(config.variant)
@@ -120,7 +148,7 @@ def _run_suite(config: Any, args: argparse.Namespace) -> int:
     from roomwire.conformance.suite import run_suite, selected_count
     from roomwire.spec.errors import HarnessError
 
-    progress = report.ConsoleProgress(selected_count(config))
+    progress = report.ConsoleProgress(selected_count(config) * config.repeat)
     try:
         result = asyncio.run(run_suite(config, progress=progress))
     except HarnessError as exc:

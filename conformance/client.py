@@ -60,6 +60,7 @@ class Client:
         self.send_timeout = send_timeout
         self.clock: Clock = transcript.clock
         self.frame_times: list[float] = []
+        self.stall_marks: list[float] = []  # the suite's stalled() total when each frame was read
         self.closed = asyncio.Event()
         self.close_code: int | None = None
         self.close_reason: str | None = None
@@ -92,6 +93,8 @@ class Client:
                     self.protocol.receive_binary(message, now=now)
                     self.transcript.received(f"<binary {len(message)} bytes: {message[:60]!r}>")
                 self.frame_times.append(now)
+                self.transcript.frames_in += 1
+                self.stall_marks.append(self.stalls.stalled())
                 await self._notify()
         except ConnectionClosed:
             pass
@@ -135,6 +138,15 @@ class Client:
                 f"{outcome} after {took:.1f} s of a {wait.within:.1f} s wait, extended for a {stalled:.1f} s "
                 "stall of the suite's own event loop meanwhile (harness side)"
             )
+
+    def took(self, item: Received, sent_at: float, stalled_at_send: float) -> float | None:
+        """Seconds from `sent_at` (run clock) to `item`'s arrival, less the stalls of the suite's own loop meanwhile
+        (`stalled_at_send` is `stalls.stalled()` when it was sent): a frame the suite read late because its own loop
+        could not run did not arrive late. None when the arrival time is unknown."""
+        if item.at is None:
+            return None
+        stalled = self.stall_marks[item.index] - stalled_at_send if item.index < len(self.stall_marks) else 0.0
+        return max(0.0, item.at - sent_at - max(0.0, stalled))
 
     def find(self, predicate: Predicate, since: int = 0) -> list[Received]:
         return [item for item in self.protocol.received[since:] if predicate(item)]

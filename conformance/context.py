@@ -16,6 +16,7 @@ from roomwire.conformance.frames import Predicate, summarize
 from roomwire.conformance.outcomes import Skip
 from roomwire.conformance.registry import Check
 from roomwire.conformance.session import Session, Timeouts
+from roomwire.conformance.transcript import Transcript
 from roomwire.conformance.upstream import Upstream
 from roomwire.spec.errors import HarnessError, SpecViolation
 from roomwire.spec.limits import Limits
@@ -44,6 +45,7 @@ class CheckContext:
         self.driver = driver
         self.notes: list[str] = []
         self.attachments: dict[str, object] = {}
+        self.borrowed: list[Driver] = []  # drivers of shared exchanges this check judged (their transcripts)
 
     # --- the run's knowledge ----------------------------------------------------------------------------------------
 
@@ -84,6 +86,15 @@ class CheckContext:
 
     def token(self, tag: str = "t") -> str:
         return self.driver.token(tag)
+
+    def borrow(self, driver: Driver) -> None:
+        """Judge frames of a shared exchange: its connections' transcripts become this check's evidence."""
+        if driver is not self.driver and driver not in self.borrowed:
+            self.borrowed.append(driver)
+
+    def transcripts(self) -> list[Transcript]:
+        """Every connection this check judged: its own, then those of the shared exchanges it read."""
+        return [t for d in (self.driver, *self.borrowed) for t in d.transcripts]
 
     def note(self, text: str) -> None:
         """A line for the report's detail column when the check passes (what exactly was verified)."""

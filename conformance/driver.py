@@ -28,7 +28,7 @@ from roomwire.conformance.client import Client
 from roomwire.conformance.outcomes import Blocked
 from roomwire.conformance.proxy import ProxiedConnection
 from roomwire.conformance.session import Session
-from roomwire.conformance.target import Endpoint
+from roomwire.conformance.target import Endpoint, Query
 from roomwire.conformance.transcript import Transcript
 from roomwire.spec.errors import HarnessError, TargetUnreachable
 from roomwire.spec.protocol import ClientProtocol
@@ -164,7 +164,7 @@ class Driver:
         room: str,
         *,
         nickname: str | None = None,
-        params: Mapping[str, str] | None = None,
+        params: Query | None = None,
         origin: str | None = None,
         headers: Mapping[str, str] | None = None,
         via_proxy: bool = False,
@@ -177,8 +177,7 @@ class Driver:
         """Try an upgrade; a refusal is an outcome (status), not an exception."""
         ordinal = next(self._ordinal)
         endpoint = self.session.target.endpoint(ordinal if endpoint_index is None else endpoint_index)
-        query = dict(params or {})
-        url = endpoint.url(room, query, raw_room=raw_room)
+        url = endpoint.url(room, params, raw_room=raw_room)
         label = next(self._labels)
         transcript = Transcript(label, url, self.session.clock)
         self.transcripts.append(transcript)

@@ -111,6 +111,10 @@ def ai_done() -> Predicate:
     return lambda item: kind(item) == "ai_done"
 
 
+def pong() -> Predicate:
+    return lambda item: kind(item) == "pong"
+
+
 def ai_frame() -> Predicate:
     return lambda item: kind(item) in ("ai_chunk", "ai_done")
 

@@ -17,6 +17,8 @@ def catalog_text() -> str:
         for check in checks:
             extras = [f"needs {', '.join(sorted(n.value for n in check.needs))}"] if check.needs else []
             extras += ["exclusive"] if check.exclusive else []
+            extras += [f"{check.ai} AI request(s) of its own"] if check.ai else []
+            extras += [f"reads shared {', '.join(ex.name for ex in check.shares)}"] if check.shares else []
             lines.append(f"    check {check.name}{' (' + '; '.join(extras) + ')' if extras else ''}")
         if not checks:
             lines.append(f"    not covered: {NOT_COVERED.get(req.id, 'no check')}")
@@ -30,7 +32,10 @@ def targets_text() -> str:
         "reference      the reference server (the default)",
         "seed           the seed's FastAPI copy (targets/seed_fastapi.py)",
     ]
-    lines += [f"{v.name:22} {v.defect}; must fail {' '.join(sorted(v.fails))}" for v in VARIANTS.values()]
+    lines += [
+        f"{v.name:22} {v.defect}; " + (f"must fail {' '.join(sorted(v.fails))}" if v.fails else "must fail nothing")
+        for v in VARIANTS.values()
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -23,13 +23,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from roomwire.spec.requirements import Level, Requirement, catalog
 
 if TYPE_CHECKING:
     from roomwire.conformance.context import CheckContext
     from roomwire.conformance.session import Session
+    from roomwire.conformance.shared import Exchange
 
 CheckFunc = Callable[["CheckContext"], Awaitable[None]]
 PrepareFunc = Callable[["Session"], object]
@@ -65,6 +66,20 @@ NOT_COVERED: dict[str, str] = {
         "backoff and full jitter needs closes of the suite's choosing and many reconnects, which --browser "
         "cannot make a real target produce; the reference page's own browser tests check it"
     ),
+    "CLIENT-006": (
+        "a client requirement: judging which messages the page marks as the user's own needs a member that copies "
+        "the page's message id, which --browser's scan does not do yet; the reference page's own browser tests "
+        "check it (tests/browser/test_with_reference.py, tests/browser/test_page.py)"
+    ),
+    "RECON-005": (
+        "the server's memory is not observable from outside, and a room's expiry takes minutes of the default "
+        "empty_room_ttl_s; the reference's own tests drive the memory sink and measure the bound "
+        "(tests/reference/test_memory.py)"
+    ),
+    "SEC-008": (
+        "the server's log is not observable from outside; the reference's own tests run it against a hostile "
+        "upstream and read every line it writes (tests/reference/test_logs.py)"
+    ),
 }
 
 
@@ -89,6 +104,8 @@ class Check:
             the preflight has learned the limits. The runner calls it before any check starts, so it never
             blocks the event loop while other checks wait on the target; the check reads `ctx.prepared`.
         doc: the first line of its docstring.
+        ai: AI requests the check itself makes that the target accepts (roomwire.conformance.budget paces them).
+        shares: shared exchanges it judges (roomwire.conformance.shared): each costs the run once, whoever reads it.
     """
 
     name: str
@@ -100,6 +117,8 @@ class Check:
     doc: str = ""
     order: int = 0
     prepare: PrepareFunc | None = None
+    ai: int = 0
+    shares: tuple[Exchange[Any], ...] = ()
 
     @property
     def requirement_id(self) -> str:
@@ -123,6 +142,8 @@ class Registry:
         slow: bool = False,
         order: int = 0,
         prepare: PrepareFunc | None = None,
+        ai: int = 0,
+        shares: Iterable[Exchange[Any]] = (),
     ) -> Callable[[CheckFunc], CheckFunc]:
         """Decorator registering an `async def check(ctx)` for `requirement_id` (see the module docstring)."""
         ids = (requirement_id, *also)
@@ -138,6 +159,8 @@ class Registry:
                     slow=slow,
                     order=order,
                     prepare=prepare,
+                    ai=ai,
+                    shares=tuple(shares),
                     doc=(func.__doc__ or "").strip().splitlines()[0] if func.__doc__ else "",
                 )
             )

@@ -16,16 +16,20 @@ target's failure (Schemathesis' failure-versus-error split).
 from __future__ import annotations
 
 import asyncio
+import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from roomwire.conformance.budget import Gate, Slot
 from roomwire.conformance.context import CheckContext, prepare_check
 from roomwire.conformance.driver import Driver
 from roomwire.conformance.outcomes import CheckResult, Evidence, Skip, Status, Violations, combine
+from roomwire.conformance.plan import ai_plan, exchanges_first, load, upstream_calls
 from roomwire.conformance.preflight import preflight
 from roomwire.conformance.registry import NEED_REASONS, NOT_COVERED, Check, Need, Registry, matches
 from roomwire.conformance.session import Session
+from roomwire.conformance.shared import start as start_shared
 from roomwire.spec.errors import SpecViolation
 from roomwire.spec.requirements import Level, Requirement
 
@@ -132,19 +136,26 @@ class Runner:
             for check in checks:
                 if check.prepare is not None and self._unavailable(check) is None:
                     prepare_check(check, self.session)
-        gate = asyncio.Semaphore(self.concurrency)
+        self.session.gate = gate = Gate(self.concurrency)
+        runnable = [c for c in checks if self._unavailable(c) is None]
+        facts["AI plan"] = ai_plan(self.session, runnable)
+        for exchange in exchanges_first(runnable):  # before any check: their questions get the first admissions
+            start_shared(self.session, exchange)
         slugs = {c.name: self._slug(c) for c in checks}
 
-        async def bounded(check: Check) -> list[CheckResult]:
-            async with gate:
-                return await self.run_check(check, slugs[check.name])
+        async def run(check: Check, bounded: bool) -> list[CheckResult]:
+            async with gate.slot(bounded=bounded) as slot:
+                return await self.run_check(check, slugs[check.name], slot)
 
         collected: list[CheckResult] = []
-        for batch in await asyncio.gather(*(bounded(c) for c in ordinary)):
+        for batch in await asyncio.gather(*(run(c, True) for c in ordinary)):
             collected += batch
         for check in exclusive:
-            collected += await self.run_check(check, slugs[check.name])
+            collected += await run(check, False)
         results = self._combine(requirements, collected)
+        facts["AI requests"] = self.session.ai.summary()
+        facts["upstream calls"] = await upstream_calls(self.session)
+        facts["load"] = load(self.session)
         return RunResult(results, self.session.clock.now() - start, facts)
 
     def _slug(self, check: Check) -> str:
@@ -176,7 +187,7 @@ class Runner:
         missing = [need for need in check.needs if need not in available]
         return "; ".join(NEED_REASONS[need] for need in missing) if missing else None
 
-    async def run_check(self, check: Check, slug: str) -> list[CheckResult]:
+    async def run_check(self, check: Check, slug: str, slot: Slot | None = None) -> list[CheckResult]:
         """Run one check and return one result per requirement it declares."""
         self.progress(check.name, None)
         reason = self._unavailable(check)
@@ -190,7 +201,7 @@ class Runner:
         violated: str | None = None
         evidence: Evidence | None = None
         try:
-            await asyncio.wait_for(check.func(ctx), self.session.timeouts(CHECK_BUDGET_S))
+            await self._within_budget(check.func(ctx), slot or Slot())
             status, detail = Status.PASS, "; ".join(ctx.notes) or check.doc or "held"
         except Violations as exc:
             return await self._several(check, exc, ctx, driver, started)
@@ -216,12 +227,31 @@ class Runner:
             await driver.aclose()
         if evidence is not None:
             evidence.notes = list(ctx.notes)
-            evidence.transcripts = [self._masked(t.to_json(TRANSCRIPT_EVENTS)) for t in driver.transcripts]
+            evidence.transcripts = [self._masked(t.to_json(TRANSCRIPT_EVENTS)) for t in ctx.transcripts()]
             evidence.attachments = {name: self._mask_tree(data) for name, data in ctx.attachments.items()}
         duration = self.session.clock.now() - started
         results = self._results(check, status, detail, duration, evidence, violated)
         self.progress(check.name, next((r for r in results if r.status is status), results[0]))
         return results
+
+    async def _within_budget(self, work: Awaitable[None], slot: Slot) -> None:
+        """Run `work` within CHECK_BUDGET_S of its own time: waits for the AI budget or a shared answer
+        (`Slot.idle_total`) do not count. Raises TimeoutError when it overruns."""
+        task = asyncio.ensure_future(work)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.session.timeouts(CHECK_BUDGET_S)
+        try:
+            while not task.done():
+                now = loop.time()
+                remaining = deadline + slot.idle_total(time.monotonic()) - now
+                if remaining <= 0:
+                    raise TimeoutError
+                await asyncio.wait({task}, timeout=remaining)
+            task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def _several(
         self, check: Check, exc: Violations, ctx: CheckContext, driver: Driver, started: float
@@ -229,7 +259,7 @@ class Runner:
         """A FAIL per broken requirement, a PASS for the check's others (its scenario ran to the end)."""
         await driver.aclose()
         duration = self.session.clock.now() - started
-        transcripts = [self._masked(t.to_json(TRANSCRIPT_EVENTS)) for t in driver.transcripts]
+        transcripts = [self._masked(t.to_json(TRANSCRIPT_EVENTS)) for t in ctx.transcripts()]
         broken = {v.requirement_id: v for v in reversed(exc.violations)}
         results = []
         for rid in check.requirement_ids:

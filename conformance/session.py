@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from roomwire.conformance.budget import AiBudget, Gate
 from roomwire.conformance.proxy import FaultProxy
 from roomwire.conformance.stalls import LoopStalls
 from roomwire.conformance.target import Endpoint, Target
@@ -86,8 +87,10 @@ class Session:
     watch: LeakWatch = field(default_factory=LeakWatch)
     upstream: Upstream | None = None
     canary: str | None = None
+    canary_configured: bool = False  # the suite configured the canary in the target itself (the bundled target)
     restart: Callable[[], Awaitable[None]] | None = None
     browser: BrowserSetup | None = None
+    allowed_origins: tuple[str, ...] = ()  # --allowed-origin: the deployment's own list instead of SEC-004's default
     limits: Limits = DEFAULT_LIMITS
     limits_advertised: bool = False
     welcome_seen: bool | None = None
@@ -95,6 +98,11 @@ class Session:
     memo: dict[str, object] = field(default_factory=dict)  # results checks share (the canary proof)
     memo_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     stalls: LoopStalls = field(default_factory=LoopStalls)  # the suite's own loop stalls (never the target's time)
+    gate: Gate = field(default_factory=lambda: Gate(8))  # checks running at once (the runner sets its bound)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # shared exchanges' drivers
+    spent: AiBudget | None = None  # an earlier run's spending on the same target (--repeat): still counted there
+    assumed_ai_budget: int | None = None  # --ai-budget-rpm: the budget to pace by when the welcome states none
+    _ai: AiBudget | None = None
     _proxies: dict[tuple[str, int, bool], FaultProxy] = field(default_factory=dict)
     _proxy_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -114,6 +122,19 @@ class Session:
                 self._proxies[key] = proxy
         return proxy
 
+    @property
+    def ai(self) -> AiBudget:
+        """The target's AI budget as the suite spends it (roomwire.conformance.budget), sized by the limits the
+        preflight learned (SPEC.md's default when none were advertised)."""
+        if self._ai is None:
+            rpm = self.limits.ai_budget_rpm
+            if not self.limits_advertised and self.assumed_ai_budget is not None:
+                rpm = self.assumed_ai_budget
+            self._ai = AiBudget(rpm, gate=self.gate)
+            if self.spent is not None:
+                self._ai.inherit(self.spent)
+        return self._ai
+
     def welcome_wait(self) -> float:
         """Full wait until the target is known to send no welcome; then a short one (CONN-003 reports it)."""
         return self.timeouts.welcome if self.welcome_seen is not False else self.timeouts(0.5)
@@ -123,7 +144,12 @@ class Session:
         for proxy in self._proxies.values():
             await proxy.aclose()
         self._proxies.clear()
-        pending = [task for task in self.memo.values() if isinstance(task, asyncio.Task) and not task.done()]
+        tasks = [v for v in self.memo.values() if isinstance(v, asyncio.Task)]
+        tasks += [v[0] for v in self.memo.values() if isinstance(v, tuple) and v and isinstance(v[0], asyncio.Task)]
+        pending = [task for task in tasks if not task.done()]
         for task in pending:  # shared work a check started and no check waited for to the end (the browser scan)
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        for close in self.closers:
+            await close()
+        self.closers.clear()

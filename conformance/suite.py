@@ -10,17 +10,20 @@ that make the suite fast) and stops it afterwards, whatever happened. With `brow
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from roomwire.conformance.registry import REGISTRY, Registry
+from roomwire.conformance.repeat import combine_runs
 from roomwire.conformance.runner import Progress, Runner, RunResult, Selection
 from roomwire.conformance.session import BrowserSetup, Session, Timeouts
 from roomwire.conformance.target import Target, parse_target
 from roomwire.conformance.upstream import Upstream
 from roomwire.spec.errors import UsageError
 from roomwire.spec.requirements import Level
+
+Restart = Callable[[], Awaitable[None]]
 
 #: `--browser` without a value: the page the target itself serves at `/`.
 OWN_PAGE = "/"
@@ -63,12 +66,19 @@ class SuiteConfig:
     browser: str | None = None  # --browser: the chat page's URL, or a path on the target's host (OWN_PAGE)
     bundled_options: dict[str, str] = field(default_factory=dict)  # bundled only: ROOMWIRE_* settings to change
     in_process: bool = False  # bundled only: serve the target in the suite's loop (the suite's own tests)
+    allowed_origins: tuple[str, ...] = ()  # --allowed-origin: origins the deployment allows (SEC-004)
+    repeat: int = 1  # --repeat: run the selected checks this many times against the same target
+    ai_budget_rpm: int | None = None  # --ai-budget-rpm: the budget to pace by when the target advertises none
 
     def validate(self) -> None:
         if not 0.1 <= self.timeout_factor <= 100:
             raise UsageError("--timeout-factor must be between 0.1 and 100")
         if not 1 <= self.concurrency <= 64:
             raise UsageError("--concurrency must be between 1 and 64")
+        if not 1 <= self.repeat <= 100:
+            raise UsageError("--repeat must be between 1 and 100")
+        if self.ai_budget_rpm is not None and self.ai_budget_rpm < 1:
+            raise UsageError("--ai-budget-rpm must be at least 1")
         if self.canary_key is not None and len(self.canary_key) < 8:
             raise UsageError("--canary-key must be at least 8 characters (a short one matches ordinary text)")
         if self.urls and self.variant is not None:
@@ -81,25 +91,41 @@ class SuiteConfig:
                 raise UsageError(f"--browser searches for the canary key: give one of {MIN_SECRET_CHARS}+ characters")
 
 
+SessionFactory = Callable[[], Session]
+
+
 @contextlib.asynccontextmanager
-async def session_for(config: SuiteConfig) -> AsyncIterator[Session]:
-    """A Session on the configured target (starting the bundled one when no URL is given), closed after."""
+async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
+    """Sessions on the configured target (starting the bundled one when no URL is given, stopped after): each call
+    gives a fresh run (its own run id and rooms) on the same target and double. Each session carries over what the
+    earlier ones spent of the target's AI budget, since the target still counts it."""
     config.validate()
     timeouts = Timeouts(config.timeout_factor)
-    if config.urls:
-        target = parse_target(config.urls, config.ca_file)
-        upstream = Upstream(config.double_url, within=timeouts.frame) if config.double_url else None
+    made: list[Session] = []
+
+    def factory(target: Target, upstream: Upstream | None, canary: str | None, restart: Restart | None) -> Session:
+        bundled = not config.urls
         session = Session(
+            canary_configured=bundled,
             target=target,
             timeouts=timeouts,
             upstream=upstream,
-            canary=config.canary_key,
+            canary=canary,
+            restart=restart,
             browser=_browser(config, target),
+            allowed_origins=config.allowed_origins,
+            spent=made[-1].ai if made else None,
+            assumed_ai_budget=config.ai_budget_rpm,
         )
+        made.append(session)
+        return session
+
+    if config.urls:
+        target = parse_target(config.urls, config.ca_file)
+        upstream = Upstream(config.double_url, within=timeouts.frame) if config.double_url else None
         try:
-            yield session
+            yield lambda: factory(target, upstream, config.canary_key, None)
         finally:
-            await session.aclose()
             if upstream is not None:
                 await upstream.aclose()
         return
@@ -107,19 +133,9 @@ async def session_for(config: SuiteConfig) -> AsyncIterator[Session]:
 
     async with bundled_target(config.variant, config.bundled_options, in_process=config.in_process) as bundle:
         upstream = Upstream(bundle.double_url, within=timeouts.frame)
-        target = parse_target([bundle.url])
-        session = Session(
-            target=target,
-            timeouts=timeouts,
-            upstream=upstream,
-            canary=bundle.canary,
-            restart=bundle.restart,
-            browser=_browser(config, target),
-        )
         try:
-            yield session
+            yield lambda: factory(parse_target([bundle.url]), upstream, bundle.canary, bundle.restart)
         finally:
-            await session.aclose()
             await upstream.aclose()
 
 
@@ -130,27 +146,41 @@ def _browser(config: SuiteConfig, target: Target) -> BrowserSetup | None:
 async def run_suite(
     config: SuiteConfig, *, progress: Progress | None = None, registry: Registry = REGISTRY
 ) -> RunResult:
-    """Run the selected checks; raises TargetUnreachable (exit 3) when the target cannot be reached at all."""
+    """Run the selected checks (`config.repeat` times, combined by roomwire.conformance.repeat); raises
+    TargetUnreachable (exit 3) when the target cannot be reached at all."""
     import roomwire.conformance.checks  # noqa: F401 - registers the checks
 
-    async with session_for(config) as session:
-        runner = Runner(
-            session, registry, Selection(config.only, config.level), concurrency=config.concurrency, progress=progress
-        )
-        result = await runner.run()
-        result.facts["target"] = (
-            f"bundled {config.variant or 'reference'}" if not config.urls else ", ".join(config.urls)
-        )
-        if not config.urls:
-            from roomwire.conformance.bundled import BUNDLED_SETTINGS
+    runs: list[RunResult] = []
+    async with sessions_for(config) as new_session:
+        for _ in range(config.repeat):
+            session = new_session()
+            try:
+                runner = Runner(
+                    session,
+                    registry,
+                    Selection(config.only, config.level),
+                    concurrency=config.concurrency,
+                    progress=progress,
+                )
+                runs.append(_with_facts(await runner.run(), config, session))
+            finally:
+                await session.aclose()
+    return combine_runs(runs)
 
-            result.facts["bundled settings"] = ", ".join(
-                f"{k.removeprefix('ROOMWIRE_').lower()}={v}" for k, v in BUNDLED_SETTINGS.items()
-            )
-        if config.variant:
-            result.facts["variant"] = config.variant
-        result.facts["run_id"] = session.run_id
-        return result
+
+def _with_facts(result: RunResult, config: SuiteConfig, session: Session) -> RunResult:
+    result.facts["target"] = f"bundled {config.variant or 'reference'}" if not config.urls else ", ".join(config.urls)
+    if not config.urls:
+        from roomwire.conformance.bundled import BUNDLED_SETTINGS
+
+        settings = {**BUNDLED_SETTINGS, **config.bundled_options}
+        result.facts["bundled settings"] = ", ".join(
+            f"{k.removeprefix('ROOMWIRE_').lower()}={v}" for k, v in settings.items()
+        )
+    if config.variant:
+        result.facts["variant"] = config.variant
+    result.facts["run_id"] = session.run_id
+    return result
 
 
 def selected_count(config: SuiteConfig, registry: Registry = REGISTRY) -> int:

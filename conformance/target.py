@@ -19,6 +19,9 @@ from roomwire.spec.errors import UsageError
 PLACEHOLDER = "{room_id}"
 
 
+Query = Mapping[str, str] | Sequence[tuple[str, str]]
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One chat endpoint template."""
@@ -30,11 +33,13 @@ class Endpoint:
     path_template: str
     query: tuple[tuple[str, str], ...] = ()
 
-    def url(self, room_id: str, params: Mapping[str, str] | None = None, *, raw_room: bool = False) -> str:
-        """The URL for `room_id`; `raw_room` percent-encodes a deliberately invalid room name instead."""
+    def url(self, room_id: str, params: Query | None = None, *, raw_room: bool = False) -> str:
+        """The URL for `room_id`; `raw_room` percent-encodes a deliberately invalid room name instead. `params` as
+        pairs may repeat a name (SPEC.md §1: the first value counts)."""
         room = quote(room_id, safe="") if raw_room else room_id
         path = self.path_template.replace(PLACEHOLDER, room)
-        pairs = list(self.query) + list((params or {}).items())
+        given = list(params.items()) if isinstance(params, Mapping) else list(params or ())
+        pairs = list(self.query) + given
         query = f"?{urlencode(pairs, safe=':')}" if pairs else ""
         return f"{'wss' if self.secure else 'ws'}://{self.netloc}{path}{query}"
 

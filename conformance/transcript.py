@@ -58,6 +58,7 @@ class Transcript:
     url: str
     clock: Clock
     events: list[Event] = field(default_factory=list)
+    frames_in: int = 0  # every frame the target sent on this connection (bulk ones are counted, not written)
 
     def _add(self, direction: str, text: str) -> None:
         self.events.append(Event(self.clock.now(), direction, clip(text)))

@@ -66,6 +66,7 @@ class UpstreamCall:
     max_output_tokens: int | None
     last_user_text: str
     sent_text: str
+    sent_chunks: tuple[str, ...]
     chunk_times_ms: tuple[float, ...]
     outcome: str | None
     disconnected: bool
@@ -90,6 +91,7 @@ class UpstreamCall:
             max_output_tokens=max_tokens if isinstance(max_tokens, int) else None,
             last_user_text=str(entry.get("last_user_text") or ""),
             sent_text=str(entry.get("sent_text") or ""),
+            sent_chunks=tuple(str(c) for c in entry.get("sent_chunks") or () if isinstance(c, str)),
             chunk_times_ms=tuple(float(t) for t in entry.get("chunk_times_ms") or ()),
             outcome=entry.get("outcome") if isinstance(entry.get("outcome"), str) else None,
             disconnected=bool(entry.get("disconnected")),
@@ -100,11 +102,24 @@ class UpstreamCall:
 
 
 class Upstream:
-    """Control of one Gemini double at `base_url`."""
+    """Control of one Gemini double at `base_url`.
+
+    Every control call opens a connection of its own (no keep-alive pool). A pooled connection left idle may be
+    closed by the double's server just as the next call is written on it (the server's keep-alive timeout and
+    the client's pool expiry racing): httpx then reports "Server disconnected without sending a response" and a
+    POST cannot safely be sent again, since the double may have queued the fault. A control call is a few per
+    check on loopback; a fresh connection costs well under a millisecond there.
+    """
 
     def __init__(self, base_url: str, *, within: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=within, trust_env=False)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=within,
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+            headers={"connection": "close"},
+        )
 
     async def _call(
         self, method: str, path: str, json: dict[str, Any] | None = None, params: dict[str, str] | None = None

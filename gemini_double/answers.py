@@ -16,8 +16,11 @@ Theory of operation:
   thoughts count against `maxOutputTokens` before the answer does, so a small budget can end an answer with
   `MAX_TOKENS` and no text at all (pydantic-ai's cassette `test_google_model_max_tokens_thinking_model_empty_
   response`).
-- Chunks: about one per 40 characters (2 to 12; at least 2 for a multi-sentence answer), cut inside words as
-  Google's are (the recorded streams split "...13\\n1" | "4\\n15...").
+- Chunks: about one per 40 characters (2 to 12; at least 2 for a multi-sentence answer). Most cuts land inside
+  words as Google's do (the recorded streams split "...13\\n1" | "4\\n15..."); some, picked by the digest, land
+  just before or just after a space or a newline, as Google's also do, so a client that trims chunks loses text
+  (SPEC AI-004). With three or more cuts there is at least one of each kind, and one cut before a newline when
+  the answer has one. Answers of four or more sentences are two paragraphs ("\\n\\n" between them).
 """
 
 from __future__ import annotations
@@ -169,21 +172,70 @@ def cut_to_tokens(text: str, budget: int) -> str:
     return text[:best]
 
 
-def split_chunks(text: str, count: int) -> tuple[str, ...]:
-    """Split `text` into `count` non-empty pieces of similar length, each cut landing inside a word if it can."""
+#: Where a cut lands: inside a word, just after whitespace (the next chunk starts a word), just before whitespace
+#: (the next chunk starts with a space or a newline).
+INSIDE, AFTER_SPACE, BEFORE_SPACE = "inside", "after", "before"
+
+
+def cut_styles(count: int, key: bytes = b"", newline_cut: int | None = None) -> list[str]:
+    """The style of each of `count - 1` cuts. With a key: a third of them (at least two, one of each style, when
+    there are three or more; else none or one) next to whitespace, at positions the key picks, the rest inside
+    words; cut number `newline_cut` (1-based), if given, goes right before a newline on top of those. An empty key
+    cuts inside words only."""
+    cuts = max(0, count - 1)
+    styles = [INSIDE] * cuts
+    if not key or not cuts:
+        return styles
+    free = [i for i in range(cuts) if newline_cut is None or i != newline_cut - 1]
+    if newline_cut is not None and 1 <= newline_cut <= cuts:
+        styles[newline_cut - 1] = BEFORE_SPACE
+    wanted = max(2, cuts // 3) if cuts >= 3 else key[0] % 2
+    order = sorted(free, key=lambda i: (key[i % len(key)] ^ (i * 73)) & 0xFF)
+    for n, index in enumerate(order[:wanted]):
+        styles[index] = (AFTER_SPACE, BEFORE_SPACE)[(n + key[-1]) % 2]
+    return styles
+
+
+def split_chunks(text: str, count: int, key: bytes = b"") -> tuple[str, ...]:
+    """Split `text` into `count` non-empty pieces of similar length, each cut where `cut_styles` says (inside a
+    word, or next to whitespace) if it can. With a key and three or more cuts, the cut nearest the first newline
+    lands right before it."""
     count = max(1, min(count, len(text)))
     if count == 1:
         return (text,)
+    newline = text.find("\n")
+    at_newline = (
+        min(range(1, count), key=lambda i: abs(i * len(text) / count - newline))
+        if key and newline > 0 and count >= 4
+        else None
+    )
+    styles = cut_styles(count, key, at_newline)
     cuts: list[int] = []
     previous = 0
-    for i in range(1, count):
+    for i, style in enumerate(styles, start=1):
         ideal = round(i * len(text) / count)
-        upper = len(text) - (count - i)  # leave room for the remaining pieces
-        cut = _inside_word(text, max(ideal, previous + 1), previous + 1, upper)
+        low, high = previous + 1, len(text) - (count - i)  # leave room for the remaining pieces
+        cut = newline if i == at_newline and low <= newline <= high else None
+        if cut is None and style != INSIDE:
+            cut = _next_to_space(text, max(ideal, low), low, high, before=style == BEFORE_SPACE)
+        cut = cut if cut is not None else _inside_word(text, max(ideal, low), low, high)
         cuts.append(cut)
         previous = cut
     bounds = [0, *cuts, len(text)]
     return tuple(text[a:b] for a, b in zip(bounds, bounds[1:], strict=False))
+
+
+def _next_to_space(text: str, ideal: int, low: int, high: int, *, before: bool) -> int | None:
+    """The cut nearest `ideal` that ends a chunk right before whitespace (`before`) or right after it."""
+    for offset in range(0, 2 * CHARS_PER_CHUNK):
+        for pos in (ideal + offset, ideal - offset):
+            if not low <= pos <= high:
+                continue
+            if (before and text[pos].isspace() and not text[pos - 1].isspace()) or (
+                not before and text[pos - 1].isspace() and not text[pos].isspace()
+            ):
+                return pos
+    return None
 
 
 def _inside_word(text: str, ideal: int, low: int, high: int) -> int:
@@ -251,7 +303,7 @@ def plan_answer(
         if estimate_tokens(full_text) > budget - thoughts:
             text, finish = cut_to_tokens(full_text, budget - thoughts), "MAX_TOKENS"
     count = directives.chunks or _default_chunks(text)
-    chunks = split_chunks(text, max(count, min_chunks)) if text else ("",)
+    chunks = split_chunks(text, max(count, min_chunks), key if directives.echo is None else b"") if text else ("",)
     return Answer(
         language=language,
         full_text=full_text,
@@ -298,4 +350,7 @@ def _answer_text(
             used.clear()
         used.add(index)
         picked.append(sentences[index])
+    if len(picked) >= 4:  # two paragraphs, as a longer answer of Gemini's has
+        half = len(picked) // 2
+        return " ".join(picked[:half]) + "\n\n" + " ".join(picked[half:])
     return " ".join(picked)

@@ -219,6 +219,8 @@ async def _stream(call: Call, answer: Answer, fault: Fault | None, watch: Client
         await send_part(send, event)
         entry.chunk_times_ms.append(call.state.now_ms())
         entry.sent_text += text
+        if text:
+            entry.sent_chunks.append(text)
     if ending == "stall":
         await watch.interrupt.wait()
     elif ending == "abort":

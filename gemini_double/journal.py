@@ -47,6 +47,7 @@ class JournalEntry:
     answer_text: str | None = None
     thoughts_tokens: int = 0
     sent_text: str = ""
+    sent_chunks: list[str] = field(default_factory=list)  # the text of each streamed chunk (sent_text, cut up)
     chunks_planned: int = 0
     chunk_times_ms: list[float] = field(default_factory=list)
     disconnected: bool = False

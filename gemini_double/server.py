@@ -49,6 +49,10 @@ class RunningDouble:
         return self.state.config
 
 
+#: Longer than any client's pool expiry we know of (httpx 5 s, aiohttp 15 s), as Google's front ends are.
+KEEP_ALIVE_TIMEOUT_S = 75.0
+
+
 def hypercorn_config(fd: int) -> DoubleHypercornConfig:
     """Hypercorn settings for the double: the given socket, no access log, a short graceful stop, and reason
     phrases in status lines (`status_lines`)."""
@@ -58,6 +62,10 @@ def hypercorn_config(fd: int) -> DoubleHypercornConfig:
     config.accesslog = None
     config.errorlog = LOGGER
     config.graceful_timeout = GRACEFUL_TIMEOUT_S
+    # Idle keep-alive connections stay open longer than clients keep them pooled (httpx, which the SDK uses,
+    # expires them after 5 s, Hypercorn's default timeout): with equal timers, a client could write a request
+    # on a connection the double was closing ("Server disconnected without sending a response").
+    config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT_S
     config.include_server_header = False
     config.backlog = 1024
     return config

@@ -23,8 +23,10 @@ Modules, one job each (docs/reference.md draws how a frame goes through them):
     ai               the only google-genai import: the Gemini client (real or the double)
     upstream_errors  what an upstream failure becomes for the client
     metrics          the Prometheus metrics
-    redaction        secrets kept out of logs and errors
+    redaction        secrets kept out of logs, errors and AI answers
+    logs             one redacted, escaped, rate-limited line per log record; warnings and uncaught errors too
     hypercorn_ext    Hypercorn extensions: keepalive, frame limits, the fast send path
+    page             the chat page's bytes and the HTTP headers it is served with (SEC-009)
     static/          the chat page
 """
 

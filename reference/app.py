@@ -1,7 +1,8 @@
 """`create_app(settings)`: the reference server as a Quart app, with every part replaceable for tests.
 
-Routes are thin: `/healthz`, `/metrics`, the chat page at `/` (when `static/index.html` exists), and the chat
-WebSocket, which `endpoint.ChatRouter` serves in front of Quart. Resources (broker, AI client, the in-process
+Routes are thin: `/healthz`, `/metrics`, the chat page at `/` (when `static/index.html` exists, with the headers of
+`page.py`), and the chat WebSocket, which `endpoint.ChatRouter` serves in front of Quart. Every other response
+gets `page.BASE_HEADERS` (SEC-009). Resources (broker, AI client, the in-process
 Gemini double in fake mode) live in a `while_serving` generator: they exist exactly while the app serves.
 
 Seams (for tests and the conformance suite's deliberately broken variants):
@@ -15,13 +16,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, Callable
-from pathlib import Path
 from typing import Any, cast
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from quart import Quart, Response, abort, jsonify
 
-from roomwire.reference import redaction
+from roomwire.reference import page, redaction
 from roomwire.reference.ai import AiClient
 from roomwire.reference.connection import Connection
 from roomwire.reference.endpoint import AsgiApp, ChatEndpoint, ChatRouter
@@ -33,7 +33,6 @@ from roomwire.reference.settings import Settings
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).parent / "static"
 HUB_KEY = "roomwire"
 
 AiClientFactory = Callable[[Settings, "str | None", str], AiClient]
@@ -99,6 +98,7 @@ async def _serving(hub: Hub, ai_client_factory: AiClientFactory) -> AsyncGenerat
         base_url, api_key = await _upstream(settings, key, stack)
         hub.ai = ai_client_factory(settings, base_url, api_key)
         stack.push_async_callback(hub.ai.aclose)
+        hub.page = page.load_page(settings.page_frame_ancestors)  # after the AI client: a variant may swap the page
         hub.started = True
         log.info("upstream: %s (%s)", "Gemini double" if settings.gemini == "fake" else "Gemini", base_url or "Google")
         yield
@@ -128,12 +128,20 @@ def _routes(app: Quart, hub: Hub) -> None:
     async def metrics() -> Response:
         return Response(hub.metrics.render(), content_type=CONTENT_TYPE_LATEST)
 
+    others = dict(page.BASE_HEADERS)
+
     @app.get("/")
     async def index() -> Response:
-        page = STATIC / "index.html"
-        if not page.is_file():
+        chat_page = hub.page
+        if chat_page is None:
             abort(404)
-        return Response(page.read_bytes(), content_type="text/html; charset=utf-8")
+        return Response(chat_page.body, content_type="text/html; charset=utf-8", headers=chat_page.headers)
+
+    @app.after_request
+    async def base_headers(response: Response) -> Response:
+        for name, value in others.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.get(CHAT_PREFIX + "<path:room>")
     async def not_upgraded(room: str) -> Response:

@@ -11,7 +11,6 @@ missing or wrong is one line on stderr and exit code 2, never a traceback. SIGTE
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
 
@@ -79,15 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def configure_logging(level: str) -> None:
-    """Log lines to stderr, every record redacted (SEC-003); the HTTP client's per-request lines stay quiet."""
-    from roomwire.reference import redaction
+    """Everything the process writes, as redacted, escaped, rate-limited lines on stderr (`logs.configure`)."""
+    from roomwire.reference import logs
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(redaction.RedactingFilter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(level)
-    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    redaction.install()
+    logs.configure(level)

@@ -41,6 +41,7 @@ from roomwire.spec.messages import (
     AiChunk,
     AiDone,
     ClientAiMsg,
+    ClientFrame,
     ClientPing,
     ClientUserMsg,
     Pong,
@@ -182,7 +183,9 @@ class Connection:
         members = tuple(name if name is not None else neutral_name(self.lang) for name in joined.members)
         resume = None
         if self.since is not None:
-            resume = Resume(since=self.since, replayed=len(joined.replay), complete=joined.complete)
+            # RECON-004: a `since` past the room's seq is from an earlier sequence (the room was forgotten): incomplete
+            complete = joined.complete and self.since <= joined.seq
+            resume = Resume(since=self.since, replayed=len(joined.replay), complete=complete)
         return System.welcome(
             room=self.room, nickname=self._nickname, seq=joined.seq, members=members, limits=self.hub.limits,
             capabilities=self.hub.capabilities, resume=resume, lang=self.lang,
@@ -289,7 +292,7 @@ class Connection:
             if not verdict.allowed:
                 self.on_rate_limited(text, verdict)
                 return
-        frame = classify_client_frame(text, self.max_chars)  # INPUT-001/002/003, IDENT-004, LIMIT-002
+        frame = self.classify(text)  # INPUT-001/002/003, IDENT-004, LIMIT-002
         if isinstance(frame, BadFrame):
             self.hub.metrics.frame_in(frame.data.get("type") if frame.data is not None else None)
             self.handle_bad_frame(frame.code, frame.data)
@@ -301,6 +304,10 @@ class Connection:
             await self.on_ai_msg(frame)
         else:
             self.on_ping(frame)
+
+    def classify(self, text: str) -> ClientFrame | BadFrame:
+        """What a client text frame is: the spec's one classifier (a seam the broken targets override)."""
+        return classify_client_frame(text, self.max_chars)
 
     def handle_bad_frame(self, code: ErrorCode, frame: dict[str, Any] | None) -> None:
         """The error notice (INPUT-006: the frame's `id`, never its content), and `ai_done` for an ai_msg."""

@@ -89,7 +89,8 @@ def origin_allowed(origin: str | None, host: str | None, allowed: Iterable[str])
     """SEC-004: no Origin (not a browser), a configured origin, or by default the request's own host or loopback.
 
     `allowed` holds exact origins (`https://game.example`) or `*`. When it is empty, the default applies: an origin
-    whose host[:port] equals the request's `Host` header, or whose host is a loopback name or address.
+    whose host[:port] equals the request's `Host` header, or whose host is a loopback name or address. An Origin
+    that is not a serialized origin (userinfo, a path, a query: no browser sends one) is refused (SPEC.md §13).
     """
     if origin is None:
         return True
@@ -102,6 +103,8 @@ def origin_allowed(origin: str | None, host: str | None, allowed: Iterable[str])
     except ValueError:
         return False
     if parts.scheme not in ("http", "https") or not hostname:
+        return False
+    if "@" in parts.netloc or parts.path not in ("", "/") or parts.query or parts.fragment:
         return False
     if host is not None and parts.netloc.lower() == host.strip().lower():
         return True

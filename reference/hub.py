@@ -17,6 +17,7 @@ from roomwire.reference.ai import AiClient, AiItem, AiRequest
 from roomwire.reference.handshake import Admission
 from roomwire.reference.metrics import Metrics
 from roomwire.reference.outbox import AsgiSend, Flusher
+from roomwire.reference.page import Page
 from roomwire.reference.rooms.broker import Broker
 from roomwire.reference.settings import Settings
 from roomwire.spec.codes import Capability, CloseCode, NoticeCode
@@ -61,6 +62,7 @@ class Hub:
         self.flusher = Flusher()
         self.budget = broker.ai_budget(settings.budget_rpm)  # LIMIT-005: across every instance it spans
         self.ai: AiClient = _NotStarted()
+        self.page: Page | None = None  # the chat page at /, loaded when serving starts
         self.connections: set[Served] = set()
         self.started = False  # the app's resources exist (while_serving ran)
         self.shutting_down = False

@@ -6,6 +6,10 @@ not one chunk of text came: AI-010), a blocked one (a `finishReason` or a `promp
 that ends without a finish reason, an upstream HTTP error, a transport failure, a timeout (AI-002, UP-001..006).
 The one exception is cancellation: when the asker leaves, the task is cancelled and the upstream request with it
 (AI-011); when the server shuts down, the connection sends that `ai_done` itself (RECON-002).
+
+Answer text passes `redaction.AnswerScrubber` on its way (SEC-003): a key that upstream writes into an answer,
+whole or split across chunks, reaches the asker as `[REDACTED]`. A chunk's tail that could begin a key waits for
+the next chunk, so a chunk may go out a few characters shorter and the rest with the next one or at the end.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import time
 from typing import Protocol
 
+from roomwire.reference import redaction
 from roomwire.reference.ai import AiClient, AiEnd, AiRequest
 from roomwire.reference.metrics import Metrics
 from roomwire.reference.upstream_errors import Failure, UpstreamTimeout, classify, empty_answer, from_finish
@@ -48,22 +53,35 @@ async def _read(
     Returns the end and how many chunks were forwarded.
     """
     stream = client.stream(request)
+    scrubber = redaction.AnswerScrubber()
     sent = 0
+
+    def forward(text: str) -> None:
+        nonlocal sent
+        if not text:
+            return
+        if not sent:
+            metrics.ai_ttft.observe(time.perf_counter() - started)
+        sent += 1
+        sink.send_ai_chunk(text, id)
+
     try:
         while True:
             try:
                 async with asyncio.timeout(timeout_s):
                     item = await anext(stream)
             except StopAsyncIteration:
+                forward(scrubber.flush())
                 return AiEnd(finish_reason=None), sent  # a stream that ended without its end marker
             except TimeoutError:
                 raise UpstreamTimeout() from None
             if isinstance(item, AiEnd):
+                forward(scrubber.flush())
                 return item, sent
-            if not sent:
-                metrics.ai_ttft.observe(time.perf_counter() - started)
-            sent += 1
-            sink.send_ai_chunk(item, id)
+            forward(scrubber.feed(item))
+    except Exception:
+        forward(scrubber.flush())  # what came before the failure is still the asker's (UP-003)
+        raise
     finally:
         await stream.aclose()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -36,6 +37,10 @@ UNLIMITED_RATE = 1_000_000
 SCHEMA_MAX_CONTENT_CHARS = 2000
 
 GeminiMode = Literal["fake", "real"]
+#: An origin allowed to frame the page (SEC-009): scheme, host (a leading `*.` allowed), optional port.
+_FRAME_ANCESTOR = re.compile(
+    r"^https?://(\*\.)?([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:\d{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?$"
+)
 _SEED_FALLBACKS = {
     "ai_model": "AI_CHAT_MODEL",
     "ai_max_tokens": "AI_CHAT_MAX_TOKENS",
@@ -105,8 +110,12 @@ class Settings:
     max_connections_per_address: int = 256  # 0: no limit (LIMIT-006)
     address_limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")  # a local reverse proxy shows every client so
     resume_history: int = 100  # room events kept per room for `since` (RECON-004); 0 turns resume off
+    resume_history_bytes: int = 64 * 1024 * 1024  # every room's kept events together, in bytes (RECON-005)
+    empty_room_ttl_s: float = 300.0  # an empty room's seq and history are forgotten this long after it emptied
+    empty_rooms_kept: int = 1000  # at most this many empty rooms remembered; the oldest go first (RECON-005)
     shutdown_grace_s: float = 10.0  # how long in-flight AI answers may run on after SIGTERM (RECON-002)
     close_timeout_s: float = 5.0  # how long a server-initiated close may wait for the client before aborting
+    page_frame_ancestors: tuple[str, ...] = ()  # origins that may embed the page besides its own; "'none'": none
     broker_url: str = "memory://"
     certfile: str | None = None
     keyfile: str | None = None
@@ -219,12 +228,17 @@ def _check(settings: Settings) -> None:
         _fail("ai_max_tokens", "must be at least 1")
     if (settings.certfile is None) != (settings.keyfile is None):
         _fail("certfile" if settings.certfile is None else "keyfile", "--certfile and --keyfile go together")
-    for name in ("max_connections_per_address", "resume_history"):
+    for name in ("max_connections_per_address", "resume_history", "empty_room_ttl_s", "empty_rooms_kept"):
         if getattr(settings, name) < 0:
             _fail(name, "must not be negative")
+    if settings.resume_history_bytes < 1:
+        _fail("resume_history_bytes", "must be positive (resume_history=0 turns resume off)")
     for name in ("shutdown_grace_s", "close_timeout_s"):
         if getattr(settings, name) <= 0:
             _fail(name, "must be positive")
+    ancestors = settings.page_frame_ancestors
+    if ancestors != ("'none'",) and not all(_FRAME_ANCESTOR.match(origin) for origin in ancestors):
+        _fail("page_frame_ancestors", f"origins such as https://game.example[:port], or 'none' alone: {ancestors!r}")
     for problem in settings.limits.out_of_bounds():
         _fail(problem.split("=", 1)[0], f"out of SPEC.md §10 bounds: {problem}")
 

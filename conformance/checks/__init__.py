@@ -4,6 +4,7 @@ from roomwire.conformance.checks import (  # noqa: F401 - imported for their reg
     ai,
     chat,
     errors,
+    exposure,
     failures,
     flow,
     frames,

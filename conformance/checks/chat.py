@@ -87,13 +87,15 @@ async def members_see_each_senders_messages_once_in_order_with_rising_seq(ctx: C
     count = max(2, min(12, ctx.limits.burst // 2 - 2))
     series = await asyncio.gather(_send_series(ctx, ann, "a", count), _send_series(ctx, bob, "b", count))
     for member in (ann, bob, cy):
-        for texts in series:
+        for sender, texts in zip((ann, bob), series, strict=True):
             await member.wait_for(frames.user_msg(texts[-1]), ctx.timeouts.frame)
             seen = [
                 str(frames.data(i).get("content"))
                 for i in member.find(frames.user_msg())
                 if frames.data(i).get("content") in texts
             ]
+            if not seen and member is sender:
+                continue  # its own messages never came back: CHAT-001's failure, not an order to judge
             if seen != texts:
                 raise ctx.violation(
                     f"{member.label} receives {texts[0].split('#')[0]}#0..{count - 1} once each, in order",
@@ -129,17 +131,19 @@ async def a_connected_member_sees_no_seq_gaps(ctx: CheckContext) -> None:
 
 @requirement("CHAT-006")
 async def broadcast_arrives_within_a_second_on_an_idle_server(ctx: CheckContext) -> None:
-    """With three members, each broadcast reaches every member within 1 s of being sent."""
+    """With three members, each broadcast reaches every member within 1 s of being sent (the suite's own loop
+    stalls meanwhile not counted: a frame the suite read late did not arrive late)."""
     ann, bob, cy = await members(ctx, 3)
     slow = []
     for _ in range(5):
         text = ctx.token("fast")
-        sent = ctx.session.clock.now()
+        sent, stalled = ctx.session.clock.now(), ctx.session.stalls.stalled()
         await ann.say(text)
         for member in (bob, cy):
             got = await member.wait_for(frames.user_msg(text), ctx.timeouts.frame)
-            if got is None or got.at is None or got.at - sent > ctx.timeouts(1.0):
-                slow.append(f"{member.label}: {'never' if got is None or got.at is None else f'{got.at - sent:.2f} s'}")
+            took = member.took(got, sent, stalled) if got is not None else None
+            if took is None or took > ctx.timeouts(1.0):
+                slow.append(f"{member.label}: {'never' if took is None else f'{took:.2f} s'}")
         await asyncio.sleep(0.1)
     if slow:
         raise ctx.violation(f"every broadcast within {ctx.timeouts(1.0):.1f} s", "; ".join(slow))

@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 import math
 import unicodedata
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from roomwire.conformance import frames
+from roomwire.conformance.budget import MAX_TRIES, Admission
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
+from roomwire.conformance.frames import Predicate
 from roomwire.conformance.outcomes import Blocked
 from roomwire.spec.limits import HALF_OPEN_DEADLINE_S, LEAVE_DEADLINE_S
+from roomwire.spec.messages import HistoryItem
 from roomwire.spec.protocol import Received
 
 T = TypeVar("T")
@@ -79,12 +82,78 @@ async def collect_answer(
     return answer
 
 
+Send = Callable[[], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A question the target took or refused for another reason than its budget: the client's mark before it,
+    and its admission in the AI budget (to give back what `reserve` kept for questions that were refused)."""
+
+    since: int
+    admission: Admission
+
+
+async def ask_within_budget(
+    ctx: CheckContext,
+    client: Client,
+    send: Send,
+    *,
+    first: Predicate | None = None,
+    within: float | None = None,
+    reserve: int = 1,
+) -> Sent:
+    """Send a question within the target's AI budget and wait for its answer's `first` frame (default: ai_done);
+    returns the client's mark before the question.
+
+    The question is admitted by the run's `AiBudget` (paced to `ai_budget_rpm`). A refusal `ai_quota` the suite
+    provoked itself is not the answer: the budget holds every question until the advertised `retry_after` and this
+    one is asked again, at most `MAX_TRIES` times; then the check SKIPs with the reason (LIMIT-005's own check is
+    the one that judges refusals). A question the target accepts counts; one refused for another reason is given
+    back to the budget. `reserve` admits room for more questions the check sends on its own right after (they
+    stay counted: the target may accept them).
+    """
+    budget = ctx.session.ai
+    wait = ctx.timeouts.ai if within is None else within
+    refusals: list[str] = []
+    for _ in range(MAX_TRIES):
+        admission = await budget.admit(reserve)
+        since = client.mark()
+        await send()
+        await client.wait_for(first or frames.ai_done(), wait, since)
+        quota = client.find(frames.error("ai_quota"), since)
+        if not quota:
+            done = client.find(frames.ai_done(), since)
+            if done and frames.data(done[0]).get("status") == "rejected":
+                budget.give_back(admission)
+            return Sent(since, admission)
+        retry = frames.data(quota[0]).get("retry_after")
+        hold = budget.refused(admission, retry)
+        refusals.append(f"retry_after {retry!r}")
+        client.transcript.note(
+            f"ai_quota for a question of the suite's (retry_after {retry!r}): the suite sends no question for "
+            f"{hold:.0f} s and asks again (a refusal it provoked is not a verdict)"
+        )
+        await client.wait_for(frames.ai_done(), ctx.timeouts.frame, quota[0].index)
+    raise ctx.skip(
+        f"the target refused the question for its AI budget {len(refusals)} times ({', '.join(refusals)}) although "
+        f"the suite kept its own questions within ai_budget_rpm {budget.rpm}: another client is spending the budget"
+    )
+
+
 async def ask(
-    ctx: CheckContext, client: Client, question: str, *, id: str | None = None, within: float | None = None
+    ctx: CheckContext,
+    client: Client,
+    question: str,
+    *,
+    id: str | None = None,
+    history: tuple[HistoryItem, ...] = (),
+    within: float | None = None,
 ) -> Answer:
-    since = client.mark()
-    await client.ask(question, id=id)
-    return await collect_answer(ctx, client, since, within=within)
+    """Ask within the AI budget (`ask_within_budget`) and collect the answer."""
+    sent = await ask_within_budget(ctx, client, lambda: client.ask(question, id=id, history=history), within=within)
+    since = sent.since
+    return await collect_answer(ctx, client, since, within=0.0)  # the wait for its ai_done is over
 
 
 def skip_if_not_answered(ctx: CheckContext, answer: Answer, what: str, client: Client) -> None:

@@ -1,30 +1,18 @@
-"""SPEC.md §8, upstream failures: UP-001 … UP-008, provoked through the Gemini double's fault queue.
-
-Every fault is queued with `match=<token>` and `count=3`: only this check's question takes it, and a target
-that retries upstream (allowed) meets the same fault again instead of a lucky success.
+"""SPEC.md §8, upstream failures: UP-001 … UP-008, each judged on the shared upstream cases (checks/cases.py):
+every fault is provoked once per run, through the Gemini double's fault queue, and read by every check it serves.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from roomwire.conformance import frames
-from roomwire.conformance.checks.common import Answer, ask, gather_or_cancel, members
+from roomwire.conformance.checks.cases import CASES, CaseResult, case_exchanges, stall_deadline, upstream_case
+from roomwire.conformance.checks.common import Answer, ask
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.registry import Need, requirement
 from roomwire.conformance.upstream import UPSTREAM_ERROR_PHRASES
-from roomwire.spec.limits import HALF_OPEN_DEADLINE_S
 
 DOUBLE = [Need.DOUBLE]
-
-
-async def provoke(ctx: CheckContext, client: Client, kind: str, *, within: float | None = None, **extra: Any) -> Answer:
-    """Ask a question that the double answers with fault `kind`; returns what the asker received."""
-    token = ctx.token(kind.replace("_", ""))
-    await ctx.upstream.fault(kind, match=token, count=3, **extra)
-    return await ask(ctx, client, f"Tell me about pinball. {token} [[chunks=4]]", within=within)
 
 
 def expect_failure(ctx: CheckContext, answer: Answer, client: Client, what: str, code: str, status: str) -> None:
@@ -38,125 +26,95 @@ def expect_failure(ctx: CheckContext, answer: Answer, client: Client, what: str,
         raise ctx.violation(f"no ai_chunk after the {code!r} notice", frames.summarize(after + answer.late_chunks))
 
 
-@requirement("UP-001", needs=DOUBLE)
+async def expect_case(ctx: CheckContext, name: str, code: str, status: str = "error") -> CaseResult:
+    result = await upstream_case(ctx, name)
+    expect_failure(ctx, result.answer, result.asker, result.case.what, code, status)
+    return result
+
+
+def _retry_after(result: CaseResult) -> object:
+    notices = [e for e in result.answer.errors if frames.data(e).get("code") == "upstream_rate_limited"]
+    return frames.data(notices[0]).get("retry_after")
+
+
+@requirement("UP-001", needs=DOUBLE, shares=case_exchanges("rate_limit", "rate_limit_plain"))
 async def upstream_429_gives_upstream_rate_limited_with_retry_info(ctx: CheckContext) -> None:
     """An upstream 429 gives upstream_rate_limited, retry_after from RetryInfo (60 without), then ai_done 'error'."""
-    (ann,) = await members(ctx, 1)
-    answer = await provoke(ctx, ann, "rate_limit", retry_delay_s=17)
-    expect_failure(ctx, answer, ann, "an upstream 429 with retryDelay 17s", "upstream_rate_limited", "error")
-    retry = [
-        frames.data(e).get("retry_after")
-        for e in answer.errors
-        if frames.data(e).get("code") == "upstream_rate_limited"
-    ]
-    if retry[0] != 17:
-        raise ctx.violation("retry_after 17, RetryInfo's retryDelay '17s'", f"retry_after {retry[0]!r}")
-    body = {
-        "error": {
-            "code": 429,
-            "message": "Resource has been exhausted (e.g. check quota).",
-            "status": "RESOURCE_EXHAUSTED",
-        }
-    }
-    answer = await provoke(ctx, ann, "replay", status=429, body=json.dumps(body))
-    expect_failure(ctx, answer, ann, "an upstream 429 without RetryInfo", "upstream_rate_limited", "error")
-    retry = [
-        frames.data(e).get("retry_after")
-        for e in answer.errors
-        if frames.data(e).get("code") == "upstream_rate_limited"
-    ]
-    if retry[0] != 60:
-        raise ctx.violation("retry_after 60 when the 429 has no RetryInfo", f"retry_after {retry[0]!r}")
+    result = await expect_case(ctx, "rate_limit", "upstream_rate_limited")
+    if (retry := _retry_after(result)) != 17:
+        raise ctx.violation("retry_after 17, RetryInfo's retryDelay '17s'", f"retry_after {retry!r}")
+    result = await expect_case(ctx, "rate_limit_plain", "upstream_rate_limited")
+    if (retry := _retry_after(result)) != 60:
+        raise ctx.violation("retry_after 60 when the 429 has no RetryInfo", f"retry_after {retry!r}")
     ctx.note("retry_after 17 from RetryInfo, 60 without it")
 
 
-@requirement("UP-002", needs=DOUBLE)
+HTTP_ERRORS = ("server_error", "key_echo", "stream_error")
+
+
+@requirement("UP-002", needs=DOUBLE, shares=case_exchanges(*HTTP_ERRORS))
 async def upstream_http_errors_give_upstream_error(ctx: CheckContext) -> None:
-    """500, 503, 400 (bad key), 403 and an in-stream error each give upstream_error, then ai_done 'error'."""
-    kinds: list[tuple[str, dict[str, Any]]] = [
-        ("server_error", {}),
-        ("unavailable", {}),
-        ("invalid_key", {}),
-        ("key_echo", {}),
-        ("stream_error", {"code": 500}),
-    ]
-    clients = [await ctx.driver.join(ctx.room(n + 1), f"U{n}") for n in range(len(kinds))]
-    answers = await gather_or_cancel(
-        *(provoke(ctx, c, kind, **extra) for c, (kind, extra) in zip(clients, kinds, strict=True))
-    )
-    for client, (kind, _), answer in zip(clients, kinds, answers, strict=True):
-        expect_failure(ctx, answer, client, f"upstream fault {kind}", "upstream_error", "error")
-    ctx.note("500, 503, 400, 403 and an in-stream error: upstream_error each")
+    """An upstream 500, a 403 that echoes the key and a 503 inside the stream each give upstream_error, then ai_done
+    'error'."""
+    for name in HTTP_ERRORS:
+        await expect_case(ctx, name, "upstream_error")
+    ctx.note("500, 403 and an in-stream 503: upstream_error each")
 
 
-@requirement("UP-003", needs=DOUBLE)
+@requirement("UP-003", needs=DOUBLE, shares=case_exchanges("abort"))
 async def a_cut_stream_gives_upstream_error_after_the_chunks(ctx: CheckContext) -> None:
     """A stream aborted after two chunks gives, after those chunks, upstream_error and ai_done 'error'."""
-    (ann,) = await members(ctx, 1)
-    answer = await provoke(ctx, ann, "abort", after_chunks=2)
-    expect_failure(ctx, answer, ann, "a stream cut after 2 chunks", "upstream_error", "error")
-    ctx.note(f"{len(answer.chunks)} chunks forwarded, then upstream_error")
+    result = await expect_case(ctx, "abort", "upstream_error")
+    ctx.note(f"{len(result.answer.chunks)} chunks forwarded, then upstream_error")
 
 
-@requirement("UP-004", needs=DOUBLE, slow=True)
+@requirement("UP-004", needs=DOUBLE, slow=True, shares=case_exchanges("stall"))
 async def a_silent_upstream_times_out_with_upstream_timeout(ctx: CheckContext) -> None:
     """An upstream that sends nothing gives upstream_timeout within ai_timeout_s, then ai_done 'error'."""
-    (ann,) = await members(ctx, 1)
-    limit = min(float(ctx.limits.ai_timeout_s), HALF_OPEN_DEADLINE_S)
-    started = ctx.session.clock.now()
-    answer = await provoke(ctx, ann, "stall", within=limit + ctx.timeouts(5.0))
-    expect_failure(ctx, answer, ann, f"an upstream silent for over ai_timeout_s={limit:g}", "upstream_timeout", "error")
-    ctx.note(f"upstream_timeout after {ctx.session.clock.now() - started:.1f} s (ai_timeout_s {limit:g})")
+    await expect_case(ctx, "stall", "upstream_timeout")
+    ctx.note(f"upstream_timeout within {stall_deadline(ctx):.0f} s (ai_timeout_s {ctx.limits.ai_timeout_s})")
 
 
-@requirement("UP-005", needs=DOUBLE)
+@requirement("UP-005", needs=DOUBLE, shares=case_exchanges("safety"))
 async def a_blocked_answer_gives_ai_blocked(ctx: CheckContext) -> None:
     """An answer upstream ends with finishReason SAFETY gives ai_blocked, then ai_done 'blocked'."""
-    (ann,) = await members(ctx, 1)
-    answer = await provoke(ctx, ann, "safety")
-    expect_failure(ctx, answer, ann, "finishReason SAFETY", "ai_blocked", "blocked")
+    await expect_case(ctx, "safety", "ai_blocked", "blocked")
     ctx.note("ai_blocked, then ai_done 'blocked'")
 
 
-@requirement("UP-006", needs=DOUBLE)
+@requirement("UP-006", needs=DOUBLE, shares=case_exchanges("no_finish"))
 async def a_stream_without_finish_reason_gives_ai_incomplete(ctx: CheckContext) -> None:
     """A stream that ends cleanly without finishReason gives ai_incomplete, then ai_done 'error'."""
-    (ann,) = await members(ctx, 1)
-    answer = await provoke(ctx, ann, "no_finish")
-    expect_failure(ctx, answer, ann, "a stream without finishReason", "ai_incomplete", "error")
+    await expect_case(ctx, "no_finish", "ai_incomplete")
     ctx.note("ai_incomplete, then ai_done 'error'")
 
 
-@requirement("UP-007", needs=DOUBLE)
+@requirement("UP-007", needs=DOUBLE, ai=1, shares=case_exchanges("server_error", "rate_limit"))
 async def the_room_keeps_working_after_upstream_failures(ctx: CheckContext) -> None:
-    """After a 500 and a 429 for Ann, Ann and Bob still chat both ways and Ann's next question is answered."""
-    ann, bob = await members(ctx, 2)
-    for kind in ("server_error", "rate_limit"):
-        await provoke(ctx, ann, kind)
-    for sender, other in ((ann, bob), (bob, ann)):
-        text = ctx.token("after")
-        await sender.say(text)
-        await ctx.expect(other, frames.user_msg(text), f"{sender.label}'s message after the upstream failures")
-        await ctx.expect(sender, frames.user_msg(text), f"{sender.label}'s own message after the upstream failures")
-    answer = await ask(ctx, ann, f"Say hi. {ctx.token('again')}")
+    """After an upstream 500 and a 429, asker and watcher still chat both ways, and the 429's asker is answered."""
+    for name in ("server_error", "rate_limit"):
+        result = await upstream_case(ctx, name)
+        for sender, other in ((result.asker, result.watcher), (result.watcher, result.asker)):
+            text = ctx.token("after")
+            await sender.say(text)
+            await ctx.expect(other, frames.user_msg(text), f"{sender.label}'s message after {result.case.what}")
+    answer = await ask(ctx, result.asker, f"Say hi. {ctx.token('again')}")
     if answer.status not in ("ok", "truncated"):
-        raise ctx.violation("Ann's next question is answered (ai_done 'ok')", ann.describe())
-    ctx.note("chat both ways and a new answer after a 500 and a 429")
+        raise ctx.violation(f"the asker's next question after {result.case.what} is answered", result.asker.describe())
+    ctx.note("chat both ways after a 500 and a 429, and a new answer after the 429")
 
 
-@requirement("UP-008", needs=DOUBLE)
+@requirement("UP-008", needs=DOUBLE, shares=case_exchanges(*CASES))
 async def upstream_error_text_never_reaches_a_client(ctx: CheckContext) -> None:
-    """No frame or close reason carries upstream error text, whatever the fault."""
-    ann, bob = await members(ctx, 2)
-    marker = ctx.token("upstreamtext")
-    body = {"error": {"code": 500, "message": f"Internal failure {marker}", "status": "INTERNAL"}}
-    faults: list[tuple[str, dict[str, Any]]] = [("replay", {"status": 500, "body": json.dumps(body)})]
-    for kind, extra in faults + [(kind, {}) for kind in ("key_echo", "server_error", "rate_limit", "unavailable")]:
-        await provoke(ctx, ann, kind, **extra)
-    for client in (ann, bob):
-        texts = [item.raw for item in client.received] + [client.close_reason or ""]
-        for phrase in (marker, *UPSTREAM_ERROR_PHRASES):
-            if any(phrase in text for text in texts):
-                found = next(frames.summary(i) for i in client.received if phrase in i.raw)
-                raise ctx.violation("no upstream error text in any frame", f"{client.label} got {phrase!r}: {found}")
-    ctx.note("5 upstream errors, none of their text forwarded")
+    """No frame or close reason carries upstream error text, whatever the fault (every upstream case of the run)."""
+    for name in CASES:
+        result = await upstream_case(ctx, name)
+        for client in (result.asker, result.watcher):
+            texts = [item.raw for item in client.received] + [client.close_reason or ""]
+            for phrase in (result.marker, *UPSTREAM_ERROR_PHRASES):
+                if any(phrase in text for text in texts):
+                    found = next((frames.summary(i) for i in client.received if phrase in i.raw), client.close_reason)
+                    raise ctx.violation(
+                        "no upstream error text in any frame", f"{client.label} got {phrase!r}: {found}"
+                    )
+    ctx.note(f"{len(CASES)} upstream outcomes, none of their text forwarded")

@@ -56,8 +56,8 @@ class Push:
 
     observer: Client
     slow: Client
-    sent: dict[str, float] = field(default_factory=dict)
-    delivered: dict[str, float] = field(default_factory=dict)
+    sent: dict[str, tuple[float, float]] = field(default_factory=dict)  # token: (run clock, stalls) when sent
+    delivered: dict[str, float] = field(default_factory=dict)  # token: seconds it took, the suite's stalls excluded
     bytes: int = 0
     stalled: list[str] = field(default_factory=list)
     slow_left: bool = False
@@ -69,20 +69,26 @@ class Push:
         """Read the observer's new frames once: deliveries by token, and the silent member's leave."""
         for item in self.observer.received[self._seen :]:
             content = frames.data(item).get("content")
-            if frames.kind(item) == "user_msg" and isinstance(content, str) and item.at is not None:
-                self.delivered.setdefault(content.split(" ", 1)[0], item.at)
+            token = content.split(" ", 1)[0] if isinstance(content, str) else ""
+            if frames.kind(item) == "user_msg" and token in self.sent and token not in self.delivered:
+                took = self.observer.took(item, *self.sent[token])
+                if took is not None:
+                    self.delivered[token] = took
             elif frames.leave("Slow")(item):
                 self.slow_left = True
         self._seen = len(self.observer.received)
 
 
 def _payload(ctx: CheckContext, token: str) -> str:
-    """A message of max_content_chars code points, mostly 4-byte emoji, within the frame limit."""
+    """A message of half max_content_chars code points, mostly 4-byte emoji, in at most half the frame limit: far
+    under every limit, so a target whose own limit is a little stricter than it advertises fails CONN-006 for
+    that, not FLOW-001."""
     limits = ctx.limits
-    fill = "😀" * limits.max_content_chars
-    while len(fill.encode()) > limits.max_frame_bytes - 512 - len(token):
+    chars = limits.max_content_chars // 2
+    fill = "😀" * chars
+    while len(fill.encode()) > limits.max_frame_bytes // 2 - 64 - len(token):
         fill = fill[: len(fill) * 3 // 4]
-    return f"{token} {fill}"[: limits.max_content_chars]
+    return f"{token} {fill}"[:chars]
 
 
 async def _send(ctx: CheckContext, push: Push, sender: Client, target: int, gate: ByteGate) -> None:
@@ -94,7 +100,7 @@ async def _send(ctx: CheckContext, push: Push, sender: Client, target: int, gate
         await gate.take(len(text.encode()))
         if push.stop.is_set():
             return
-        push.sent[token] = ctx.session.clock.now()
+        push.sent[token] = (ctx.session.clock.now(), ctx.session.stalls.stalled())
         if not await sender.say(text):
             return
         push.bytes += len(text.encode())
@@ -105,8 +111,12 @@ async def _watch(ctx: CheckContext, push: Push) -> None:
     while not push.stop.is_set():
         await asyncio.sleep(0.1)
         push.update()
-        now = ctx.session.clock.now()
-        late = [t for t, at in push.sent.items() if now - at > ctx.timeouts.frame and t not in push.delivered]
+        now, stalled = ctx.session.clock.now(), ctx.session.stalls.stalled()
+        late = [
+            t
+            for t, (at, stalls_then) in push.sent.items()
+            if now - at - (stalled - stalls_then) > ctx.timeouts.frame and t not in push.delivered
+        ]
         if late or push.slow_left:
             push.stalled += late
             push.stop.set()
@@ -140,7 +150,7 @@ async def a_member_that_stops_reading_does_not_delay_the_others(ctx: CheckContex
     if last is not None and not push.stalled:
         await push.observer.wait_for(frames.user_msg(containing=last), bound)
     push.update()
-    late = push.stalled or [t for t, at in push.sent.items() if push.delivered.get(t, at + bound + 1) - at > bound]
+    late = push.stalled or [t for t in push.sent if push.delivered.get(t, bound + 1) > bound]
     if late:
         delivered = sum(1 for t in push.sent if t in push.delivered)
         raise ctx.violation(

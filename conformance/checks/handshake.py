@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from roomwire.conformance import frames
-from roomwire.conformance.checks.common import Pacer, members, whitespace_padded
+from roomwire.conformance.checks.common import members, whitespace_padded
+from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.outcomes import Blocked
 from roomwire.conformance.registry import requirement
+from roomwire.conformance.target import Query
 from roomwire.spec.limits import BOUNDS, Limits
 
 WELCOME_FIELDS = ("room", "seq", "members", "capabilities")
@@ -17,13 +21,15 @@ async def upgrade_is_accepted_for_every_valid_room(ctx: CheckContext) -> None:
     """The endpoint accepts the upgrade for valid room names, with and without the query parameters."""
     base = ctx.room()
     longest = (base + "_" + "Zz9-" * 16)[:64]
-    cases = [
+    cases: list[tuple[str, Query]] = [
         (base, {}),
         (longest, {}),
         (f"{base}_x", {"nickname": "Ann"}),
         (f"{base}_y", {"lang": "en"}),
         (f"{base}_z", {"since": "0"}),
         (f"{base}_w", {"nickname": "철수", "lang": "ko", "x-unknown": "1"}),
+        (f"{base}_v", [("nickname", "Ann"), ("nickname", "")]),  # repeated: the first value counts (SPEC.md §1)
+        (f"{base}_u", [("lang", "en"), ("lang", "fr")]),
     ]
     for room, params in cases:
         outcome = await ctx.driver.attempt(room, params=params)
@@ -31,10 +37,13 @@ async def upgrade_is_accepted_for_every_valid_room(ctx: CheckContext) -> None:
             how = f"HTTP {outcome.status}" if outcome.status is not None else outcome.error
             raise ctx.violation(f"the upgrade of {outcome.url} is accepted", f"refused ({how})")
         await outcome.client.close(ctx.timeouts.close)
-    ctx.note(f"{len(cases)} upgrades accepted (64-character room, nickname, lang, since, an unknown parameter)")
+    ctx.note(
+        f"{len(cases)} upgrades accepted (64-character room, nickname, lang, since, an unknown parameter, repeated "
+        "parameters whose first value is valid)"
+    )
 
 
-def _invalid_upgrades(base: str) -> list[tuple[str, str, dict[str, str]]]:
+def _invalid_upgrades(base: str) -> list[tuple[str, str, Query]]:
     return [
         ("a room of 65 characters", (base + "x" * 65)[:65], {}),
         ("a room with a dot", f"{base}.x", {}),
@@ -47,6 +56,10 @@ def _invalid_upgrades(base: str) -> list[tuple[str, str, dict[str, str]]]:
         ("lang=fr", base, {"lang": "fr"}),
         ("since=-1", base, {"since": "-1"}),
         ("since=abc", base, {"since": "abc"}),
+        ("an empty nickname= (a value, not an absent parameter)", base, {"nickname": ""}),
+        ("an empty lang=", base, {"lang": ""}),
+        ("an empty since=", base, {"since": ""}),
+        ("a repeated nickname whose first value is invalid", base, [("nickname", ""), ("nickname", "Ann")]),
     ]
 
 
@@ -63,7 +76,7 @@ async def upgrade_is_refused_for_invalid_room_or_parameters(ctx: CheckContext) -
             wrong.append(f"{what}: {f'HTTP {outcome.status}' if outcome.status is not None else outcome.error}")
     if wrong:
         raise ctx.violation("an HTTP 4xx refusal for every invalid room or parameter", "; ".join(wrong))
-    ctx.note("11 invalid upgrades refused with 4xx")
+    ctx.note(f"{len(_invalid_upgrades(ctx.room()))} invalid upgrades refused with 4xx")
 
 
 @requirement("CONN-003")
@@ -150,9 +163,60 @@ def _longest_content(limits: Limits) -> str:
     return content
 
 
+async def answered_in_order(ctx: CheckContext, client: Client) -> None:
+    """A barrier on `client`'s own stream: a ping sent now is answered after everything the target had to say
+    about the frames sent before it (it handles a connection's frames in order). No verdict if no pong comes."""
+    mark = client.mark()
+    await client.send_json({"type": "ping", "id": "barrier"})
+    await client.wait_for(frames.pong(), ctx.timeouts.frame, mark)
+
+
+#: The largest advertised burst the suite sends at once (a bigger one is not probed at its edge, and says so).
+MAX_BURST_PROBE = 200
+
+
+async def _accepted_at_the_limits(ctx: CheckContext, ann: Client, bob: Client, limits: Limits) -> list[str]:
+    """Frames exactly at the advertised limits, each of which the target must accept: a content of exactly
+    max_content_chars code points (1-, 3- and 4-byte characters) in a frame of exactly max_frame_bytes, then, from a
+    connection that has sent nothing, `burst` frames at once (the bucket can only have refilled meanwhile).
+    Returns what was probed."""
+    content = _longest_content(limits)
+    text = whitespace_padded(ann.protocol.user_msg(content, nickname="Ann"), limits.max_frame_bytes)
+    await ann.send_text(text)
+    await ctx.expect(
+        bob,
+        frames.user_msg(content),
+        f"a message of exactly max_content_chars={limits.max_content_chars} code points in a frame of exactly "
+        f"max_frame_bytes={limits.max_frame_bytes} bytes",
+    )
+    probed = [f"a content of {limits.max_content_chars} code points in a {len(text.encode())}-byte frame"]
+    if limits.burst > MAX_BURST_PROBE:
+        ctx.note(f"the advertised burst {limits.burst} is more than the suite sends at once ({MAX_BURST_PROBE})")
+        return probed
+    burster = await ctx.driver.join(ctx.room(), "Burst")
+    tokens = [ctx.token("burst") for _ in range(limits.burst)]
+    since, seen = burster.mark(), bob.mark()
+    for token in tokens:
+        await burster.say(token)
+    await ctx.expect(bob, frames.user_msg(tokens[-1]), f"the last of {limits.burst} frames sent at once")
+    # its own stream up to its last message (a ping would be frame burst + 1): every notice for the burst is before
+    if await burster.wait_for(frames.user_msg(tokens[-1]), ctx.timeouts.frame, since) is None:
+        await asyncio.sleep(ctx.timeouts.settle)
+    refused = burster.find(frames.system("error"), since)
+    missing = [t for t in tokens if not bob.find(frames.user_msg(t), seen)]
+    if refused or missing:
+        raise ctx.violation(
+            f"all {limits.burst} frames of a burst of exactly the advertised burst accepted",
+            f"{len(missing)} not broadcast; {burster.describe(since)}",
+        )
+    return [*probed, f"{limits.burst} frames at once"]
+
+
 @requirement("CONN-006")
 async def advertised_limits_are_complete_in_bounds_and_not_stricter_than_enforced(ctx: CheckContext) -> None:
-    """welcome.limits has every §10 member within its bounds, and frames within them are accepted."""
+    """welcome.limits has every §10 member within its bounds, and frames exactly at the advertised limits are
+    accepted (content, frame size, burst). Errors are read on each sender's own stream, after its own last
+    message came back (so every notice for an earlier frame has arrived)."""
     ann, bob = await members(ctx, 2)
     welcome = ann.find(frames.system("welcome"))
     if not welcome:
@@ -163,21 +227,9 @@ async def advertised_limits_are_complete_in_bounds_and_not_stricter_than_enforce
         raise ctx.violation("welcome.limits states every §10 limit within SPEC.md's bounds", "; ".join(problems))
     limits = Limits.from_json(advertised) if isinstance(advertised, dict) else ctx.limits
     since = ann.mark()
-    content = _longest_content(limits)
-    text = whitespace_padded(ann.protocol.user_msg(content, nickname="Ann"), limits.max_frame_bytes - 64)
-    await ann.send_text(text)
-    await ctx.expect(
-        bob,
-        frames.user_msg(content),
-        f"a message of exactly max_content_chars={limits.max_content_chars} code points "
-        "in a frame just under max_frame_bytes",
-    )
-    pacer, tokens = Pacer(ctx, reserve=3), [ctx.token("burst") for _ in range(min(limits.burst - 3, 30))]
-    for token in tokens:
-        await pacer.wait()
-        await ann.say(token)
-    await ctx.expect(bob, frames.user_msg(tokens[-1]), "every message of a burst within the advertised burst")
+    probed = await _accepted_at_the_limits(ctx, ann, bob, limits)
+    await answered_in_order(ctx, ann)
     refused = ann.find(frames.system("error"), since)
     if refused or ann.closed.is_set():
         raise ctx.violation("no error for frames within the advertised limits", ann.describe(since))
-    ctx.note(f"limits advertised and in bounds; {len(tokens) + 1} frames at the limits accepted")
+    ctx.note(f"limits advertised and in bounds; accepted at the limits: {'; '.join(probed)}")

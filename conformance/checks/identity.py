@@ -6,6 +6,7 @@ from roomwire.conformance import frames
 from roomwire.conformance.checks.common import members
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
+from roomwire.conformance.outcomes import Blocked
 from roomwire.conformance.registry import requirement
 from roomwire.spec.texts import NEUTRAL_NAME, Lang
 
@@ -24,11 +25,12 @@ async def nickname_is_bound_by_query_or_first_frame(ctx: CheckContext) -> None:
     """?nickname= binds at connect; otherwise the first frame carrying a nickname binds it for good."""
     room = ctx.room()
     (watcher,) = await members(ctx, 1, room=room)
-    by_query = await ctx.driver.join(room, "Quinn", frame_nickname=False)
+    by_query = await ctx.driver.join(room, "Quinn Q", frame_nickname=False)  # in the URL as Quinn+Q (SPEC.md §1)
     name = await _broadcast_name(ctx, by_query, watcher)
-    if name != "Quinn":
+    if name != "Quinn Q":
         raise ctx.violation(
-            "a message without nickname from a connection opened with ?nickname=Quinn is Quinn's", f"nickname {name!r}"
+            "a message without nickname from a connection opened with ?nickname=Quinn+Q is 'Quinn Q''s",
+            f"nickname {name!r}",
         )
     by_frame = await ctx.driver.join(room, None)
     first = await _broadcast_name(ctx, by_frame, watcher, nickname="Fran")
@@ -38,6 +40,40 @@ async def nickname_is_bound_by_query_or_first_frame(ctx: CheckContext) -> None:
             "the first frame's nickname 'Fran' is bound for every later frame", f"first {first!r}, later {later!r}"
         )
     ctx.note("bound by query and by first frame")
+
+
+#: Frames that carry a valid nickname yet bind nothing (SPEC.md §4): invalid ones (INPUT-003's "no other effect")
+#: and a ping, whose `nickname` is a field the spec does not define for it (FRAME-002: ignored).
+NON_BINDING = (
+    ("a user_msg with a numeric content", {"type": "user_msg", "content": 5}, "bad_frame"),
+    ("an ai_msg without content", {"type": "ai_msg"}, "bad_frame"),
+    ("a user_msg with an invalid id", {"type": "user_msg", "content": "hi", "id": "bad id"}, "bad_frame"),
+    ("a ping", {"type": "ping", "id": "p-1"}, None),
+)
+
+
+@requirement("IDENT-001")
+async def frames_that_are_invalid_or_pings_bind_no_nickname(ctx: CheckContext) -> None:
+    """An invalid frame or a ping carrying a valid nickname binds nothing: the next valid frame without a nickname
+    speaks under the neutral name, and a later one with a nickname still binds it."""
+    room = ctx.room()
+    (watcher,) = await members(ctx, 1, room=room)
+    anon = await ctx.driver.join(room, None)
+    for what, payload, code in NON_BINDING:
+        since = anon.mark()
+        await anon.send_json({**payload, "nickname": "Mallory"})
+        answer = frames.system("error") if code is not None else frames.pong()
+        await ctx.expect(anon, answer, f"the answer to {what} ({code or 'pong'})", since=since)
+    name = await _broadcast_name(ctx, anon, watcher)
+    if name == "Mallory":  # which name an unnamed connection speaks under is IDENT-003's business
+        raise ctx.violation(
+            "a valid message without nickname after invalid frames and a ping naming 'Mallory' is not Mallory's",
+            f"nickname {name!r}",
+        )
+    name = await _broadcast_name(ctx, anon, watcher, nickname="Val")
+    if name != "Val":
+        raise ctx.violation("the first valid frame's nickname 'Val' binds", f"nickname {name!r}")
+    ctx.note(f"{len(NON_BINDING)} frames naming Mallory bound nothing; the next valid one bound 'Val'")
 
 
 @requirement("IDENT-002")
@@ -80,8 +116,10 @@ async def unnamed_connections_use_the_neutral_name(ctx: CheckContext) -> None:
             raise ctx.violation(f"the join names {neutral!r} in nickname and content", frames.summary(join))
         text = ctx.token("says")
         await anon.send_json({"type": "user_msg", "content": text})
-        echo = await ctx.expect(anon, frames.user_msg(text), "the echo of its own message")
         seen = await ctx.expect(watcher, frames.user_msg(text), "the message of the unnamed connection")
+        echo = await anon.wait_for(frames.user_msg(text), ctx.timeouts.frame)
+        if echo is None:
+            raise Blocked("CHAT-001", "the unnamed connection's own message never came back to it")
         if (
             frames.data(echo).get("nickname") != neutral
             or frames.data(seen).get("nickname") not in NEUTRAL_NAME.values()

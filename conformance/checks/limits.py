@@ -132,21 +132,31 @@ def _drain_cap(ctx: CheckContext) -> int:
 
 
 async def _drain(ctx: CheckContext, client: Client, stop: asyncio.Event, sent: list[int]) -> None:
+    """Ask until the target answers ai_quota; each question counts in the run's AI budget as sent (no pacing:
+    the drain wants the refusal)."""
+    budget = ctx.session.ai
     while not stop.is_set() and sum(sent) < _drain_cap(ctx):
         since = client.mark()
         sent.append(1)
+        admission = budget.spend()
         await client.ask(f"Hi. {ctx.token('drain')} [[chunks=2]] [[sentences=1]]")
         await client.wait_for(frames.ai_done(), ctx.timeouts.ai, since)
-        if client.find(frames.error("ai_quota"), since):
+        quota = client.find(frames.error("ai_quota"), since)
+        if quota:
+            budget.refused(admission, frames.data(quota[0]).get("retry_after"))
             stop.set()
 
 
 @requirement("LIMIT-005", exclusive=True, order=10)
 async def the_ai_budget_answers_ai_quota_when_spent(ctx: CheckContext) -> None:
-    """Past ai_budget_rpm accepted questions a minute, ai_msg gets ai_quota (retry_after) and ai_done 'rejected'."""
+    """Past ai_budget_rpm accepted questions a minute, ai_msg gets ai_quota (retry_after) and ai_done 'rejected'.
+
+    It runs after every other check that asks (they are paced within the budget) and spends what is left of the
+    window; the note says how much, since the target's budget stays spent for up to a minute after the run."""
     budget = ctx.limits.ai_budget_rpm
     if budget + 5 > MAX_DRAIN:
         raise ctx.skip(f"the advertised ai_budget_rpm {budget} is too large to spend within {MAX_DRAIN} questions")
+    own = ctx.session.ai.in_window()
     drainers = [await ctx.driver.join(ctx.room(), f"D{n}") for n in range(5)]
     stop, sent = asyncio.Event(), list[int]()
     await asyncio.gather(*(_drain(ctx, c, stop, sent) for c in drainers))
@@ -159,7 +169,10 @@ async def the_ai_budget_answers_ai_quota_when_spent(ctx: CheckContext) -> None:
     done = await client.wait_for(frames.ai_done(), ctx.timeouts.frame, notice.index)
     if not isinstance(retry, int) or retry < 1 or done is None or frames.data(done).get("status") != "rejected":
         raise ctx.violation("ai_quota with retry_after >= 1, then ai_done 'rejected'", client.describe(notice.index))
-    ctx.note(f"ai_quota after {sum(sent)} questions, retry_after {retry}")
+    ctx.note(
+        f"ai_quota after {sum(sent)} drain question(s), with {own} of the suite's own questions in the last minute; "
+        f"retry_after {retry}: the target's AI budget stays spent for up to that long after this run"
+    )
 
 
 @requirement("LIMIT-005", needs=[Need.DOUBLE], exclusive=True, order=11)
@@ -172,10 +185,13 @@ async def a_question_over_the_budget_never_reaches_upstream(ctx: CheckContext) -
         raise ctx.skip(f"no ai_quota within {sum(sent)} questions, so no refused question to trace")
     token = ctx.token("overbudget")
     since = ann.mark()
+    admission = ctx.session.ai.spend()
     await ann.ask(f"One more? {token}")
     await ann.wait_for(frames.ai_done(), ctx.timeouts.ai, since)
-    if not ann.find(frames.error("ai_quota"), since):
+    quota = ann.find(frames.error("ai_quota"), since)
+    if not quota:
         raise ctx.skip("the budget recovered before the traced question")
+    ctx.session.ai.refused(admission, frames.data(quota[0]).get("retry_after"))
     if await ctx.upstream.journal(token):
         raise ctx.violation("no upstream call for a question refused with ai_quota", "the double's journal has one")
     ctx.note("the refused question never reached upstream")

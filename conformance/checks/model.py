@@ -34,6 +34,8 @@ from roomwire.spec.errors import SpecViolation
 EXAMPLES = 2
 STEPS = 10
 MAX_MEMBERS = 4
+#: Questions the model asks in a run, admitted in the AI budget before it starts (a rule cannot wait for it).
+MODEL_QUESTIONS = 1
 T = TypeVar("T")
 
 
@@ -54,6 +56,7 @@ class RoomMachine(RuleBasedStateMachine):
     loop: asyncio.AbstractEventLoop
     rooms: itertools.count[int]
     names: itertools.count[int]
+    questions: list[int]  # questions left in the run's admission (MODEL_QUESTIONS)
 
     def __init__(self) -> None:
         super().__init__()
@@ -111,6 +114,9 @@ class RoomMachine(RuleBasedStateMachine):
         client = self.room.members[name]
         if len(client.find(frames.ai_done())) < self.room.asked.get(name, 0):
             return  # one question in flight per connection (AI-006); asking again would be refused, not modelled
+        if not self.questions[0]:
+            return  # the run's AI budget for the model is spent (a refused ai_quota would still end in one ai_done)
+        self.questions[0] -= 1
         self.room.asked[name] = self.room.asked.get(name, 0) + 1
         self.run(client.ask(f"Hi! {self.ctx.token('q')} [[chunks=2]] [[sentences=1]]"))
 
@@ -171,7 +177,13 @@ def machine_for(ctx: CheckContext, loop: asyncio.AbstractEventLoop) -> type[Room
     return type(
         "BoundRoomMachine",
         (RoomMachine,),
-        {"ctx": ctx, "loop": loop, "rooms": itertools.count(), "names": itertools.count()},
+        {
+            "ctx": ctx,
+            "loop": loop,
+            "rooms": itertools.count(),
+            "names": itertools.count(),
+            "questions": [MODEL_QUESTIONS],
+        },
     )
 
 
@@ -197,11 +209,14 @@ def first_violation(error: BaseException) -> BaseException:
     return error
 
 
-@requirement("CHAT-004", also=("CHAT-001", "PRES-001", "PRES-002", "PRES-003", "AI-001", "AI-002"), slow=True)
+@requirement(
+    "CHAT-004", also=("CHAT-001", "PRES-001", "PRES-002", "PRES-003", "AI-001", "AI-002"), slow=True, ai=MODEL_QUESTIONS
+)
 async def a_random_room_history_matches_the_model(ctx: CheckContext) -> None:
     """Random joins, messages, questions, closes and drops: every member's view matches the room model."""
     from hypothesis.reporting import with_reporter
 
+    await ctx.session.ai.admit(MODEL_QUESTIONS)
     machine = machine_for(ctx, asyncio.get_running_loop())
 
     def run() -> None:

@@ -17,9 +17,8 @@ budget drain (LIMIT-005): the scan asks the AI up to four questions and must not
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.page_behaviour import (
@@ -32,6 +31,7 @@ from roomwire.conformance.page_behaviour import (
     judge_wait,
 )
 from roomwire.conformance.registry import Need, requirement
+from roomwire.conformance.shared import Exchange, shared
 from roomwire.conformance.target import PLACEHOLDER
 from roomwire.spec.errors import HarnessError
 
@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 #: Exclusive checks' order: RECON-002 is -10, SEC-003's key sweep 0, LIMIT-005's drain 10 and 11.
 BROWSER_ORDER = -5
-_SCAN = "browser scan"
+#: Questions the scan makes the page ask (roomwire.conformance.browser): two, and one per fault with the double.
+SCAN_QUESTIONS = 4
 
 
 async def scan_in_browser(ctx: CheckContext) -> BrowserScanResult:
@@ -50,16 +51,12 @@ async def scan_in_browser(ctx: CheckContext) -> BrowserScanResult:
         HarnessError: chromium or Playwright is missing (every browser check is then ERROR, exit 3);
             TargetUnreachable: the page did not load.
     """
-    session = ctx.session
-    async with session.memo_lock:
-        task = session.memo.get(_SCAN)
-        if not isinstance(task, asyncio.Task):
-            task = asyncio.ensure_future(_scan(ctx))
-            session.memo[_SCAN] = task
-    return await asyncio.shield(cast("asyncio.Task[BrowserScanResult]", task))
+    return await shared(ctx, SCAN)
 
 
 async def _scan(ctx: CheckContext) -> BrowserScanResult:
+    """Admits the page's questions in the AI budget first (the page asks them, the suite cannot pace it)."""
+    await ctx.session.ai.admit(SCAN_QUESTIONS)
     setup = ctx.session.browser
     if setup is None:
         raise HarnessError(f"{ctx.check.name} needs --browser but was run without it")
@@ -76,6 +73,9 @@ async def _scan(ctx: CheckContext) -> BrowserScanResult:
         room=ctx.room(),
         timeout_s=ctx.timeouts.ai,
     )
+
+
+SCAN: Exchange[BrowserScanResult] = Exchange("browser", _scan, ai_requests=SCAN_QUESTIONS, doc="the --browser scan")
 
 
 def judge(ctx: CheckContext, verdict: PageVerdict, scan: BrowserScanResult) -> None:
@@ -97,42 +97,42 @@ def judge(ctx: CheckContext, verdict: PageVerdict, scan: BrowserScanResult) -> N
     ctx.note(verdict.detail)
 
 
-@requirement("CLIENT-001", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER)
+@requirement("CLIENT-001", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER, shares=[SCAN])
 async def the_page_types_each_chunk_into_the_answer_as_it_arrives(ctx: CheckContext) -> None:
     """The AI bubble shows the answer as it stands after each ai_chunk, in order (the typing effect)."""
     scan = await scan_in_browser(ctx)
     judge(ctx, judge_typing(scan.page), scan)
 
 
-@requirement("CLIENT-001", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER)
+@requirement("CLIENT-001", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER, shares=[SCAN])
 async def the_page_shows_a_spinner_until_ai_done(ctx: CheckContext) -> None:
     """#ai-spinner shows while an answer is pending and hides once its ai_done arrives, whatever its status."""
     scan = await scan_in_browser(ctx)
     judge(ctx, judge_spinner(scan.page), scan)
 
 
-@requirement("CLIENT-002", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER)
+@requirement("CLIENT-002", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER, shares=[SCAN])
 async def the_page_shows_every_system_notice(ctx: CheckContext) -> None:
     """Every system frame's content the page received is shown in #chat-log or #ai-log."""
     scan = await scan_in_browser(ctx)
     judge(ctx, judge_notices(scan.page), scan)
 
 
-@requirement("CLIENT-002", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER)
+@requirement("CLIENT-002", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER, shares=[SCAN])
 async def the_page_shows_the_retry_after_wait(ctx: CheckContext) -> None:
     """A notice with retry_after shows the wait in seconds beside its content."""
     scan = await scan_in_browser(ctx)
     judge(ctx, judge_wait(scan.page), scan)
 
 
-@requirement("CLIENT-004", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER)
+@requirement("CLIENT-004", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER, shares=[SCAN])
 async def the_page_shows_wire_text_as_text_never_as_html(ctx: CheckContext) -> None:
     """Markup in a chat message and a nickname is shown literally and makes no element."""
     scan = await scan_in_browser(ctx)
     judge(ctx, judge_markup(scan.page), scan)
 
 
-@requirement("CLIENT-005", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER)
+@requirement("CLIENT-005", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER, shares=[SCAN])
 async def each_question_gets_a_new_ai_bubble(ctx: CheckContext) -> None:
     """Each question's answer goes into a new AI bubble; earlier bubbles stay as they were."""
     scan = await scan_in_browser(ctx)

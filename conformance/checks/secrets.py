@@ -1,8 +1,9 @@
 """SPEC.md §13, secrets and the browser boundary: SEC-001 … SEC-005.
 
 Key checks need a canary: a fake key configured in the target, known to the suite (`--canary-key`, or the
-bundled target's own). Before judging, `prove_canary` asks one question and reads the double's journal: only
-if the key fingerprint upstream saw is the canary's does "the canary appears nowhere" mean anything. Every
+bundled target's own). Before judging, `prove_canary` reads the double's journal entry of the run's shared plain
+question (checks/exchanges.py): only if the key fingerprint upstream saw is the canary's does "the canary appears
+nowhere" mean anything. Every
 frame and close reason of the whole run is searched for it as it arrives (transcript.LeakWatch); SEC-003 runs
 last (exclusive) so its verdict covers all of them, plus the target's HTTP responses and a `key_echo` fault.
 
@@ -14,41 +15,34 @@ once the double's journal proves the target uses the canary, as for the other ke
 
 from __future__ import annotations
 
-import asyncio
+import ipaddress
 
-from roomwire.conformance.checks.common import ask, members
-from roomwire.conformance.checks.page import BROWSER_ORDER, scan_in_browser
+from roomwire.conformance.checks.cases import case_exchanges, upstream_case
+from roomwire.conformance.checks.exchanges import PLAIN
+from roomwire.conformance.checks.page import BROWSER_ORDER, SCAN, scan_in_browser
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.http_probe import Fetched, http_client, page_and_assets, server_responses
 from roomwire.conformance.outcomes import Skip
 from roomwire.conformance.registry import Need, requirement
+from roomwire.conformance.shared import shared
 from roomwire.conformance.upstream import UpstreamCall, fingerprint
 
 
 async def traced_call(ctx: CheckContext) -> UpstreamCall:
-    """One question the double journals; skips when the target makes no upstream call for it."""
-    (asker,) = await members(ctx, 1, room=ctx.room(9))
-    token = ctx.token("trace")
-    await ask(ctx, asker, f"Say hi. {token}")
-    calls = await ctx.upstream.wait_for_calls(token, ctx.timeouts.frame)
-    if not calls:
+    """The shared plain question as the double journaled it; skips when the target made no upstream call for it."""
+    asked = await shared(ctx, PLAIN)
+    if asked.call is None:
         raise ctx.skip("the target made no upstream call for a question (is it wired to the double?)")
-    return calls[0]
+    return asked.call
 
 
 async def prove_canary(ctx: CheckContext) -> UpstreamCall:
     """The journal shows the target sending the canary key; else SKIP saying what it sent instead."""
     canary = ctx.session.canary or ""
-    memo = ctx.session.memo
-    async with ctx.session.memo_lock:
-        if "canary proof" not in memo:
-            try:
-                memo["canary proof"] = await traced_call(ctx)
-            except Exception as exc:
-                memo["canary proof"] = str(exc)
-        proof = memo["canary proof"]
-    if not isinstance(proof, UpstreamCall):
-        raise ctx.skip(f"could not trace a question upstream to prove the canary: {proof}")
+    try:
+        proof = await traced_call(ctx)
+    except Skip as exc:
+        raise ctx.skip(f"could not trace a question upstream to prove the canary: {exc.reason}") from None
     if proof.key_fingerprint != fingerprint(canary):
         raise ctx.skip(
             f"the target does not send the canary key upstream (the double saw key fingerprint "
@@ -58,9 +52,20 @@ async def prove_canary(ctx: CheckContext) -> UpstreamCall:
     return proof
 
 
-@requirement("SEC-001", needs=[Need.CANARY])
+@requirement("SEC-001", needs=[Need.CANARY], shares=[PLAIN])
 async def the_key_comes_from_the_servers_configuration(ctx: CheckContext) -> None:
-    """The key the target uses upstream is the one configured in it (the canary's fingerprint in the journal)."""
+    """The key the target uses upstream is the one configured in it (the canary's fingerprint in the journal).
+
+    When the suite configured the canary itself (the bundled target), another key upstream is this failure; for a
+    URL target it may be a configuration slip of the person running the suite, so the check cannot judge."""
+    if ctx.session.canary_configured:
+        canary = ctx.session.canary or ""
+        call = await traced_call(ctx)
+        if call.key_fingerprint != fingerprint(canary):
+            raise ctx.violation(
+                f"upstream gets the key the suite configured (fingerprint {fingerprint(canary)})",
+                f"upstream got key fingerprint {call.key_fingerprint or 'none'}",
+            )
     proof = await prove_canary(ctx)
     ctx.note(
         f"upstream saw the configured key (fingerprint {proof.key_fingerprint}); "
@@ -68,7 +73,7 @@ async def the_key_comes_from_the_servers_configuration(ctx: CheckContext) -> Non
     )
 
 
-@requirement("SEC-002", needs=[Need.DOUBLE])
+@requirement("SEC-002", needs=[Need.DOUBLE], shares=[PLAIN])
 async def the_key_travels_only_in_the_x_goog_api_key_header(ctx: CheckContext) -> None:
     """Upstream receives the key in x-goog-api-key, never as ?key= in the URL."""
     call = await traced_call(ctx)
@@ -93,15 +98,11 @@ def _scan(ctx: CheckContext, fetched: list[Fetched], requirement_id: str) -> Non
                 )
 
 
-@requirement("SEC-003", needs=[Need.CANARY], exclusive=True, order=0)
+@requirement("SEC-003", needs=[Need.CANARY], exclusive=True, order=0, shares=(PLAIN, *case_exchanges("key_echo")))
 async def the_key_appears_in_no_frame_close_reason_or_response(ctx: CheckContext) -> None:
     """Not in any frame or close reason of the run (a key_echo fault included), nor in any HTTP response."""
     await prove_canary(ctx)
-    ann, bob = await members(ctx, 2)
-    token = ctx.token("echo")
-    await ctx.upstream.fault("key_echo", match=token, count=3)
-    await ask(ctx, ann, f"Tell me a joke. {token}")
-    await asyncio.sleep(ctx.timeouts.settle)
+    await upstream_case(ctx, "key_echo")  # upstream echoed the key in its error body: the notice must not
     endpoint = ctx.session.target.endpoint(0)
     async with http_client(ctx.session.target.ssl_context() or False, ctx.timeouts.frame) as client:
         _scan(ctx, await server_responses(client, endpoint, ctx.room(), ctx.token("missing")), "SEC-003")
@@ -116,23 +117,81 @@ async def the_key_appears_in_no_frame_close_reason_or_response(ctx: CheckContext
     ctx.note(f"canary absent from {ctx.session.watch.searched} frames, close reasons and responses (key_echo included)")
 
 
+def _is_loopback_host(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
+def allowed_origins(ctx: CheckContext) -> list[tuple[str, str]]:
+    """Origins the target must accept: `--allowed-origin`'s when given (the deployment's own list), else SPEC.md
+    §13's default: the target's own host and loopback origins on other ports."""
+    if ctx.session.allowed_origins:
+        return [("an origin the deployment allows (--allowed-origin)", o) for o in ctx.session.allowed_origins]
+    return [
+        ("the server's own host", ctx.session.target.endpoint(0).own_origin),
+        ("a loopback origin on another port", "http://localhost:5173"),
+        ("a loopback address on another port", "http://127.0.0.1:8080"),
+        ("the IPv6 loopback", "https://[::1]:3000"),
+    ]
+
+
+def look_alike_origins(ctx: CheckContext) -> list[tuple[str, str]]:
+    """Origins that resemble an allowed one and must be refused (SPEC.md §13's Origin matching)."""
+    endpoint = ctx.session.target.endpoint(0)
+    host, port = endpoint.host, endpoint.port
+    wrapped = f"[{host}]" if ":" in host else host
+    cases = [
+        ("a foreign host", f"https://{ctx.token('evil')}.example.invalid"),
+        ("prefix: localhost.evil.example", "http://localhost.evil.example"),
+        ("prefix: 127.0.0.1.evil.example", "http://127.0.0.1.evil.example"),
+        ("prefix: the server's host in a foreign one", f"http://{wrapped}.evil.example:{port}"),
+        ("suffix: evil-localhost", "http://evil-localhost"),
+        ("suffix: a subdomain of localhost", "http://evil.localhost"),
+        ("userinfo: localhost@evil.example", "http://localhost@evil.example"),
+        ("userinfo: the server's host and port before @evil.example", f"http://{wrapped}:{port}@evil.example"),
+        ("userinfo in front of a loopback host", "http://evil.example@127.0.0.1"),
+        ("port: a foreign host on the server's port", f"http://evil.example:{port}"),
+        ("scheme: ftp://localhost", "ftp://localhost"),
+        ("scheme: ws://127.0.0.1", "ws://127.0.0.1"),
+        ("scheme: the opaque origin null", "null"),
+        ("case: LOCALHOST.EVIL.EXAMPLE", "http://LOCALHOST.EVIL.EXAMPLE"),
+    ]
+    if not _is_loopback_host(host):  # the own host on another port is another origin (loopback: any port)
+        cases.append(
+            ("port: the server's host on another port", f"{endpoint.own_origin.split('://')[0]}://{wrapped}:1")
+        )
+    return cases
+
+
 @requirement("SEC-004")
 async def a_foreign_origin_is_refused_with_403(ctx: CheckContext) -> None:
-    """An upgrade with a foreign Origin gets 403; one without Origin is not refused for that."""
+    """A foreign Origin, and every look-alike of an allowed one (prefix, suffix, userinfo, port, scheme, case), gets
+    403; the server's own host, loopback origins and a request without Origin are accepted."""
     room = ctx.room()
-    foreign = f"https://{ctx.token('evil')}.example.invalid"
-    outcome = await ctx.driver.attempt(room, origin=foreign)
-    if outcome.client is not None or outcome.status != 403:
+    wrong = []
+    for what, origin in look_alike_origins(ctx):
+        outcome = await ctx.driver.attempt(room, origin=origin)
+        if outcome.client is not None or outcome.status != 403:
+            wrong.append(f"{what} ({origin}): {'accepted' if outcome.client else f'HTTP {outcome.status}'}")
+        if outcome.client is not None:
+            await outcome.client.close(ctx.timeouts.close)
+    for what, origin in [*allowed_origins(ctx), ("no Origin header (not a browser)", "")]:
+        outcome = await ctx.driver.attempt(room, origin=origin or None)
+        if outcome.client is None:
+            wrong.append(f"{what} ({origin or 'none'}): refused with HTTP {outcome.status or outcome.error}")
+        else:
+            await outcome.client.close(ctx.timeouts.close)
+    if wrong:
         raise ctx.violation(
-            f"HTTP 403 for Origin {foreign}", "accepted" if outcome.client is not None else f"HTTP {outcome.status}"
+            "HTTP 403 for foreign and look-alike origins; the upgrade accepted from allowed ones and without Origin",
+            "; ".join(wrong),
         )
-    plain = await ctx.driver.attempt(room)
-    if plain.client is None:
-        raise ctx.violation("an upgrade without Origin is not refused", f"HTTP {plain.status}")
-    ctx.note("foreign Origin refused with 403, no Origin accepted")
+    ctx.note(f"{len(look_alike_origins(ctx))} foreign and look-alike origins refused with 403; allowed ones accepted")
 
 
-@requirement("SEC-005", needs=[Need.CANARY])
+@requirement("SEC-005", needs=[Need.CANARY], shares=[PLAIN])
 async def the_page_and_its_assets_hold_no_key(ctx: CheckContext) -> None:
     """The page at / and the scripts and styles it loads from the same origin do not contain the key."""
     await prove_canary(ctx)
@@ -187,13 +246,16 @@ async def browser_key_verdict(ctx: CheckContext, requirement_id: str) -> None:
     ctx.note(f"no canary in the browser at {scan.page_url} ({counts}){noted}")
 
 
-@requirement("SEC-003", needs=[Need.CANARY_KEY, Need.BROWSER], exclusive=True, order=BROWSER_ORDER)
+BROWSER_KEY = [Need.CANARY_KEY, Need.BROWSER]
+
+
+@requirement("SEC-003", needs=BROWSER_KEY, exclusive=True, order=BROWSER_ORDER, shares=[PLAIN, SCAN])
 async def the_browser_receives_no_key_in_frames_or_responses(ctx: CheckContext) -> None:
     """While the page is used (chat, AI, a key_echo fault), nothing the browser receives holds the key."""
     await browser_key_verdict(ctx, "SEC-003")
 
 
-@requirement("SEC-005", needs=[Need.CANARY_KEY, Need.BROWSER], exclusive=True, order=BROWSER_ORDER)
+@requirement("SEC-005", needs=BROWSER_KEY, exclusive=True, order=BROWSER_ORDER, shares=[PLAIN, SCAN])
 async def the_browser_holds_no_key_in_page_scripts_storage_or_cookies(ctx: CheckContext) -> None:
     """After use, the page's DOM, scripts, cookies, storage, globals and console hold no key."""
     await browser_key_verdict(ctx, "SEC-005")

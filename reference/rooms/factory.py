@@ -30,7 +30,12 @@ def create_broker(settings: Settings) -> Broker:
     if scheme == "memory":
         from roomwire.reference.rooms.memory import MemoryBroker
 
-        return MemoryBroker(history=settings.resume_history)
+        return MemoryBroker(
+            history=settings.resume_history,
+            history_bytes=settings.resume_history_bytes,
+            empty_room_ttl_s=settings.empty_room_ttl_s,
+            empty_rooms_kept=settings.empty_rooms_kept,
+        )
     if scheme in ("redis", "rediss"):
         from roomwire.reference.rooms.redis.broker import create_redis_broker
 

@@ -47,6 +47,7 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                 "sends upstream error text to the asker",
                 "UP-008 SEC-003",
                 ai_client="forwards_upstream_text",
+                patches=("key_in_answer",),  # as the seed would: no masking of what it sends on as answer text
             ),
             _v(
                 "echoes_to_other_rooms",
@@ -125,6 +126,251 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
             ),
             _v("no_frame_limit", "advertises max_frame_bytes, reads 16 MiB", "LIMIT-001", patches=("no_frame_limit",)),
             _v("no_ai_budget", "advertises ai_budget_rpm, never refuses", "LIMIT-005", patches=("no_ai_budget",)),
+            _v(
+                "binds_nickname_of_invalid_frames",
+                "an invalid frame binds the nickname it carries",
+                "IDENT-001",
+                connection="BindsNicknameOfInvalidFrames",
+            ),
+            _v(
+                "origin_by_prefix",
+                "allows an Origin that starts like an allowed one",
+                "SEC-004",
+                patches=("origin_by_prefix",),
+            ),
+            _v(
+                "refuses_every_origin",
+                "refuses every Origin, its own host's too",
+                "SEC-004",
+                patches=("refuses_every_origin",),
+            ),
+            _v(
+                "burst_minus_one",
+                "advertises burst, holds one frame less",
+                "CONN-006",
+                connection="BurstMinusOne",
+                settings={"rate_per_s": 1},  # a token refills in a second: the burst probe sees the missing one
+            ),
+            _v(
+                "content_limit_one_below",
+                "advertises max_content_chars, refuses a content of exactly that many",
+                "CONN-006",
+                connection="ContentLimitOneBelow",
+            ),
+            _v(
+                "strips_chunk_whitespace",
+                "strips whitespace from each ai_chunk",
+                "AI-004",
+                connection="StripsChunkWhitespace",
+            ),
+            *(
+                _v(name, defect, fails, **options)
+                for name, defect, fails, options in (
+                    (
+                        "refuses_long_room_ids",
+                        "refuses room_ids over 32 characters",
+                        "CONN-001",
+                        {"patches": ("refuses_long_room_ids",)},
+                    ),
+                    ("accepts_any_room", "accepts any room_id", "CONN-002", {"patches": ("accepts_any_room",)}),
+                    (
+                        "stale_welcome_seq",
+                        "states the room's seq one too low in the welcome",
+                        "CONN-004 CHAT-005",
+                        {"connection": "StaleWelcomeSeq"},
+                    ),
+                    (
+                        "pong_with_numeric_id",
+                        "sends pong ids as numbers",
+                        "FRAME-001",
+                        {"connection": "PongWithNumericId"},
+                    ),
+                    (
+                        "rejects_unknown_fields",
+                        "refuses chat frames with unknown fields",
+                        "FRAME-002",
+                        {"connection": "RejectsUnknownFields"},
+                    ),
+                    (
+                        "leave_without_event",
+                        "sends leave notices without event",
+                        "FRAME-004",
+                        {"connection": "LeaveWithoutEvent"},
+                    ),
+                    (
+                        "missing_type_is_unknown",
+                        "answers a missing type with unknown_type",
+                        "INPUT-002",
+                        {"connection": "MissingTypeIsUnknown"},
+                    ),
+                    (
+                        "pong_for_any_ping",
+                        "answers a ping with a bad id with a pong",
+                        "INPUT-003",
+                        {"connection": "PongForAnyPing"},
+                    ),
+                    (
+                        "invalid_utf8_closes_with_1011",
+                        "closes invalid UTF-8 with 1011",
+                        "INPUT-005",
+                        {"patches": ("invalid_utf8_closes_with_1011",)},
+                    ),
+                    (
+                        "errors_without_id",
+                        "never echoes the id on error notices",
+                        "INPUT-006",
+                        {"connection": "ErrorsWithoutId"},
+                    ),
+                    (
+                        "stalls_room_after_bad_json",
+                        "holds the room's chat for 4 s after garbage",
+                        "INPUT-007",
+                        {"connection": "StallsRoomAfterBadJson"},
+                    ),
+                    (
+                        "no_ai_done_for_bad_ai_msg",
+                        "no ai_done for an invalid ai_msg",
+                        "INPUT-008",
+                        {"connection": "NoAiDoneForBadAiMsg"},
+                    ),
+                    (
+                        "unnamed_speaks_as_anonymous",
+                        "an unnamed connection speaks as 'anonymous'",
+                        "IDENT-003",
+                        {"connection": "UnnamedSpeaksAsAnonymous"},
+                    ),
+                    (
+                        "accepts_padded_nickname",
+                        "accepts nicknames with leading or trailing spaces",
+                        "IDENT-004",
+                        {"connection": "AcceptsPaddedNickname"},
+                    ),
+                    (
+                        "no_echo_to_sender",
+                        "never sends a member its own messages",
+                        "CHAT-001 CHAT-005",
+                        {"connection": "NoEchoToSender"},
+                    ),
+                    (
+                        "reorders_a_senders_messages",
+                        "lets a sender's later message overtake",
+                        "CHAT-004",
+                        {"connection": "ReordersASendersMessages"},
+                    ),
+                    ("seq_gaps", "numbers room events 2, 4, 6, ...", "CHAT-005", {"patches": ("seq_gaps",)}),
+                    (
+                        "slow_broadcast",
+                        "broadcasts every message 1.3 s late",
+                        "CHAT-006",
+                        {"connection": "SlowBroadcast"},
+                    ),
+                    (
+                        "joins_name_nobody",
+                        "names the neutral name in every join",
+                        "PRES-001",
+                        {"connection": "JoinsNameNobody"},
+                    ),
+                    (
+                        "duplicate_leave_on_close",
+                        "announces a clean close twice",
+                        "PRES-005",
+                        {"connection": "DuplicateLeaveOnClose"},
+                    ),
+                    (
+                        "leave_without_reason",
+                        "sends leave notices without reason",
+                        "PRES-007",
+                        {"connection": "LeaveWithoutReason"},
+                    ),
+                    (
+                        "question_in_system_instruction",
+                        "appends the question to the system instruction",
+                        "AI-008",
+                        {"ai_client": "question_in_system_instruction"},
+                    ),
+                    ("never_truncated", "reports a truncated answer as ok", "AI-010", {"connection": "NeverTruncated"}),
+                    (
+                        "ai_frames_without_id",
+                        "never echoes the id on AI frames",
+                        "AI-012",
+                        {"connection": "AiFramesWithoutId"},
+                    ),
+                    (
+                        "busy_after_upstream_failure",
+                        "refuses every question after an upstream failure",
+                        "UP-007",
+                        {"connection": "BusyAfterUpstreamFailure"},
+                    ),
+                    (
+                        "error_texts_in_english",
+                        "error notices always in English",
+                        "ERR-002",
+                        {"connection": "ErrorTextsInEnglish"},
+                    ),
+                    (
+                        "close_reason_varies",
+                        "numbers its close reasons",
+                        "ERR-003",
+                        {"connection": "CloseReasonVaries"},
+                    ),
+                    (
+                        "history_item_length_unchecked",
+                        "accepts history items over max_content_chars",
+                        "LIMIT-002",
+                        {"connection": "HistoryItemLengthUnchecked"},
+                    ),
+                    (
+                        "flood_closed_with_1011",
+                        "closes a persistent flood with 1011",
+                        "LIMIT-004",
+                        {"connection": "FloodClosedWith1011"},
+                    ),
+                    (
+                        "full_room_without_notice",
+                        "closes a member over capacity without room_full",
+                        "LIMIT-006",
+                        {"connection": "FullRoomWithoutNotice"},
+                    ),
+                    (
+                        "refuses_a_quick_reconnect",
+                        "refuses a nickname that dropped under 5 s ago",
+                        "RECON-001",
+                        {"connection": "RefusesAQuickReconnect"},
+                    ),
+                    (
+                        "reannounces_a_reconnected_name",
+                        "announces a reconnected name's old leave again",
+                        "RECON-003",
+                        {"connection": "ReannouncesAReconnectedName"},
+                    ),
+                    (
+                        "replays_in_reverse",
+                        "replays missed events newest first",
+                        "RECON-004",
+                        {"patches": ("replays_in_reverse",)},
+                    ),
+                    (
+                        "uses_a_built_in_key",
+                        "sends upstream a key of its own, not the configured one",
+                        "SEC-001",
+                        {"ai_client": "uses_a_built_in_key"},
+                    ),
+                    ("key_in_page", "puts the key in the chat page", "SEC-003 SEC-005", {"ai_client": "key_in_page"}),
+                    (
+                        "slow_after_welcome",
+                        "none: correct, but what follows the welcome comes 20 ms later",
+                        "",
+                        {"connection": "SlowAfterWelcome"},
+                    ),
+                )
+            ),
+            _v("key_in_answer", "forwards a key upstream wrote into an answer", "SEC-003", patches=("key_in_answer",)),
+            _v(
+                "page_policy_only_in_meta",
+                "serves the page with its policy in a <meta> only, no security headers",
+                "SEC-009",
+                patches=("page_policy_only_in_meta",),
+            ),
         )
     }
 )
@@ -132,11 +378,12 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
 
 def app_options(variant: Variant) -> dict[str, Any]:
     """`create_app` keyword arguments for `variant` (imports the reference only when called)."""
-    from roomwire.targets.broken import connections, upstream
+    from roomwire.targets.broken import connections, defects, upstream
 
     options: dict[str, Any] = {}
     if variant.connection:
-        options["connection_class"] = getattr(connections, variant.connection)
+        module = connections if hasattr(connections, variant.connection) else defects
+        options["connection_class"] = getattr(module, variant.connection)
     if variant.ai_client:
         options["ai_client_factory"] = getattr(upstream, variant.ai_client)
     return options

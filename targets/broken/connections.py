@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import html
+from time import monotonic
 from typing import Any
 
 from roomwire.reference.connection import Connection
+from roomwire.reference.ratelimit import FrameRateLimiter
 from roomwire.reference.rooms.broker import EventDraft, EventKind, RoomEvent
 from roomwire.reference.upstream_errors import Failure
 from roomwire.spec.codes import AiStatus, CloseCode, ErrorCode, LeaveReason
+from roomwire.spec.fastcheck import nickname_ok
 from roomwire.spec.messages import AiChunk, ClientAiMsg, ClientUserMsg, HistoryItem
 
 
@@ -191,3 +194,40 @@ class AwaitsSlowMember(Connection):
                 await self._send({"type": "websocket.send", "text": text})
             except Exception:  # a gone member, as the seed's loop would hit
                 return
+
+
+class BindsNicknameOfInvalidFrames(Connection):
+    """IDENT-001: a frame refused as invalid still binds the (valid) nickname it carries."""
+
+    def handle_bad_frame(self, code: ErrorCode, frame: dict[str, Any] | None) -> None:
+        nickname = frame.get("nickname") if frame is not None else None
+        if isinstance(nickname, str) and nickname_ok(nickname) and self._nickname is None:
+            self._nickname = nickname
+            if self._joined:
+                self._spawn(self.hub.broker.rename(self.room, self))
+        super().handle_bad_frame(code, frame)
+
+
+class BurstMinusOne(Connection):
+    """CONN-006: advertises `burst` but its token bucket holds one frame less."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limits = self.hub.limits
+        self.limiter = FrameRateLimiter(limits.rate_per_s, limits.burst - 1, monotonic())
+
+
+class ContentLimitOneBelow(Connection):
+    """CONN-006: advertises max_content_chars but answers too_long to a content of exactly that many."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_chars = self.hub.limits.max_content_chars - 1
+
+
+class StripsChunkWhitespace(Connection):
+    """AI-004: each ai_chunk is sent with its leading and trailing whitespace stripped."""
+
+    def send_ai_chunk(self, content: str, id: str | None) -> None:
+        if content.strip():
+            super().send_ai_chunk(content.strip(), id)

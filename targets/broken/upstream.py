@@ -8,7 +8,9 @@ the key in the URL (`?key=`), which proxies and access logs record.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import AsyncGenerator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,16 @@ import httpx
 from roomwire.reference.ai import AiClient, AiEnd, AiItem, AiRequest, GenaiClient
 from roomwire.reference.settings import Settings
 from roomwire.reference.upstream_errors import UpstreamHttpError
+
+
+def _genai(
+    settings: Settings, base_url: str | None, api_key: str, kind: type[GenaiClient] = GenaiClient
+) -> GenaiClient:
+    """The reference's own client (or a subclass with one defect) for `settings`."""
+    return kind(
+        api_key=api_key, model=settings.ai_model, system_prompt=settings.ai_system_prompt,
+        max_tokens=settings.ai_max_tokens, temperature=settings.ai_temperature, base_url=base_url,
+    )  # fmt: skip
 
 
 class ForwardsUpstreamText:
@@ -38,11 +50,7 @@ class ForwardsUpstreamText:
 
 
 def forwards_upstream_text(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
-    inner = GenaiClient(
-        api_key=api_key, model=settings.ai_model, system_prompt=settings.ai_system_prompt,
-        max_tokens=settings.ai_max_tokens, temperature=settings.ai_temperature, base_url=base_url,
-    )  # fmt: skip
-    return ForwardsUpstreamText(inner)
+    return ForwardsUpstreamText(_genai(settings, base_url, api_key))
 
 
 class QueryKeyClient:
@@ -97,3 +105,57 @@ class QueryKeyClient:
 
 def key_in_query(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
     return QueryKeyClient(settings, base_url or "https://generativelanguage.googleapis.com", api_key)
+
+
+#: SEC-001's defect: a key of its own in the code, not the configured one (fake, test).
+BUILT_IN_KEY = "AIza" + "FAKE-built-in-key-for-test".ljust(35, "0")
+
+
+def uses_a_built_in_key(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
+    """SEC-001: upstream gets a key written into the code, whatever the configuration says."""
+    return _genai(settings, base_url, BUILT_IN_KEY)
+
+
+class QuestionInSystemInstruction(GenaiClient):
+    """AI-008: each question is appended to the system instruction it is sent with."""
+
+    async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
+        base = self._config
+        self._config = base.model_copy(update={"system_instruction": f"{base.system_instruction}\n{request.question}"})
+        try:
+            async for item in super().stream(request):
+                yield item
+        finally:
+            self._config = base
+
+
+def question_in_system_instruction(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
+    return _genai(settings, base_url, api_key, QuestionInSystemInstruction)
+
+
+class KeyInPage:
+    """SEC-005: the chat page at / is served with the key in a script (`window.GEMINI_KEY`); the AI client is the
+    reference's. The page is a copy in a temporary folder, and the reference's page folder comes back on close."""
+
+    def __init__(self, inner: AiClient, api_key: str) -> None:
+        from roomwire.reference import page
+
+        self.inner = inner
+        self._page, self._original = page, page.PAGE
+        self._folder = tempfile.TemporaryDirectory(prefix="roomwire-key-in-page-")
+        html = self._original.read_text(encoding="utf-8")
+        leak = f"<script>window.GEMINI_KEY = {json.dumps(api_key)};</script>"
+        (Path(self._folder.name) / "index.html").write_text(html.replace("</head>", leak + "</head>", 1))
+        page.PAGE = Path(self._folder.name) / "index.html"
+
+    def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
+        return self.inner.stream(request)
+
+    async def aclose(self) -> None:
+        self._page.PAGE = self._original
+        self._folder.cleanup()
+        await self.inner.aclose()
+
+
+def key_in_page(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
+    return KeyInPage(_genai(settings, base_url, api_key), api_key)

@@ -8,9 +8,12 @@ in CI proves nothing.
 from __future__ import annotations
 
 import asyncio
+import http.server
 import os
 import secrets
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +34,37 @@ VIEWPORT = {"width": 420, "height": 720}
 def canary_key() -> str:
     """A fresh key-shaped canary, FAKE and for tests only: `AIza` and 35 URL-safe characters, as Google's."""
     return "AIza" + "FAKEcanary" + secrets.token_urlsafe(32)[:25]
+
+
+@contextmanager
+def html_site(html: str) -> Iterator[str]:
+    """`html` served at every path by a server on 127.0.0.1 (an origin of its own); yields its URL, stops after.
+
+    A page that frames the chat must come from a real loopback server: a made-up public name (`page.route`) or
+    `set_content` would be refused by Chromium's local network checks or by the chat's frame-ancestors, whatever
+    the test means to show.
+    """
+    body = html.encode("utf-8")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def require_chromium() -> str:

@@ -17,6 +17,8 @@ import re
 import sys
 from pathlib import Path
 
+from roomwire.reference.page import meta_policy
+
 PAGE = Path(__file__).resolve().parents[2] / "reference" / "static" / "index.html"
 
 _BLOCK = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
@@ -36,10 +38,8 @@ def digest(text: str) -> str:
 
 
 def policy(html: str) -> str:
-    match = _POLICY.search(html)
-    if match is None:
-        raise ValueError("the page has no Content-Security-Policy meta element")
-    return match.group(2)
+    """The page's <meta> policy, read as the reference reads it to send it as a header (SEC-009)."""
+    return meta_policy(html)
 
 
 def expected_policy(html: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 from playwright.async_api import Page, expect
@@ -292,6 +293,50 @@ async def test_unknown_frames_and_fields_are_ignored(open_page: OpenPage, script
     await conn.send({"type": "pong", "id": "p-1"})
     await conn.send(user_msg("지수", "그 다음", 3))
     await expect(page.locator("#chat-log li.msg.user .text")).to_have_text(["새 필드", "그 다음"])
+
+
+async def send_chat(page: Page, conn: ScriptedConnection, text: str) -> str:
+    """Type and send `text`; returns the id the page gave it."""
+    await page.fill("#message-input", text)
+    await page.press("#message-input", "Enter")
+    sent = await conn.recv()
+    assert sent["type"] == "user_msg" and sent["content"] == text
+    return str(sent["id"])
+
+
+async def test_only_the_first_echo_of_an_unguessable_id_is_the_users_own(
+    open_page: OpenPage, scripted: ScriptedServer
+) -> None:
+    """CLIENT-006: a member who copies the page's id gets its message shown as its own, never as the user's."""
+    page, conn = await enter(open_page, scripted)
+    first, second = await send_chat(page, conn, "내 메시지"), await send_chat(page, conn, "또")
+    assert first != second and all(re.fullmatch(r"m-[0-9a-f]{32}", i) for i in (first, second))  # 128 random bits
+    await conn.send(user_msg("민수", "내 메시지", 3, id=first))
+    await conn.send(user_msg("말로이", "민수인 척", 4, id=first))  # a copy of the broadcast id
+    await conn.send({"type": "system", "event": "error", "code": "rate_limited", "content": "천천히", "id": second})
+    await conn.send(user_msg("말로이", "이것도 민수인 척", 5, id=second))  # refused, never broadcast: not ours
+    messages = page.locator("#chat-log li.msg.user")
+    await expect(messages.locator(".text")).to_have_text(["내 메시지", "민수인 척", "이것도 민수인 척"])
+    await expect(messages).to_have_class(["msg user mine", "msg user", "msg user"])
+
+
+@pytest.mark.parametrize("complete", [True, False])
+async def test_after_a_reconnect_only_a_complete_replay_returns_an_unconfirmed_message(
+    open_page: OpenPage, scripted: ScriptedServer, complete: bool
+) -> None:
+    """CLIENT-006: the echo lost to a drop counts in a complete replay; nothing of the old connection counts after."""
+    page, conn = await enter(open_page, scripted, seq=4)
+    lost = await send_chat(page, conn, "끊기기 직전")
+    await conn.close(1012)
+    again = await scripted.next_connection(within=15)
+    resume = {"since": 5, "replayed": 1, "complete": complete}
+    await again.send(welcome("lobby", "민수", 6, ["민수"], resume=resume))
+    await again.send(user_msg("민수", "끊기기 직전", 6, id=lost))  # replayed
+    await again.send(join_frame("민수", 7, count=1))
+    await again.send(user_msg("말로이", "복사", 8, id=lost))
+    messages = page.locator("#chat-log li.msg.user")
+    await expect(messages.locator(".text")).to_have_text(["끊기기 직전", "복사"])
+    await expect(messages).to_have_class(["msg user mine" if complete else "msg user", "msg user"])
 
 
 @pytest.mark.parametrize("code", [1011, 1012, 1013, 1006])

@@ -20,7 +20,7 @@ from playwright.async_api import Browser, Page, expect
 
 from roomwire.gemini_double.server import RunningDouble
 
-from .conftest import VIEWPORT
+from .conftest import VIEWPORT, html_site
 from .reference_server import ReferenceProcess
 from .test_with_reference import TIMEOUT_MS, ask, control, say
 
@@ -112,16 +112,18 @@ async def test_screenshots(
     await expect(minsu.locator("#chat-log .notice[data-code='server_restart']")).to_be_visible()
     await expect(minsu.locator("#status")).to_have_attribute("data-state", "waiting")
     await shoot(minsu, "reconnecting")
-    await asyncio.to_thread(reference.start)
-    await expect(minsu.locator("#status")).to_have_attribute("data-state", "open", timeout=45_000)
+    with html_site(BESIDE_GAME.replace("CHAT_URL", f"{reference.url}?room=pinball&nickname=민수")) as game:
+        reference.env["ROOMWIRE_PAGE_FRAME_ANCESTORS"] = game.rstrip("/")  # the game on its own origin (SEC-009)
+        await asyncio.to_thread(reference.start)
+        await expect(minsu.locator("#status")).to_have_attribute("data-state", "open", timeout=45_000)
 
-    wide = await browser.new_page(viewport={"width": 1100, "height": 720})
-    await wide.set_content(BESIDE_GAME.replace("CHAT_URL", f"{reference.url}?room=pinball&nickname=민수"))
-    chat = wide.frame_locator("iframe")
-    await expect(chat.locator("#status")).to_have_attribute("data-state", "open", timeout=TIMEOUT_MS)
-    await say(minsu, "옆 화면에서도 보여?")
-    await expect(chat.locator("#chat-log li.msg.user .text").last).to_have_text("옆 화면에서도 보여?")
-    await shoot(wide, "beside-game")
+        wide = await browser.new_page(viewport={"width": 1100, "height": 720})
+        await wide.goto(game)
+        chat = wide.frame_locator("iframe")
+        await expect(chat.locator("#status")).to_have_attribute("data-state", "open", timeout=TIMEOUT_MS)
+        await say(minsu, "옆 화면에서도 보여?")
+        await expect(chat.locator("#chat-log li.msg.user .text").last).to_have_text("옆 화면에서도 보여?")
+        await shoot(wide, "beside-game")
 
     for name, size in shots.items():
         assert png_size(target / f"{name}.png") == size, name

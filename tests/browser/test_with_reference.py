@@ -2,7 +2,8 @@
 
 The seed's checklist as a person would check it in a browser: two tabs chat, the AI answer types itself out,
 a closed tab is announced, the page survives a server restart on its own, markup stays text, a 429 shows the
-wait, and the key never reaches the browser even when upstream echoes it.
+wait, and the key never reaches the browser even when upstream echoes it. And what issue 13 did to the page: a
+copied message id, a foreign page that frames the chat.
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
+from websockets.asyncio.client import connect
 
 from roomwire.conformance.browser import scan_page_for_secret
 from roomwire.gemini_double.keys import fingerprint
 from roomwire.gemini_double.server import RunningDouble
 
-from .conftest import OpenPage, require_chromium
+from .conftest import OpenPage, canary_key, html_site, require_chromium
 from .reference_server import ReferenceProcess
 
 pytestmark = pytest.mark.browser
@@ -227,3 +230,62 @@ async def test_the_key_never_reaches_the_browser_even_when_upstream_echoes_it(
     echoed = [entry for entry in journal["entries"] if entry["outcome"] == "key_echo"]
     assert len(echoed) == 1
     assert echoed[0]["key"]["fingerprint"] == fingerprint(reference.api_key)  # the canary did go upstream
+
+
+async def test_a_copied_message_id_does_not_make_the_copy_look_like_the_victims_own(
+    open_page: OpenPage, reference: ReferenceProcess
+) -> None:
+    """CLIENT-006, issue 13 finding 8: another member re-sends the victim's broadcast id with its own text."""
+    victim = await enter(open_page, reference, "민수")
+    url = f"ws://127.0.0.1:{reference.port}/api/v1/ws/chat/lobby?nickname=mallory"
+    async with connect(url) as attacker:
+        await say(victim, "내가 쓴 글")
+        while True:
+            frame = json.loads(await asyncio.wait_for(attacker.recv(), TIMEOUT_MS / 1000))
+            if frame["type"] == "user_msg" and frame["content"] == "내가 쓴 글":
+                break
+        await attacker.send(json.dumps({"type": "user_msg", "id": frame["id"], "content": "민수인 척하는 글"}))
+        messages = victim.locator("#chat-log li.msg.user")
+        await expect(messages.locator(".text")).to_have_text(["내가 쓴 글", "민수인 척하는 글"], timeout=TIMEOUT_MS)
+        await expect(messages).to_have_class(["msg user mine", "msg user"])
+        await expect(messages.nth(1).locator(".nick")).to_have_text("mallory")
+
+
+async def framed(browser: Browser, foreign: str) -> tuple[list[str], list[str]]:
+    """The URLs of the frames of `foreign` once it has loaded its frame, and what the console said."""
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        await page.goto(foreign)
+        frame = page.frame_locator("iframe")
+        try:
+            await expect(frame.locator("#app")).to_have_count(1, timeout=3000)
+        except AssertionError:
+            pass  # refused: the frame holds Chromium's error page
+        return [f.url for f in page.frames], console
+    finally:
+        await context.close()
+
+
+async def test_a_foreign_page_cannot_frame_the_chat_unless_it_is_named(
+    browser: Browser, double: RunningDouble, tmp_path: Path
+) -> None:
+    """SEC-009: frame-ancestors as a header ('self' by default), and a game's origin once it is configured."""
+    chat = ReferenceProcess(double_url=double.base_url, api_key=canary_key(), workdir=tmp_path)
+    page_url = f"{chat.url}?room=lobby&nickname=x"
+    framing = f'<!doctype html><title>foreign</title><iframe src="{page_url}" width="400" height="600"></iframe>'
+    with html_site(framing) as foreign:
+        try:
+            await asyncio.to_thread(chat.start)
+            urls, console = await framed(browser, foreign)
+            assert urls == [foreign, "chrome-error://chromewebdata/"], urls
+            assert any("frame-ancestors 'self'" in line for line in console), console  # refused by the policy
+            await asyncio.to_thread(chat.stop)
+            chat.env["ROOMWIRE_PAGE_FRAME_ANCESTORS"] = foreign.rstrip("/")
+            await asyncio.to_thread(chat.start)
+            urls, console = await framed(browser, foreign)
+            assert urls == [foreign, page_url], (urls, console)  # the game that embeds the chat
+        finally:
+            await asyncio.to_thread(chat.stop)

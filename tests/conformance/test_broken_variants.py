@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from roomwire.conformance.bundled import TEST_AI_BUDGET
 from roomwire.conformance.outcomes import Status
 from roomwire.conformance.runner import RunResult
 from roomwire.conformance.suite import SuiteConfig, run_suite
@@ -39,12 +40,62 @@ NEIGHBOURS: dict[str, str] = {
     "english_only": "AI-008 AI-004",
     "no_frame_limit": "INPUT-007 CONN-006",
     "no_ai_budget": "AI-001",
+    "binds_nickname_of_invalid_frames": "IDENT-002 IDENT-003 IDENT-004 INPUT-003",
+    "origin_by_prefix": "CONN-001 CONN-002",
+    "refuses_every_origin": "CONN-001 CONN-002",
+    "burst_minus_one": "LIMIT-003 LIMIT-004 ERR-001 CHAT-004",
+    "content_limit_one_below": "FLOW-001 LIMIT-002 ERR-001 CHAT-002",
+    "strips_chunk_whitespace": "AI-001 AI-002 AI-003 AI-007 AI-012",
+    "refuses_long_room_ids": "CONN-002 CHAT-003",
+    "accepts_any_room": "CONN-001 CHAT-003",
+    "stale_welcome_seq": "CONN-003 CHAT-004 PRES-001 RECON-004",
+    "pong_with_numeric_id": "FRAME-004 IDENT-001 INPUT-003",
+    "rejects_unknown_fields": "CHAT-001 INPUT-003 IDENT-001 AI-001",
+    "leave_without_event": "PRES-002 PRES-003 PRES-005 PRES-006 PRES-007",
+    "missing_type_is_unknown": "INPUT-001 INPUT-003 ERR-001",
+    "pong_for_any_ping": "INPUT-002 FRAME-001 IDENT-001",
+    "invalid_utf8_closes_with_1011": "INPUT-004 ERR-003 LIMIT-001",
+    "errors_without_id": "INPUT-001 INPUT-002 INPUT-003 INPUT-008 ERR-001",
+    "stalls_room_after_bad_json": "INPUT-001 ERR-001 CHAT-001",
+    "no_ai_done_for_bad_ai_msg": "INPUT-003 LIMIT-002 AI-002",
+    "unnamed_speaks_as_anonymous": "IDENT-001 IDENT-004 PRES-006",
+    "accepts_padded_nickname": "IDENT-001 IDENT-002 CONN-002",
+    "no_echo_to_sender": "CONN-006 IDENT-003 AI-005 UP-007 RECON-001 RECON-003 CHAT-002 CHAT-004 INPUT-003",
+    "reorders_a_senders_messages": "CHAT-001 CHAT-005 CHAT-006 IDENT-001",
+    "seq_gaps": "CHAT-004 CONN-004 RECON-004",
+    "slow_broadcast": "INPUT-007 CHAT-001 CHAT-004 IDENT-001",
+    "joins_name_nobody": "PRES-005 PRES-007 IDENT-003 CONN-003 CHAT-005",
+    "duplicate_leave_on_close": "PRES-002 PRES-007 IDENT-002 RECON-003",
+    "leave_without_reason": "PRES-002 PRES-003 PRES-005",
+    "question_in_system_instruction": "AI-007 AI-009 AI-004",
+    "never_truncated": "AI-006 AI-002 AI-003",
+    "ai_frames_without_id": "AI-001 AI-002 AI-006 INPUT-008",
+    "busy_after_upstream_failure": "UP-001 UP-002 UP-008 AI-002",
+    "error_texts_in_english": "ERR-001 INPUT-002 IDENT-003",
+    "close_reason_varies": "INPUT-004 ERR-001",
+    "history_item_length_unchecked": "INPUT-008 ERR-001 AI-009",
+    "flood_closed_with_1011": "LIMIT-003 INPUT-007",
+    "full_room_without_notice": "PRES-001 ERR-001",
+    "refuses_a_quick_reconnect": "RECON-003 PRES-003 PRES-005",
+    "reannounces_a_reconnected_name": "RECON-001 PRES-003 PRES-005",
+    "replays_in_reverse": "CHAT-004 CONN-004",
+    "uses_a_built_in_key": "SEC-002 SEC-003 SEC-005",
+    "key_in_page": "SEC-001 SEC-002",
+    "slow_after_welcome": "RECON-004 PRES-007 PRES-001 CONN-003 CONN-004 IDENT-003",
+    "key_in_answer": "SEC-001 SEC-005 UP-008 AI-003",
+    "page_policy_only_in_meta": "SEC-004 SEC-005 SEC-003",
 }
 SUBPROCESS = {"keeps_slow_consumers", "awaits_slow_member", "no_keepalive"}
 
 
 async def run(variant: str, only: tuple[str, ...] = ()) -> RunResult:
-    config = SuiteConfig(variant=variant, only=only, in_process=variant not in SUBPROCESS)
+    config = SuiteConfig(
+        variant=variant,
+        only=only,
+        in_process=variant not in SUBPROCESS,
+        bundled_options=dict(TEST_AI_BUDGET),
+        ai_budget_rpm=int(TEST_AI_BUDGET["ROOMWIRE_AI_BUDGET_RPM"]),  # for no_welcome, which advertises nothing
+    )
     return await run_suite(config)
 
 

@@ -164,15 +164,16 @@ async def test_a_check_over_its_budget_is_a_harness_error(monkeypatch: pytest.Mo
 
 
 async def test_the_room_model_attributes_what_it_finds_to_its_own_requirements() -> None:
-    """The toy neither broadcasts (no_broadcast) nor answers the AI: the model must fail one of its requirements
-    (which one depends on the derandomized history), leave the others "not concluded", and raise no error."""
+    """The toy neither broadcasts (no_broadcast) nor answers the AI (answers_ai=False): the model must fail one of
+    its requirements (which one depends on the derandomized history), leave the others "not concluded", and raise
+    no error."""
     import roomwire.conformance.checks  # noqa: F401 - registers the checks
     from roomwire.conformance.registry import REGISTRY
 
     check = REGISTRY.checks["a_random_room_history_matches_the_model"]
     registry = Registry()
     registry.add(check)
-    async with toy_server(Toy(no_broadcast=True)) as url:
+    async with toy_server(Toy(no_broadcast=True, answers_ai=False)) as url:
         session = Session(target=parse_target([url]), timeouts=Timeouts(0.3))
         result = await Runner(session, registry, Selection(("CHAT-004",))).run()
         await session.aclose()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import httpx
 import pytest
 
@@ -93,3 +96,62 @@ async def test_preflight_prepares_a_double_for_the_suite() -> None:
         finally:
             await session.aclose()
             await upstream.aclose()
+
+
+async def test_a_connection_the_double_closed_while_idle_is_never_reused() -> None:
+    """The stale keep-alive case, made deterministic: a server that answers the first request on a connection
+    and closes the connection when a second request arrives on it (its keep-alive timeout firing just then).
+    A pooled client would send the second call on that connection and fail with "Server disconnected without
+    sending a response"; the suite's client opens a connection per call."""
+    requests_per_connection: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        requests_per_connection.append(0)
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                requests_per_connection[-1] += 1
+                if requests_per_connection[-1] > 1:
+                    return  # closes without a response: the idle timeout met the request
+                body = b'{"config": {"latency": "fast"}}'
+                head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+                writer.write(head.encode() + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    upstream = Upstream(f"http://127.0.0.1:{port}")
+    try:
+        for _ in range(3):
+            assert (await upstream.config())["latency"] == "fast"
+    finally:
+        await upstream.aclose()
+        server.close()
+        await server.wait_closed()
+    assert requests_per_connection == [1, 1, 1]
+
+
+async def test_the_stale_connection_case_fails_a_pooled_client() -> None:
+    """The same server breaks a client that keeps connections alive: the case above is real, not assumed."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+        await writer.drain()
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(trust_env=False) as pooled:
+            await pooled.get(f"http://127.0.0.1:{port}/_double/config")
+            with pytest.raises(httpx.RemoteProtocolError, match="disconnected without sending a response"):
+                await pooled.get(f"http://127.0.0.1:{port}/_double/config")
+    finally:
+        server.close()
+        await server.wait_closed()

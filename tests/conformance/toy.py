@@ -37,6 +37,8 @@ class Toy:
     no_presence: bool = False
     no_broadcast: bool = False
     close_on_bad_json: bool = False
+    answers_ai: bool = True  # False: an ai_msg is an unknown type, with no ai_done
+    quota_refusals: int = 0  # ai_msg: refused with ai_quota (retry_after 1) this many times, then answered
     rooms: dict[str, list[ServerConnection]] = field(default_factory=dict)
     seqs: dict[str, itertools.count[int]] = field(default_factory=dict)
 
@@ -108,6 +110,9 @@ class Toy:
                     json.dumps({"type": "system", "event": "error", "code": "bad_json", "content": "not JSON"})
                 )
             return nickname
+        if data.get("type") == "ai_msg" and self.answers_ai:
+            await self.answer(ws)
+            return nickname
         if data.get("type") != "user_msg" or not isinstance(data.get("content"), str) or not data["content"]:
             code = "unknown_type" if isinstance(data.get("type"), str) and data["type"] != "user_msg" else "bad_frame"
             await ws.send(json.dumps({"type": "system", "event": "error", "code": code, "content": "no"}))
@@ -117,6 +122,17 @@ class Toy:
         if not self.no_broadcast:
             await self.broadcast(room, frame)
         return nickname
+
+    async def answer(self, ws: ServerConnection) -> None:
+        """The AI, crudely: ai_quota while `quota_refusals` lasts, then one chunk."""
+        if self.quota_refusals > 0:
+            self.quota_refusals -= 1
+            quota = {"type": "system", "event": "error", "code": "ai_quota", "content": "busy", "retry_after": 1}
+            await ws.send(json.dumps(quota))
+            await ws.send(json.dumps({"type": "ai_done", "status": "rejected"}))
+            return
+        await ws.send(json.dumps({"type": "ai_chunk", "content": "Hi."}))
+        await ws.send(json.dumps({"type": "ai_done", "status": "ok"}))
 
 
 @contextlib.asynccontextmanager

@@ -5,6 +5,7 @@ import json
 from roomwire.gemini_double import canned
 from roomwire.gemini_double.answers import (
     Directives,
+    cut_styles,
     cut_to_tokens,
     estimate_tokens,
     forced_language,
@@ -37,10 +38,11 @@ def test_deterministic_for_prompt_contents_and_seed() -> None:
     assert plan_answer(history, seed=0, bank=BANK).text != first.text
 
 
-def test_chunks_join_to_the_text_and_cut_inside_words() -> None:
+def test_chunks_join_to_the_text_and_mostly_cut_inside_words() -> None:
     answer = plan_answer(_request(("user", "Explain. [[sentences=4]]")), seed=3, bank=BANK)
     assert "".join(answer.chunks) == answer.text and len(answer.chunks) >= 2
-    inside = [a[-1:].isalnum() and b[:1].isalnum() for a, b in zip(answer.chunks, answer.chunks[1:], strict=False)]
+    pairs = list(zip(answer.chunks, answer.chunks[1:], strict=False))
+    inside = [not a[-1:].isspace() and not b[:1].isspace() for a, b in pairs]
     assert sum(inside) >= len(inside) // 2
     assert answer.running_tokens()[-1] == estimate_tokens(answer.text)
     assert list(answer.running_tokens()) == sorted(answer.running_tokens())
@@ -133,3 +135,26 @@ def test_sentences_do_not_repeat_until_the_bank_runs_out() -> None:
     answer = plan_answer(_request(("user", f"x [[sentences={len(BANK.en) + 2}]]")), seed=0, bank=BANK)
     sentences = answer.text.split(". ")
     assert len(set(sentences[: len(BANK.en) - 1])) == len(BANK.en) - 1
+
+
+def test_some_cuts_land_next_to_spaces_and_newlines_deterministically() -> None:
+    """Google cuts next to whitespace too; a client that trims chunks must lose text against the double (AI-004).
+    Whatever the question, an answer of 12 chunks and 6 sentences has a cut before and after a space and one
+    right before its paragraph break, and the same request is cut the same way every time."""
+    for n in range(40):
+        request = _request(("user", f"Explain pinball {n}. [[chunks=12]] [[sentences=6]]"))
+        answer = plan_answer(request, seed=n % 3, bank=BANK)
+        pairs = list(zip(answer.chunks, answer.chunks[1:], strict=False))
+        assert "".join(answer.chunks) == answer.text and "\n\n" in answer.text
+        assert any(b[:1] == " " for _, b in pairs) and any(a[-1:] == " " for a, _ in pairs)
+        assert any(b[:1] == "\n" for _, b in pairs)
+        assert plan_answer(request, seed=n % 3, bank=BANK).chunks == answer.chunks
+
+
+def test_cut_styles_keep_most_cuts_inside_words() -> None:
+    assert cut_styles(12, b"") == ["inside"] * 11
+    for key in (b"\x00", b"\xff\x10", bytes(range(32))):
+        styles = cut_styles(12, key)
+        assert {"after", "before"} <= set(styles) and styles.count("inside") >= 7
+    assert cut_styles(2, b"\x01").count("inside") == 0 and cut_styles(2, b"\x02") == ["inside"]
+    assert cut_styles(12, b"\x07", newline_cut=5)[4] == "before"

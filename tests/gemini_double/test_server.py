@@ -46,3 +46,9 @@ def test_double_thread_reports_a_failed_start() -> None:
 def test_hypercorn_settings() -> None:
     config = hypercorn_config(99)
     assert config.bind == ["fd://99"] and config.accesslog is None and config.graceful_timeout == 1.0
+
+
+def test_idle_connections_outlive_the_clients_pools() -> None:
+    """Idle keep-alive connections stay open well past the pool expiry of httpx (5 s, the SDK's transport) and
+    aiohttp (15 s): with equal timers a pooled connection could be closed just as a request is written on it."""
+    assert hypercorn_config(99).keep_alive_timeout >= 30

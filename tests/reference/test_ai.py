@@ -94,6 +94,25 @@ async def test_one_answer_in_flight_per_connection() -> None:
             a.check()
 
 
+async def test_a_refused_ai_msg_binds_its_nickname_and_a_ping_does_not() -> None:
+    """SPEC.md §4 (which frames bind): a valid ai_msg refused as busy was read and understood, so it binds; a
+    ping's `nickname` is an unknown field, ignored; an invalid frame binds nothing either."""
+    async with double_server(latency="fast", chunk_interval_ms=100) as double, serving(double) as server:
+        async with Client.connect(server.ws("r")) as a:
+            await a.joined()
+            await a.send({"type": "ping", "id": "p", "nickname": "Pat"})
+            await a.expect(lambda f: f["type"] == "pong")
+            await a.send({"type": "user_msg", "content": 5, "nickname": "Inv"})
+            await a.error("bad_frame")
+            await a.ask("first", id="q1")
+            await a.ask("second", id="q2", nickname="Busy")
+            await a.error("ai_busy")
+            await a.say("who am I")
+            said = await a.expect(lambda f: f["type"] == "user_msg")
+            assert said["nickname"] == "Busy"
+            await a.answer("q1")
+
+
 async def test_the_server_wide_budget_answers_ai_quota_before_upstream_does() -> None:
     async with double_server() as double, serving(double, ai_budget_rpm=2) as server:
         async with Client.connect(server.ws("r")) as a, Client.connect(server.ws("r")) as b:

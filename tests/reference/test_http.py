@@ -1,4 +1,4 @@
-"""The HTTP side: /healthz, /metrics (own registry), the chat page at / (SEC-005)."""
+"""The HTTP side: /healthz, /metrics (own registry), the chat page at / with its headers (SEC-005, SEC-009)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import Metric
 
-from roomwire.reference.app import STATIC
 from roomwire.reference.metrics import BROADCAST_BUCKETS, PlainHistogram
+from roomwire.reference.page import PAGE
 from tests.reference.helpers import Client, serving
 
 
@@ -46,14 +46,34 @@ async def test_metrics_use_the_apps_own_registry_and_count_frames() -> None:
         assert 'type="user_msg"' not in other.hub.metrics.render().decode()  # not shared between apps
 
 
-async def test_the_chat_page_is_served_when_present() -> None:
+async def test_the_chat_page_is_served_with_its_policy_in_headers() -> None:
+    """SEC-009: frame-ancestors (own origin by default), nosniff and no referrer, as HTTP headers."""
     async with serving() as server, httpx.AsyncClient(base_url=server.http) as http:
         response = await http.get("/")
-    if (STATIC / "index.html").is_file():
-        assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
-        assert "AIza" not in response.text  # SEC-005
-    else:
-        assert response.status_code == 404
+        health = await http.get("/healthz")
+    assert PAGE.is_file() and response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html") and "AIza" not in response.text  # SEC-005
+    policy = response.headers["content-security-policy"]
+    assert policy.endswith("; frame-ancestors 'self'") and "script-src 'sha256-" in policy
+    assert policy.removesuffix("; frame-ancestors 'self'") in response.text  # the page's <meta> policy, same hashes
+    assert response.headers["x-frame-options"] == "SAMEORIGIN"
+    for reply in (response, health):
+        assert reply.headers["x-content-type-options"] == "nosniff"
+        assert reply.headers["referrer-policy"] == "no-referrer"
+    assert health.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+async def test_the_game_that_embeds_the_page_is_named_in_frame_ancestors() -> None:
+    async with serving(page_frame_ancestors=("https://game.example", "https://*.arcade.example:8443")) as server:
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            response = await http.get("/")
+    policy = response.headers["content-security-policy"]
+    assert policy.endswith("; frame-ancestors 'self' https://game.example https://*.arcade.example:8443")
+    assert "x-frame-options" not in response.headers  # it cannot name other origins: left to frame-ancestors
+    async with serving(page_frame_ancestors=("'none'",)) as server, httpx.AsyncClient(base_url=server.http) as http:
+        response = await http.get("/")
+    assert response.headers["content-security-policy"].endswith("; frame-ancestors 'none'")
+    assert response.headers["x-frame-options"] == "DENY"
 
 
 @pytest.mark.parametrize("values", [[], [0.0], [0.0001, 0.00025, 0.3, 1.0, 2.0], [1e-9, 0.004, 0.004, 0.75, 99.0]])

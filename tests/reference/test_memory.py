@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+import tracemalloc
 
 import pytest
 
-from roomwire.reference.rooms import memory
 from roomwire.reference.rooms.broker import Broker, EventDraft, EventKind, RoomEvent, RoomFull
 from roomwire.reference.rooms.factory import create_broker
 from roomwire.reference.rooms.memory import MemoryBroker
@@ -67,11 +67,8 @@ async def test_a_broken_member_does_not_stop_the_others(caplog: pytest.LogCaptur
     assert any(r.levelno == logging.ERROR for r in caplog.records)
 
 
-async def test_an_empty_room_keeps_its_seq_for_resume_and_old_ones_are_forgotten(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(memory, "EMPTY_ROOMS_KEPT", 2)
-    broker = MemoryBroker(history=3)
+async def test_an_empty_room_keeps_its_seq_for_resume_and_old_ones_are_forgotten() -> None:
+    broker = MemoryBroker(history=3, empty_rooms_kept=2)
     member = Member()
     for room in ("a", "b", "c"):
         await broker.join(room, member, capacity=5, since=None)
@@ -86,6 +83,72 @@ async def test_an_empty_room_keeps_its_seq_for_resume_and_old_ones_are_forgotten
     assert (await broker.join("c", Member(), capacity=5, since=99)).replay == ()
     full = await broker.join("c", Member(), capacity=9, since=10)
     assert full.seq == 10 and full.replay == () and full.complete
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_empty_room_is_forgotten_after_its_time_and_releases_its_history() -> None:
+    clock = Clock()
+    broker = MemoryBroker(history=10, empty_room_ttl_s=60, clock=clock)
+    member = Member()
+    await broker.join("r", member, capacity=5, since=None)
+    await broker.publish("r", EventDraft(EventKind.USER_MSG, nickname=None, content="kept"))
+    await broker.leave("r", member, LeaveReason.CLOSE)  # seq 3
+    assert broker.empty_rooms == 1 and broker.ledger.events == 3 and broker.ledger.bytes > 0
+    clock.now += 59.9
+    back = Member()
+    joined = await broker.join("r", back, capacity=5, since=1)  # still remembered: resumes completely
+    assert joined.seq == 3 and [e.seq for e in joined.replay] == [2, 3] and joined.complete
+    await broker.leave("r", back, LeaveReason.CLOSE)  # emptied again: its time starts again
+    clock.now += 59.9
+    assert broker.empty_rooms == 1
+    clock.now += 0.2
+    assert broker.empty_rooms == 0 and broker.ledger.events == 0 and broker.ledger.bytes == 0  # RECON-005
+    fresh = await broker.join("r", Member(), capacity=5, since=3)
+    assert fresh.seq == 0 and fresh.replay == ()
+
+
+class Reader:
+    """A member that renders each event as a connection does and keeps nothing."""
+
+    nickname = "reader"
+
+    def deliver(self, event: RoomEvent) -> None:
+        event.frame(Lang.KO)
+
+
+async def test_a_memory_sink_of_emptied_rooms_and_big_events_stays_within_the_budget() -> None:
+    """Issue 13 finding 4: one client filled emptied rooms with big events (3 GiB); now bytes and rooms are bounded."""
+    budget = 2 * 1024 * 1024
+    broker = MemoryBroker(history=100, history_bytes=budget, empty_rooms_kept=40)
+    rooms, events, text = 120, 60, "가나다라마바사아자차카타파하" * 142  # ~2,000 characters, ~6 KB of UTF-8
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for r in range(rooms):
+            member = Reader()
+            await broker.join(f"room-{r}", member, capacity=5, since=None)
+            for i in range(events):
+                nickname = None if i % 2 else "sender"  # a neutral name renders a frame per language
+                await broker.publish(f"room-{r}", EventDraft(EventKind.USER_MSG, nickname=nickname, content=text))
+            await broker.leave(f"room-{r}", member, LeaveReason.CLOSE)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert broker.ledger.bytes <= budget and broker.empty_rooms == 40 and broker.stats() == (0, 0)
+    assert grown <= budget + 256 * 1024, f"{grown} bytes held for a {budget}-byte budget"  # measured, not guessed
+    assert broker.ledger.bytes > budget * 0.9  # the budget is used, not undercounted by a wide margin
+    last = f"room-{rooms - 1}"
+    resumed = await broker.join(last, Reader(), capacity=5, since=events - 10)  # the newest events are kept
+    assert resumed.complete and len(resumed.replay) == 12
+    old = await broker.join("room-0", Reader(), capacity=5, since=0)  # forgotten: a fresh room
+    assert old.seq == 0
 
 
 async def test_a_room_full_refusal_forgets_an_empty_room() -> None:

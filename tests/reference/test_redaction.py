@@ -53,3 +53,37 @@ def test_install_covers_every_logger(caplog: pytest.LogCaptureFixture) -> None:
     redaction.install()  # idempotent
     logging.getLogger("any.library.at.all").warning("upstream said %s", SHAPED)
     assert SHAPED not in caplog.text and "[REDACTED]" in caplog.text
+
+
+CANARY = "AIzaCANARY-roomwire-FAKE-test-key-00013"  # FAKE test key, a canary of Google's shape
+PLAIN_CANARY = "roomwire-canary-FAKE-test-secret-13"  # FAKE test key of no known shape
+
+
+def scrub(pieces: list[str]) -> list[str]:
+    scrubber = redaction.AnswerScrubber()
+    out = [scrubber.feed(piece) for piece in pieces]
+    return [*out, scrubber.flush()]
+
+
+@pytest.mark.parametrize("secret", [CANARY, PLAIN_CANARY])
+def test_a_key_split_anywhere_across_chunks_never_passes(secret: str) -> None:
+    redaction.register_secret(secret)
+    try:
+        answer = f"Here it is: {secret} (keep it safe)."
+        for cut in range(1, len(answer)):
+            for second in (cut + 3, cut + 17):
+                pieces = [answer[:cut], answer[cut:second], answer[second:]]
+                out = scrub(pieces)
+                joined = "".join(out)
+                assert joined == "Here it is: [REDACTED] (keep it safe).", (pieces, out)
+                assert all(secret[:8] not in piece for piece in out)
+    finally:
+        redaction.unregister_secret(secret)
+
+
+def test_text_that_only_looks_like_a_key_start_is_held_then_sent() -> None:
+    assert scrub(["OPERA", "TION done"]) == ["OPER", "ATION done", ""]  # "A" might have begun a key
+    assert scrub(["an AIz", "ure sky"]) == ["an ", "AIzure sky", ""]
+    assert scrub(["ends with A"]) == ["ends with ", "A"]  # a short tail at the end is text
+    assert scrub(["cut at AIzaSyD"]) == ["cut at ", "[REDACTED]"]  # a key's start at the end is masked
+    assert scrub(["", "plain"]) == ["", "plain", ""]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from roomwire.reference.ai import AiEnd, AiItem, AiRequest, Usage
-from roomwire.reference.settings import Settings
+from roomwire.reference.settings import Secret, Settings
 from tests.reference.helpers import Client, serving
 
 
@@ -112,3 +113,29 @@ async def test_an_ai_msg_during_the_grace_period_is_rejected(caplog: pytest.LogC
             await b.ask("new question", id="n")
             assert (await b.answer("n"))["status"] == "rejected"  # INPUT-008, while answers still run
             assert (await b.event("notice"))["code"] == "server_restart"
+
+
+CANARY = "roomwire-canary-FAKE-test-key-0042"  # FAKE test key: configured, so it is masked wherever it shows up
+
+
+@pytest.mark.parametrize(
+    ("upstream", "expected", "status"),
+    [
+        (Scripted(["key: roomwire-ca", "nary-FAKE-test-key-0042!", AiEnd("STOP")]), "key: [REDACTED]!", "ok"),
+        (Scripted(["the end roomwire-cana", AiEnd("STOP")]), "the end [REDACTED]", "ok"),  # its start, at the end
+        (Scripted(["cut roomwire-can"], error=RuntimeError("cut")), "cut [REDACTED]", "error"),  # before the error
+        (Scripted([CANARY, AiEnd("MAX_TOKENS")]), "[REDACTED]", "truncated"),  # text came: no ai_empty
+    ],
+)
+async def test_the_configured_key_never_leaves_in_an_ai_chunk(upstream: Scripted, expected: str, status: str) -> None:
+    """SEC-003: a key upstream writes into an answer is masked, also when it is split across chunks."""
+    async with serving(ai_client_factory=factory(upstream), gemini_api_key=Secret(CANARY)) as server:
+        async with Client.connect(server.ws("r")) as a:
+            await a.joined()
+            await a.ask("q", id="q")
+            assert (await a.answer("q"))["status"] == status
+            chunks = [f["content"] for f in a.frames if f["type"] == "ai_chunk"]
+            assert "".join(chunks) == expected and all(chunks)
+            assert not [f for f in a.frames if f.get("code") == "ai_empty"]
+            assert CANARY[:12] not in json.dumps(a.frames)
+            a.check()

@@ -77,6 +77,9 @@ async def test_a_log_record_holding_a_key_is_redacted(caplog: pytest.LogCaptureF
         ("https://evil.example", 403),  # SEC-004
         ("null", 403),
         ("http://127.0.0.1.evil.example", 403),
+        ("http://evil.example@127.0.0.1", 403),  # not a serialized origin: userinfo (SPEC.md §13)
+        ("http://127.0.0.1/path", 403),
+        ("http://evil.localhost", 403),  # only localhost itself is a loopback name
     ],
 )
 async def test_origin_allow_list_by_default(origin: str | None, status: int) -> None:

@@ -92,11 +92,33 @@ def test_an_unreadable_dotenv_is_a_config_error(tmp_path: Path) -> None:
         ({"ROOMWIRE_KEYFILE": "k.pem"}, "ROOMWIRE_CERTFILE"),
         ({"ROOMWIRE_MAX_CONNECTIONS_PER_ADDRESS": "-1"}, "ROOMWIRE_MAX_CONNECTIONS_PER_ADDRESS"),
         ({"AI_CHAT_MAX_TOKENS": "0"}, "ROOMWIRE_AI_MAX_TOKENS"),
+        ({"ROOMWIRE_RESUME_HISTORY_BYTES": "0"}, "ROOMWIRE_RESUME_HISTORY_BYTES"),
+        ({"ROOMWIRE_EMPTY_ROOM_TTL_S": "-1"}, "ROOMWIRE_EMPTY_ROOM_TTL_S"),
+        ({"ROOMWIRE_EMPTY_ROOMS_KEPT": "-5"}, "ROOMWIRE_EMPTY_ROOMS_KEPT"),
+        ({"ROOMWIRE_PAGE_FRAME_ANCESTORS": "*"}, "ROOMWIRE_PAGE_FRAME_ANCESTORS"),
+        ({"ROOMWIRE_PAGE_FRAME_ANCESTORS": "https:"}, "ROOMWIRE_PAGE_FRAME_ANCESTORS"),
+        ({"ROOMWIRE_PAGE_FRAME_ANCESTORS": "https://a.example; script-src *"}, "ROOMWIRE_PAGE_FRAME_ANCESTORS"),
+        ({"ROOMWIRE_PAGE_FRAME_ANCESTORS": "'none',https://a.example"}, "ROOMWIRE_PAGE_FRAME_ANCESTORS"),
     ],
 )
 def test_a_bad_value_fails_naming_its_variable(environ: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         Settings.from_env(environ, dotenv=None)
+
+
+def test_the_resume_bounds_reach_the_memory_broker() -> None:
+    """RECON-005: the three bounds are settings, and the broker `memory://` builds enforces them."""
+    from roomwire.reference.rooms.factory import create_broker
+    from roomwire.reference.rooms.memory import MemoryBroker
+
+    environ = {"ROOMWIRE_RESUME_HISTORY_BYTES": "1048576", "ROOMWIRE_EMPTY_ROOM_TTL_S": "30",
+               "ROOMWIRE_EMPTY_ROOMS_KEPT": "7"}  # fmt: skip
+    settings = Settings.from_env(environ, dotenv=None)
+    broker = create_broker(settings)
+    assert isinstance(broker, MemoryBroker)
+    assert (broker.ledger.max_bytes, broker._empty_ttl, broker._empty_kept) == (1048576, 30.0, 7)
+    assert (Settings().resume_history_bytes, Settings().empty_room_ttl_s, Settings().empty_rooms_kept) == (
+        64 * 1024 * 1024, 300.0, 1000)  # fmt: skip
 
 
 def test_the_key_never_shows() -> None:

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from roomwire.conformance.bundled import BUNDLED_SETTINGS, DOUBLE_SETTINGS, new_canary
+from roomwire.conformance.bundled import BUNDLED_SETTINGS, DOUBLE_SETTINGS, TEST_AI_BUDGET, new_canary
 from roomwire.gemini_double import DoubleConfig, serve_double
 from tests.scaleout.instances import READY, serve_command
 from tests.scaleout.redis_server import redis_server
@@ -84,6 +84,7 @@ async def deployment(instances: int = 2) -> AsyncIterator[Deployment]:
         async with serve_double(DoubleConfig(**DOUBLE_SETTINGS)) as double:  # type: ignore[arg-type]
             env = {k: v for k, v in os.environ.items() if not k.startswith(("ROOMWIRE_", "GOOGLE_"))}
             env.update(BUNDLED_SETTINGS, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", GEMINI_API_KEY=canary)
+            env.update(TEST_AI_BUDGET)  # advertised: the suite paces by it (SPEC's 10 would take minutes)
             env.update(ROOMWIRE_GEMINI="real", ROOMWIRE_GEMINI_BASE_URL=double.base_url)
             broker_url = f"{redis.url}?{BROKER_OPTIONS}"
             started: list[asyncio.subprocess.Process] = []

@@ -1,0 +1,78 @@
+"""The proof matrix: for every requirement a black box can judge, the bundled broken targets that fail it.
+
+A check that cannot fail is not a check (STYLE.md). Each variant of `roomwire.targets.broken` names the
+requirements it must fail, and tests/conformance/test_broken_variants.py holds it to exactly those; this module
+turns that into one row per requirement, from the registry, so that `roomwire check --proofs` prints it, the
+docs' table is generated from it, and tests/conformance/test_proofs.py fails when a checkable requirement has no
+proof. "Checkable" means: the registry has a check for it that the bundled target can run (the page requirements,
+whose checks need `--browser`, are proven by the broken pages of tests/browser instead; `UNPROVABLE` lists the
+rest with the reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from roomwire.conformance.registry import NOT_COVERED, REGISTRY, Need, Registry
+
+#: Checkable requirements no bundled target can fail, and why.
+UNPROVABLE: Mapping[str, str] = {
+    "CONN-005": "judged only against a wss:// URL; the bundled targets are served over ws://",
+}
+#: Where the page requirements (their checks need --browser) are proven.
+PAGE_PROOF = "the broken pages of tests/browser/broken_page.py (tests/browser/test_check_browser.py)"
+#: What a bundled target gives a check (roomwire.conformance.bundled): the double, its canary, restarts.
+BUNDLED_NEEDS = frozenset({Need.DOUBLE, Need.CANARY, Need.RESTART, Need.CANARY_KEY})
+
+
+@dataclass(frozen=True)
+class Proof:
+    """One requirement's row: the variants that fail it, or why none can."""
+
+    requirement_id: str
+    level: str
+    variants: tuple[str, ...]
+    note: str = ""
+
+    @property
+    def proven(self) -> bool:
+        return bool(self.variants) or bool(self.note)
+
+
+def _bundled_checkable(registry: Registry, requirement_id: str) -> bool:
+    return any(c.needs <= BUNDLED_NEEDS for c in registry.for_requirement(requirement_id))
+
+
+def proof_matrix(registry: Registry = REGISTRY) -> list[Proof]:
+    """Every requirement of SPEC.md, in its order, with its proofs (see the module docstring)."""
+    import roomwire.conformance.checks  # noqa: F401 - registers the checks
+    from roomwire.targets.broken import VARIANTS
+
+    rows = []
+    for rid, req in registry.known.items():
+        variants = tuple(sorted(v.name for v in VARIANTS.values() if rid in v.fails))
+        if rid in NOT_COVERED:
+            note = f"not checked: {NOT_COVERED[rid].split(':', 1)[0]}"
+        elif not registry.for_requirement(rid):
+            note = "no check"
+        elif not _bundled_checkable(registry, rid):
+            note = PAGE_PROOF
+        else:
+            note = UNPROVABLE.get(rid, "")
+        rows.append(Proof(rid, req.level.value, variants, "" if variants else note))
+    return rows
+
+
+def unproven(registry: Registry = REGISTRY) -> list[str]:
+    """Checkable requirements without a bundled target that fails them (a test keeps this empty)."""
+    return [p.requirement_id for p in proof_matrix(registry) if not p.proven]
+
+
+def proofs_text(registry: Registry = REGISTRY) -> str:
+    """`roomwire check --proofs`: one line per requirement."""
+    lines = []
+    for proof in proof_matrix(registry):
+        said = ", ".join(proof.variants) if proof.variants else (proof.note or "NO PROOF")
+        lines.append(f"{proof.requirement_id:10} {proof.level:6} {said}")
+    return "\n".join(lines) + "\n"
