@@ -16,9 +16,9 @@ import pytest
 import redis as redis_py
 
 from roomwire.reference.rooms.broker import EventDraft, EventKind
-from roomwire.reference.rooms.redis.broker import RedisBroker
+from roomwire.reference.rooms.redis.broker import RedisBroker, create_redis_broker
 from roomwire.reference.rooms.redis.config import HistoryBounds
-from tests.reference.helpers import Client
+from tests.reference.helpers import Client, settings
 from tests.scaleout.instances import instances
 from tests.scaleout.members import FAST, Notices, Recorder, depart, enter, eventually, options, say
 from tests.scaleout.redis_server import RedisServer, redis_server
@@ -178,3 +178,13 @@ async def test_a_client_at_maxmemory_gets_the_degraded_notice_never_a_1011(redis
                 await bob.expect(lambda f: f.get("content") == "still 4")
             await ann.expect(lambda f: f.get("code") == "restored", within=30)
             assert ann.ws.close_code is None and bob.ws.close_code is None  # no 1011, no close at all
+
+
+def test_the_bounds_are_the_settings_memory_has_and_the_url_may_set_the_ttl(redis: RedisServer) -> None:
+    changes = {"resume_history": 7, "resume_history_bytes": 5000, "empty_rooms_kept": 3, "empty_room_ttl_s": 42.0}
+    made = create_redis_broker(settings(broker_url=redis.url, **changes))
+    assert isinstance(made, RedisBroker)
+    assert made.store.bounds == HistoryBounds(events=7, total_bytes=5000, empty_rooms=3, empty_ttl_s=42.0)
+    assert made.store._room_args("r")[3:] == [7, 5000, 42_000, 3]
+    overridden = create_redis_broker(settings(broker_url=f"{redis.url}?room_ttl=9", **changes))
+    assert isinstance(overridden, RedisBroker) and overridden.store._room_args("r")[5] == 9_000

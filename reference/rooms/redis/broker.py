@@ -237,11 +237,11 @@ def create_redis_broker(settings: Settings) -> Broker:
     """
     options = RedisOptions.from_url(settings.broker_url)
     probe(options)
-    default = HistoryBounds()
-    bounds = HistoryBounds(  # RECON-005's settings, the ones `memory://` has (issue 13), where Settings has them
+    bounds = HistoryBounds(  # RECON-005: the settings `memory://` has
         events=settings.resume_history,
-        total_bytes=getattr(settings, "resume_history_bytes", default.total_bytes),
-        empty_rooms=getattr(settings, "empty_rooms_kept", default.empty_rooms),
+        total_bytes=settings.resume_history_bytes,
+        empty_rooms=settings.empty_rooms_kept,
+        empty_ttl_s=settings.empty_room_ttl_s,
     )
     return RedisBroker(options, history=settings.resume_history, bounds=bounds)
 

@@ -88,9 +88,10 @@ class Store:
 
     def _room_args(self, room: str) -> list[str | int]:
         """The first ARGV of every room script (scripts._ROOM): where it is, and the bounds of its history."""
-        bounds = self.bounds
-        return [self.keys.prefix, room, self.keys.channel(room), bounds.events, bounds.total_bytes,
-                self.options.room_ttl_s * 1000, bounds.empty_rooms]  # fmt: skip
+        bounds, ttl_s = self.bounds, self.options.room_ttl_s
+        ttl_ms = int((bounds.empty_ttl_s if ttl_s is None else ttl_s) * 1000)
+        return [self.keys.prefix, room, self.keys.channel(room), bounds.events, bounds.total_bytes, ttl_ms,
+                bounds.empty_rooms]  # fmt: skip
 
     @property
     def _lease_ms(self) -> int:
