@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from . import ai, fanout, idle, node_ws, report, servers
+from . import ai, fanout, idle, node_ws, report, servers, storm
 
 Launch = Callable[..., contextlib.AbstractAsyncContextManager[servers.Server]]
 
@@ -45,6 +45,7 @@ class Options:
     ai_questions: int
     askers: int = 20
     quick: bool = False
+    storm_clients: int = storm.CLIENTS
 
 
 async def capacity10(launch: Launch, o: Options) -> dict[str, float]:
@@ -92,6 +93,12 @@ async def ai_path(launch: Launch, o: Options) -> dict[str, float]:
     return both | beyond | {"relay_cpu_ms_per_answer": both["server_cpu_ms_per_answer"] - both["sdk_cpu_ms_per_answer"]}
 
 
+async def admission_storm(launch: Launch, o: Options) -> dict[str, float]:
+    """A reconnect storm (storm.py): server CPU per admitted connection, and how many were refused."""
+    async with launch(limits=True) as server:
+        return await storm.storm(server, clients=o.storm_clients)
+
+
 async def idle_connections(launch: Launch, o: Options) -> dict[str, float]:
     async with launch() as server:
         return await idle.idle_memory(server, o.idle_connections)
@@ -105,6 +112,7 @@ SCENARIOS: dict[str, tuple[Callable[[Launch, Options], Awaitable[dict[str, float
     "stall": (stall, servers.TARGETS),
     "ai": (ai_path, ("seed", "reference")),
     "idle": (idle_connections, servers.TARGETS),
+    "storm": (admission_storm, servers.TARGETS),
 }
 
 
@@ -161,6 +169,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         idle_connections=args.idle_connections or (1_000 if args.quick else 10_000),
         ai_questions=3 if args.quick else 24,
         quick=args.quick,
+        storm_clients=200 if args.quick else storm.CLIENTS,
     )
     fd_limit = idle.raise_fd_limit()
     targets, rounds = args.targets.split(","), args.rounds or (1 if args.quick else 3)
@@ -200,9 +209,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 def _launcher(target: str, options: Options, commands: dict[str, list[str]]) -> Launch:
     @contextlib.asynccontextmanager
-    async def launch(gemini_url: str | None = None) -> AsyncIterator[servers.Server]:
-        async with servers.running(target, cpu=options.server_cpu, gemini_url=gemini_url) as server:
-            commands.setdefault(target if gemini_url is None else f"{target} (AI)", server.argv)
+    async def launch(gemini_url: str | None = None, limits: bool = False) -> AsyncIterator[servers.Server]:
+        async with servers.running(target, cpu=options.server_cpu, gemini_url=gemini_url, limits=limits) as server:
+            name = f"{target} (AI)" if gemini_url is not None else f"{target} (limits)" if limits else target
+            commands.setdefault(name, server.argv)
             yield server
 
     return launch

@@ -53,15 +53,17 @@ def free_port() -> int:
         return port
 
 
-def command(target: str, port: int, gemini_url: str | None) -> list[str]:
-    """The exact command line of a target (also printed in the report)."""
+def command(target: str, port: int, gemini_url: str | None, *, limits: bool = False) -> list[str]:
+    """The exact command line of a target (also printed in the report); `limits`: the reference keeps the spec's
+    default limits (the storm scenario: nothing those limits allow may be refused)."""
     python = sys.executable
     if target == "seed":
         return [python, "-m", "roomwire.targets.seed_fastapi", "--host", HOST, "--port", str(port),
                 "--log-level", "warning"]  # fmt: skip
     if target == "reference":
         upstream = ["--gemini-base-url", gemini_url] if gemini_url else ["--gemini", "fake"]
-        return [python, "-m", "roomwire", "serve", "--host", HOST, "--port", str(port), "--no-limits",
+        lifted = [] if limits else ["--no-limits"]
+        return [python, "-m", "roomwire", "serve", "--host", HOST, "--port", str(port), *lifted,
                 "--log-level", "WARNING", *upstream]  # fmt: skip
     if target == "ceiling":
         return [python, "-m", "roomwire.loadtest.bench.ceiling", "--host", HOST, "--port", str(port)]
@@ -127,10 +129,11 @@ async def running(
     gemini_url: str | None = None,
     extra_env: Mapping[str, str] | None = None,
     ready_within: float = 30.0,
+    limits: bool = False,
 ) -> AsyncIterator[Server]:
     """Start `target` pinned to `cpu`, wait until it completes a WebSocket upgrade, stop it on exit."""
     port = free_port()
-    argv = command(target, port, gemini_url)
+    argv = command(target, port, gemini_url, limits=limits)
     log = tempfile.NamedTemporaryFile(prefix=f"bench-{target}-", suffix=".log", delete=False)
     child = spawn(argv, cpu, env=environment(target, gemini_url, extra_env or {}), output=log)
     try:
