@@ -15,6 +15,7 @@ FOLDERS = {
     "loadtest": "roomwire.loadtest",
     "fixtures": "roomwire.fixtures",
     "targets": "roomwire.targets",
+    "attacks": "roomwire.attacks",
 }
 
 #: Folders inside those that are not part of the distribution. Data folders (schemas, fixtures, static files)

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "roomwire.conformance.cli",  # check
     "roomwire.loadtest.cli",  # load
     "roomwire.spec.cli",  # spec
+    "roomwire.attacks.cli",  # attack
 )
 
 EXIT_OK = 0

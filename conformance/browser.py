@@ -24,9 +24,7 @@ empty `findings` list is never mistaken for a complete pass. A page that cannot 
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import shutil
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -48,9 +46,12 @@ from playwright.async_api import (
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from roomwire.spec.errors import HarnessError, TargetUnreachable, UsageError
+from roomwire.spec.errors import TargetUnreachable, UsageError
 
 from .browser_evidence import BrowserScanResult, Finding, Needle, Place, needles_for, search
+from .chromium import CHROMIUM_ENV as CHROMIUM_ENV
+from .chromium import chromium_executable as chromium_executable
+from .chromium import resolve_chromium
 from .page_behaviour import (
     MEMBER_JS,
     MISSING_IDS_JS,
@@ -84,35 +85,6 @@ CHROMIUM_ARGS: tuple[str, ...] = (
 UPSTREAM_FAULTS: tuple[str, ...] = ("key_echo", "rate_limit")
 
 _MAX_GLOBALS_CHARS = 2_000_000
-
-
-#: Names another chromium executable (a path, or a name on PATH); it wins over `chromium` on PATH.
-CHROMIUM_ENV = "ROOMWIRE_CHROMIUM"
-
-
-def chromium_executable() -> str | None:
-    """`$ROOMWIRE_CHROMIUM` if set (even when it does not exist: `require_chromium` reports that), else Debian's
-    chromium on PATH, or None."""
-    chosen = os.environ.get(CHROMIUM_ENV, "").strip()
-    return chosen or shutil.which("chromium")
-
-
-def resolve_chromium(executable: str | None = None) -> str:
-    """The chromium to launch: `executable`, else `chromium_executable()`, checked to exist and be executable.
-
-    Raises:
-        HarnessError: no such executable, with what was tried and how to fix it.
-    """
-    chosen = executable or chromium_executable()
-    if chosen is None:
-        raise HarnessError(
-            f"chromium not found on PATH: install Debian's chromium (apt-get install chromium) or set {CHROMIUM_ENV}"
-        )
-    path = shutil.which(chosen)
-    if path is None:
-        origin = "" if executable else f" ({CHROMIUM_ENV})"
-        raise HarnessError(f"chromium not found: {chosen!r}{origin} is not an executable file")
-    return path
 
 
 async def launch_chromium(playwright: Playwright, *, executable: str | None = None) -> Browser:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roomwire.conformance.target_log import CapturedLog, FileLog, TargetLog
 from roomwire.spec.errors import HarnessError
 
 #: The reference's settings in the bundled run (environment of `roomwire serve`), all within SPEC.md §10.
@@ -52,6 +53,8 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 _URL = re.compile(r"(wss?://\S+)|listening on (\S+):(\d+)")
 _DROPPED_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI")
+#: The loggers of a target served in the suite's process (the suite's own and the double's are not its log).
+TARGET_LOGGERS = ("roomwire.reference", "roomwire.targets", "hypercorn", "quart", "google_genai", "google.genai")
 
 
 def new_canary() -> str:
@@ -112,6 +115,11 @@ class ServerProcess:
         text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
+    @property
+    def target_log(self) -> TargetLog:
+        """What the target logs (its stderr), for SEC-003's and UP-008's log side."""
+        return FileLog(self.log, name="the bundled target's stderr")
+
 
 def target_command(variant: str | None, double_url: str, port: int) -> list[str]:
     """How to start `variant` (None: the reference) on `port`, wired to the double."""
@@ -139,6 +147,7 @@ class InProcessServer:
     double_url: str
     port: int = 0
     url: str = ""
+    captured: CapturedLog | None = None
     _stack: contextlib.AsyncExitStack | None = None
 
     async def start(self) -> str:
@@ -152,6 +161,7 @@ class InProcessServer:
             **changes, **(dict(variant.settings) if variant else {})
         )
         stack = contextlib.AsyncExitStack()
+        stack.callback(self._capture(settings.log_level).detach)
         if variant is not None:
             stack.callback(apply_patches(variant))
         try:
@@ -170,6 +180,20 @@ class InProcessServer:
         if stack is not None:
             await stack.aclose()
 
+    def _capture(self, level: str) -> CapturedLog:
+        """Keep the target's log records as its lines (as `roomwire serve` writes them), across restarts."""
+        from roomwire.reference.logs import OneLineFormatter
+
+        if self.captured is None:
+            self.captured = CapturedLog("the bundled target's log", TARGET_LOGGERS, OneLineFormatter(), level.upper())
+        self.captured.attach()
+        return self.captured
+
+    @property
+    def target_log(self) -> TargetLog:
+        assert self.captured is not None, "started"
+        return self.captured
+
 
 @dataclass
 class Bundle:
@@ -180,6 +204,11 @@ class Bundle:
     canary: str
     restart: Callable[[], Awaitable[None]]
     server: ServerProcess | InProcessServer
+
+    @property
+    def log(self) -> TargetLog:
+        """The target's log, kept by the suite (SEC-003's and UP-008's log side need no --target-log here)."""
+        return self.server.target_log
 
 
 def _server(variant: str | None, env: dict[str, str], double_url: str, cwd: str, in_process: bool) -> Any:

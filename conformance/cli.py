@@ -1,8 +1,9 @@
 """The `roomwire check` sub-command: run the conformance suite against a chat server and report.
 
-    roomwire check [URL ...] [--double URL] [--canary-key KEY] [--browser [PAGE_URL]] [--only IDS]
+    roomwire check [URL ...] [--double URL] [--canary-key KEY] [--target-log PATH] [--browser [PAGE_URL]] [--only IDS]
                    [--level must|should] [--strict] [--report-json PATH] [--junit PATH] [--html PATH]
-                   [--ca-file PATH] [--timeout-factor F] [--list] [--concurrency N] [--bundled NAME]
+                   [--markdown PATH] [--badge PATH]
+                   [--ca-file PATH] [--timeout-factor F] [--list] [--concurrency N] [--bundled NAME] [--no-browser]
                    [--repeat N] [--allowed-origin ORIGIN] [--list-targets] [--proofs]
 
 Exit codes (first match wins): 2 usage error, nothing ran; 3 the harness could not run or judge (target
@@ -27,6 +28,8 @@ them. Without URL the suite starts the bundled reference server and Gemini doubl
 shows (SEC-003, SEC-005), and a page with the reference page's element ids is judged on CLIENT-001/002/004/005.
 A bare --browser (after the URLs) loads the page the target serves at / (the bundled reference's own page).
 Chromium: `chromium` on PATH, or $ROOMWIRE_CHROMIUM; without it the browser checks are ERROR (exit 3).
+Without URL the bundled reference's page is used by default when chromium and Playwright are installed
+(--no-browser: not); when they are not, those checks are SKIP and the report says how to get them.
 
 Exit codes: 0 every selected MUST passed; 1 a requirement failed (a SHOULD only with --strict);
 2 usage error; 3 the harness could not run (target unreachable, harness error). Docs: docs/conformance.md.
@@ -45,11 +48,23 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--double", metavar="URL", help="the Gemini double the target is wired to (upstream checks)")
     parser.add_argument("--canary-key", metavar="KEY", help="the fake key configured in the target (key-leak checks)")
     parser.add_argument(
+        "--target-log",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a file the target writes its log to, read after the run (SEC-003, UP-008; repeatable)",
+    )
+    parser.add_argument(
         "--browser",
         nargs="?",
         const="/",
         metavar="PAGE_URL",
         help="load and use this chat page in chromium (key leaks, CLIENT-*); bare: the target's own page at /",
+    )
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="without URL: do not use the bundled reference's page in chromium (used by default when installed)",
     )
     parser.add_argument("--only", metavar="IDS", help="requirement IDs, areas or globs: 'CHAT-*,PRES-002'")
     parser.add_argument("--level", choices=("must", "should"), help="must: MUSTs only; should: MUST, SHOULD, MAY")
@@ -57,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--report-json", metavar="PATH", help="write the JSON report here")
     parser.add_argument("--junit", metavar="PATH", help="write a JUnit XML report here")
     parser.add_argument("--html", metavar="PATH", help="write an HTML report here")
+    parser.add_argument(
+        "--markdown",
+        metavar="PATH",
+        help="write the checklist summary as Markdown (a PR comment; appends to $GITHUB_STEP_SUMMARY's file)",
+    )
+    parser.add_argument("--badge", metavar="PATH", help="write an SVG badge: the profile and the items that hold")
     parser.add_argument("--ca-file", metavar="PATH", help="trust this CA for wss:// (a staging server's private CA)")
     parser.add_argument("--timeout-factor", type=float, default=1.0, metavar="F", help="scale every wait (default 1)")
     parser.add_argument("--concurrency", type=int, default=8, metavar="N", help="checks run at once (default 8)")
@@ -114,6 +135,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         repeat=args.repeat,
         ai_budget_rpm=args.ai_budget_rpm,
         allowed_origins=tuple(args.allowed_origin),
+        default_browser=not args.no_browser,
+        target_logs=tuple(args.target_log),
     )
     config.validate()
     return config
@@ -163,4 +186,21 @@ def _run_suite(config: Any, args: argparse.Namespace) -> int:
     for path, write in writers:
         if path:
             write(result, Path(path), strict=args.strict)
+    _write_summaries(result, args)
     return result.exit_code(strict=args.strict)
+
+
+def _write_summaries(result: Any, args: argparse.Namespace) -> None:
+    """`--markdown` (appended when it is GitHub's step summary file, which other steps write too) and `--badge`."""
+    import os
+    from pathlib import Path
+
+    from roomwire.conformance import summary_files
+
+    if args.markdown:
+        path = Path(args.markdown)
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        append = bool(step_summary) and path.resolve() == Path(str(step_summary)).resolve()
+        summary_files.write_markdown(result, path, strict=args.strict, append=append)
+    if args.badge:
+        summary_files.write_badge(result, Path(args.badge), strict=args.strict)

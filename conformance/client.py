@@ -25,6 +25,7 @@ from roomwire.conformance.transcript import Clock, LeakWatch, Transcript
 from roomwire.spec.errors import HarnessError, SpecViolation
 from roomwire.spec.messages import HistoryItem
 from roomwire.spec.protocol import ClientProtocol, Received
+from roomwire.spec.validate import NotJsonObject, load_json_object
 
 
 class SendStalled(HarnessError):
@@ -107,13 +108,11 @@ class Client:
         """Record a frame parsed but not validated: for bulk traffic (FLOW-*) whose shape FRAME-001 judges
         elsewhere, since schema validation costs milliseconds per frame and would slow the suite, not the target."""
         try:
-            data = json.loads(text)
-        except ValueError:
+            data: dict[str, Any] | None = load_json_object(text)
+        except NotJsonObject:  # too deep included (INPUT-009's limit): FRAME-001 judges it elsewhere
             data = None
         received = self.protocol.received
-        received.append(
-            Received(index=len(received), raw=text, frame=None, at=now, data=data if isinstance(data, dict) else None)
-        )
+        received.append(Received(index=len(received), raw=text, frame=None, at=now, data=data))
 
     def _record_close(self) -> None:
         rcvd = self.ws.protocol.close_rcvd
@@ -193,6 +192,14 @@ class Client:
         if item is not None:
             return item
         raise SpecViolation(requirement_id, f"{expected} (within {within:.1f} s)", self.describe(since))
+
+    def how_closed(self) -> str:
+        """How the connection ended, for a verdict's evidence ('open' while it has not)."""
+        if not self.closed.is_set():
+            return "open"
+        if not self.close_received:
+            return "no close frame: the TCP connection ended"
+        return f"close {self.close_code}" + (f" {self.close_reason!r}" if self.close_reason else "")
 
     def describe(self, since: int = 0) -> str:
         """What this connection received from `since` on, and whether it closed: the `actual` of a violation."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from roomwire.conformance.client import Client
 from roomwire.conformance.driver import Driver
 from roomwire.conformance.frames import Predicate, summarize
-from roomwire.conformance.outcomes import Skip
+from roomwire.conformance.outcomes import NotSent, Skip
 from roomwire.conformance.registry import Check
 from roomwire.conformance.session import Session, Timeouts
 from roomwire.conformance.transcript import Transcript
@@ -46,6 +46,7 @@ class CheckContext:
         self.notes: list[str] = []
         self.attachments: dict[str, object] = {}
         self.borrowed: list[Driver] = []  # drivers of shared exchanges this check judged (their transcripts)
+        self.unjudged: dict[str, str] = {}  # requirement ID -> why this check reached no verdict on it
 
     # --- the run's knowledge ----------------------------------------------------------------------------------------
 
@@ -115,6 +116,19 @@ class CheckContext:
     @staticmethod
     def skip(reason: str) -> Skip:
         return Skip(reason)
+
+    def not_judged(self, requirement_id: str, reason: str) -> None:
+        """This check reached no verdict on `requirement_id` (one it declared): SKIP with `reason`, not PASS,
+        unless the same run of the check found a violation of it."""
+        if requirement_id not in self.check.requirement_ids:
+            raise HarnessError(f"{self.check.name} left {requirement_id} unjudged, which it does not declare")
+        self.unjudged[requirement_id] = reason
+
+    @staticmethod
+    def sent(client: Client, sent: bool, what: str) -> None:
+        """`sent` is what a send returned; False (the target had closed the connection) raises NotSent."""
+        if not sent:
+            raise NotSent(client.label, what, client.how_closed())
 
     async def expect(
         self,

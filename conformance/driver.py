@@ -274,7 +274,7 @@ class Driver:
         return client
 
     async def await_membership(self, client: Client, *, probe: bool = True) -> str:
-        """How membership was established: 'welcome', 'join', 'echo' or 'settled'."""
+        """How membership was established: 'welcome', 'join', 'echo' or 'settled'; 'closed' when it was not."""
         session = self.session
         if await client.wait_for(frames.system("welcome"), session.welcome_wait()) is not None:
             session.welcome_seen = True
@@ -291,6 +291,9 @@ class Driver:
             if await client.wait_for(frames.user_msg(containing=token), session.timeouts.frame) is not None:
                 client.transcript.note("no welcome; membership taken from the probe's echo")
                 return "echo"
+        if client.closed.is_set():  # no member to wait for (a check's next send says NotSent)
+            client.transcript.note(f"the target closed the connection before it joined ({client.how_closed()})")
+            return "closed"
         await asyncio.sleep(session.timeouts.settle)
         client.transcript.note("no welcome, join notice or echo: membership assumed after a settle delay")
         return "settled"

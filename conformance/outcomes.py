@@ -6,7 +6,9 @@
     error  the harness could not do its job (a bug, the target vanished): never counted against the target
 
 `Skip` is raised by a check that cannot conclude; `Blocked` is a Skip caused by another requirement's failure
-(no welcome, upgrade refused), so that one defect fails its own requirement and not every check in the run.
+(no welcome, upgrade refused), so that one defect fails its own requirement and not every check in the run;
+`NotSent` is a Skip for a frame the target's earlier close kept from ever being sent. A check that judges
+several requirements marks the ones it could not judge with `CheckContext.not_judged`: SKIP, never a PASS.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ class Blocked(Skip):
     def __init__(self, requirement_id: str, reason: str) -> None:
         super().__init__(f"blocked by {requirement_id}: {reason}")
         self.requirement_id = requirement_id
+
+
+class NotSent(Skip):
+    """A frame a verdict depends on never left: the target had already closed the connection (after an earlier
+    frame, or as collateral of another connection's). No answer to a frame never sent is a verdict."""
+
+    def __init__(self, label: str, what: str, closed: str) -> None:
+        super().__init__(f"not judged: {what} was never sent: the target had closed {label}'s connection ({closed})")
 
 
 class Violations(SpecViolation):

@@ -40,7 +40,7 @@ def ai_plan(session: Session, checks: Iterable[Check]) -> str:
     """One line for the report: how many AI requests the selected checks make, and the least time they need."""
     own, shared = planned_requests(checks)
     total = own + shared
-    rpm = session.limits.ai_budget_rpm
+    rpm = session.ai.rpm  # the budget the run paces by (--ai-budget-rpm when the target advertises none)
     if total == 0:
         return "no AI requests"
     minutes = max(0, math.ceil(total / rpm) - 1)

@@ -1,8 +1,10 @@
 """The conformance suite as a pytest plugin (entry point `pytest11: roomwire`), for a team's own pytest/tox/CI.
 
     pytest --chat-url ws://127.0.0.1:8000/api/v1/ws/chat/{room_id} [--gemini-double-url URL] [--canary-key KEY]
+           [--chat-target-log PATH]  # the target's log file: SEC-003's and UP-008's log side
     pytest --chat-bundled            # the bundled reference server and Gemini double
     pytest ... --chat-browser-url [PAGE_URL]   # also load and use the chat page in chromium (bare: the target's /)
+    pytest ... --chat-markdown summary.md --chat-badge badge.svg   # the checklist summary, also printed at the end
 
 Inert unless one of those options is given (the plugin is installed with roomwire, and most pytest runs are
 not conformance runs). Then the session holds one item per requirement ID, named by the ID (`-k` selects, e.g.
@@ -30,6 +32,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--chat-bundled", action="store_true", help="check the bundled reference server")
     group.addoption("--gemini-double-url", metavar="URL", help="the Gemini double the target is wired to")
     group.addoption("--canary-key", metavar="KEY", help="the fake key configured in the target")
+    group.addoption(
+        "--chat-target-log",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a file the target writes its log to, read after the run (SEC-003, UP-008; repeatable)",
+    )
     group.addoption("--chat-timeout-factor", type=float, default=1.0, metavar="F", help="scale every wait")
     group.addoption("--chat-ca-file", metavar="PATH", help="trust this CA for wss://")
     group.addoption("--chat-level", choices=("must", "should"), help="must: MUSTs only")
@@ -40,10 +49,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PAGE_URL",
         help="load and use this chat page in chromium (key leaks, CLIENT-*); bare: the page the target serves at /",
     )
+    group.addoption(
+        "--chat-no-browser", action="store_true", help="--chat-bundled: do not use the reference's page in chromium"
+    )
+    group.addoption("--chat-markdown", metavar="PATH", help="write the checklist summary as Markdown here")
+    group.addoption("--chat-badge", metavar="PATH", help="write the SVG badge (profile, checklist items held) here")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """A bad --chat-browser-url is a usage error before anything runs."""
+    """A bad --chat-browser-url (or --chat-target-log) is a usage error before anything runs."""
     value = config.getoption("chat_browser_url", None)
     if value is not None and _enabled(config):
         from roomwire.conformance.suite import check_browser_page
@@ -53,6 +67,20 @@ def pytest_configure(config: pytest.Config) -> None:
             check_browser_page(value)
         except UsageError as exc:
             raise pytest.UsageError(str(exc).replace("--browser", "--chat-browser-url")) from exc
+    _check_target_logs(config)
+
+
+def _check_target_logs(config: pytest.Config) -> None:
+    """A --chat-target-log that names no file is a usage error before anything runs."""
+    logs = tuple(config.getoption("chat_target_log", None) or ())
+    if logs and _enabled(config):
+        from roomwire.conformance.suite import check_target_logs
+        from roomwire.spec.errors import UsageError
+
+        try:
+            check_target_logs(tuple(config.getoption("chat_url")), logs)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc).replace("--target-log", "--chat-target-log")) from exc
 
 
 def _enabled(config: pytest.Config) -> bool:
@@ -160,6 +188,8 @@ def _run_once(config: pytest.Config) -> Any:
         ca_file=config.getoption("chat_ca_file"),
         timeout_factor=config.getoption("chat_timeout_factor"),
         browser=config.getoption("chat_browser_url"),
+        default_browser=not config.getoption("chat_no_browser"),
+        target_logs=tuple(config.getoption("chat_target_log")),
     )
     try:
         result = asyncio.run(run_suite(suite))
@@ -168,3 +198,23 @@ def _run_once(config: pytest.Config) -> Any:
         raise config.stash[RESULT_KEY] from exc
     config.stash[RESULT_KEY] = result
     return result
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The answer first, at the end where pytest puts summaries: the nine checklist items and the run's facts;
+    `--chat-markdown` and `--chat-badge` write the same answer to files."""
+    result = config.stash.get(RESULT_KEY, None)
+    if result is None or isinstance(result, HarnessErrorInSuite):
+        return
+    from pathlib import Path
+
+    from roomwire.conformance import summary_files
+    from roomwire.conformance.report import answer_first
+
+    terminalreporter.section("roomwire checklist")
+    for line in answer_first(result):
+        terminalreporter.write_line(line)
+    if config.getoption("chat_markdown"):
+        summary_files.write_markdown(result, Path(config.getoption("chat_markdown")))
+    if config.getoption("chat_badge"):
+        summary_files.write_badge(result, Path(config.getoption("chat_badge")))

@@ -48,19 +48,17 @@ async def preflight(session: Session) -> dict[str, object]:
     facts["canary"] = "configured" if session.canary else "none"
     if session.browser is not None:
         facts["browser"] = _browser_fact(session.browser.page_url)
+    elif session.browser_absent:
+        facts["browser"] = f"not used; to use the page in chromium: {session.browser_absent}"
     return facts
 
 
 def _browser_fact(page_url: str) -> str:
     """The page `--browser` loads and the chromium it uses, or why there is none (the browser checks then error)."""
-    try:
-        from roomwire.conformance.browser import resolve_chromium
-    except ImportError:
-        return f"{page_url} (Playwright is not installed: pip install 'roomwire[browser]')"
-    try:
-        return f"{page_url} in {resolve_chromium()}"
-    except HarnessError as exc:
-        return f"{page_url} ({exc})"
+    from roomwire.conformance.chromium import resolve_chromium, unavailable
+
+    absent = unavailable()
+    return f"{page_url} ({absent})" if absent else f"{page_url} in {resolve_chromium()}"
 
 
 async def _prepare_double(session: Session) -> str:

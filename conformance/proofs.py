@@ -22,8 +22,8 @@ UNPROVABLE: Mapping[str, str] = {
 }
 #: Where the page requirements (their checks need --browser) are proven.
 PAGE_PROOF = "the broken pages of tests/browser/broken_page.py (tests/browser/test_check_browser.py)"
-#: What a bundled target gives a check (roomwire.conformance.bundled): the double, its canary, restarts.
-BUNDLED_NEEDS = frozenset({Need.DOUBLE, Need.CANARY, Need.RESTART, Need.CANARY_KEY})
+#: What a bundled target gives a check (roomwire.conformance.bundled): the double, its canary, restarts, its log.
+BUNDLED_NEEDS = frozenset({Need.DOUBLE, Need.CANARY, Need.RESTART, Need.CANARY_KEY, Need.TARGET_LOG})
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ class Need(StrEnum):
     RESTART = "restart"  # a target the suite itself started, so it can restart it
     BROWSER = "browser"  # --browser PAGE_URL: a chat page the suite loads and uses in chromium
     CANARY_KEY = "canary key"  # a canary key given (proven through the double when there is one)
+    TARGET_LOG = "target log"  # the target's log: --target-log PATH, or the bundled target's, captured by the suite
 
 
 NEED_REASONS: dict[Need, str] = {
@@ -52,6 +53,10 @@ NEED_REASONS: dict[Need, str] = {
     Need.RESTART: "needs a target the suite can restart (the bundled reference); a URL target cannot be restarted",
     Need.BROWSER: "needs --browser PAGE_URL (the chat page, loaded and used in chromium; pytest: --chat-browser-url)",
     Need.CANARY_KEY: "needs a canary key: configure a fake key in the target and pass --canary-key KEY",
+    Need.TARGET_LOG: (
+        "the log side was not judged: pass --target-log PATH, the file the target writes its log to "
+        "(pytest: --chat-target-log)"
+    ),
 }
 
 #: Requirements no check observes, with the reason shown as their SKIP detail. The other CLIENT-* requirements
@@ -77,8 +82,10 @@ NOT_COVERED: dict[str, str] = {
         "(tests/reference/test_memory.py)"
     ),
     "SEC-008": (
-        "the server's log is not observable from outside; the reference's own tests run it against a hostile "
-        "upstream and read every line it writes (tests/reference/test_logs.py)"
+        "the form of a server's log (one escaped line per record, repeats limited) is not observable from outside "
+        "without its format and floods of the server's own error paths; --target-log is searched for the key and "
+        "upstream text only (SEC-003, UP-008); the reference's own tests run it against a hostile upstream and "
+        "read every line it writes (tests/reference/test_logs.py)"
     ),
 }
 

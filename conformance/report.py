@@ -12,17 +12,13 @@ import sys
 import textwrap
 from typing import TextIO
 
+from roomwire.conformance.checklist import checklist, run_facts
+from roomwire.conformance.checklist import label as label
 from roomwire.conformance.outcomes import CheckResult, Status
 from roomwire.conformance.runner import RequirementResult, RunResult
-from roomwire.spec.requirements import CHECKLIST, Level
+from roomwire.spec.requirements import CHECKLIST
 
 EVIDENCE_EVENTS = 30
-
-
-def label(result: RequirementResult, strict: bool) -> str:
-    if result.status is Status.FAIL and result.requirement.level is not Level.MUST and not strict:
-        return "WARN"
-    return result.status.value.upper()
 
 
 def _row(result: RequirementResult, strict: bool, width: int) -> list[str]:
@@ -56,9 +52,26 @@ def _evidence(result: CheckResult) -> list[str]:
     return lines
 
 
+def answer_first(run: RunResult, *, strict: bool = False, width: int = 140) -> list[str]:
+    """The report's opening: the nine checklist items with their status, counts and reason, and the run's facts."""
+    items = checklist(run, strict=strict)
+    lines = [items.headline(), "  " + " · ".join(f"{name}: {value}" for name, value in run_facts(run)), ""]
+    for item in items.items:
+        head = f"  {item.status.shown:10} {item.item}. {item.title}"
+        lines.append(f"{head:<{min(width, 96)}} {item.counts_text()}")
+        lines.append(textwrap.shorten(item.reason, width=width - 13, initial_indent=" " * 13, placeholder=" …"))
+    counts = run.counts()
+    lines += [
+        "",
+        f"  requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['skip']} skip, {counts['error']} "
+        f"error; exit {run.exit_code(strict=strict)} (how an item's status is decided: docs/conformance.md#reports)",
+    ]
+    return lines
+
+
 def render(run: RunResult, *, strict: bool = False, width: int = 140) -> str:
-    """The whole report as text."""
-    lines = ["roomwire conformance report"]
+    """The whole report as text: the answer first, then the facts, every requirement's row, and the evidence."""
+    lines = ["roomwire conformance report", *answer_first(run, strict=strict, width=width), "", "Facts"]
     lines += [f"  {name}: {value}" for name, value in run.facts.items() if name != "limits"]
     shown: set[str] = set()
     for item, title in CHECKLIST.items():

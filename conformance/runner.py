@@ -184,8 +184,15 @@ class Runner:
             available.add(Need.BROWSER)
         if self.session.canary:
             available.add(Need.CANARY_KEY)
+        if self.session.target_logs:
+            available.add(Need.TARGET_LOG)
         missing = [need for need in check.needs if need not in available]
-        return "; ".join(NEED_REASONS[need] for need in missing) if missing else None
+        return "; ".join(self._reason(need) for need in missing) if missing else None
+
+    def _reason(self, need: Need) -> str:
+        if need is Need.BROWSER and self.session.browser_absent:  # the bundled run would have used one
+            return f"needs chromium and Playwright: {self.session.browser_absent}"
+        return NEED_REASONS[need]
 
     async def run_check(self, check: Check, slug: str, slot: Slot | None = None) -> list[CheckResult]:
         """Run one check and return one result per requirement it declares."""
@@ -230,7 +237,7 @@ class Runner:
             evidence.transcripts = [self._masked(t.to_json(TRANSCRIPT_EVENTS)) for t in ctx.transcripts()]
             evidence.attachments = {name: self._mask_tree(data) for name, data in ctx.attachments.items()}
         duration = self.session.clock.now() - started
-        results = self._results(check, status, detail, duration, evidence, violated)
+        results = self._results(check, status, detail, duration, evidence, violated, ctx.unjudged)
         self.progress(check.name, next((r for r in results if r.status is status), results[0]))
         return results
 
@@ -264,6 +271,10 @@ class Runner:
         results = []
         for rid in check.requirement_ids:
             violation = broken.get(rid)
+            if violation is None and rid in ctx.unjudged:
+                reason = self.session.watch.mask(ctx.unjudged[rid])
+                results.append(CheckResult(check.name, rid, Status.SKIP, reason, duration))
+                continue
             if violation is None:
                 results.append(CheckResult(check.name, rid, Status.PASS, "; ".join(ctx.notes) or check.doc, duration))
                 continue
@@ -285,8 +296,18 @@ class Runner:
         duration: float,
         evidence: Evidence | None,
         violated: str | None,
+        unjudged: dict[str, str] | None = None,
     ) -> list[CheckResult]:
+        """One result per declared requirement; on a PASS, those the check marked not judged are SKIPs."""
         masked = self.session.watch.mask(detail)
+        if status is Status.PASS and unjudged:
+            mask = self.session.watch.mask
+            return [
+                CheckResult(check.name, rid, Status.SKIP, mask(unjudged[rid]), duration)
+                if rid in unjudged
+                else CheckResult(check.name, rid, status, masked, duration, evidence)
+                for rid in check.requirement_ids
+            ]
         if status is not Status.FAIL:
             return [CheckResult(check.name, rid, status, masked, duration, evidence) for rid in check.requirement_ids]
         results = [CheckResult(check.name, violated or check.requirement_id, Status.FAIL, masked, duration, evidence)]

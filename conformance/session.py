@@ -16,6 +16,7 @@ from roomwire.conformance.budget import AiBudget, Gate
 from roomwire.conformance.proxy import FaultProxy
 from roomwire.conformance.stalls import LoopStalls
 from roomwire.conformance.target import Endpoint, Target
+from roomwire.conformance.target_log import TargetLog
 from roomwire.conformance.transcript import Clock, LeakWatch, Transcript
 from roomwire.conformance.upstream import Upstream
 from roomwire.spec.limits import DEFAULT_LIMITS, Limits
@@ -90,6 +91,7 @@ class Session:
     canary_configured: bool = False  # the suite configured the canary in the target itself (the bundled target)
     restart: Callable[[], Awaitable[None]] | None = None
     browser: BrowserSetup | None = None
+    browser_absent: str | None = None  # why a run that would use the browser by default has none (how to get it)
     allowed_origins: tuple[str, ...] = ()  # --allowed-origin: the deployment's own list instead of SEC-004's default
     limits: Limits = DEFAULT_LIMITS
     limits_advertised: bool = False
@@ -102,6 +104,8 @@ class Session:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # shared exchanges' drivers
     spent: AiBudget | None = None  # an earlier run's spending on the same target (--repeat): still counted there
     assumed_ai_budget: int | None = None  # --ai-budget-rpm: the budget to pace by when the welcome states none
+    #: --target-log, or the bundled target's own log (roomwire.conformance.target_log): SEC-003's, UP-008's log side
+    target_logs: tuple[TargetLog, ...] = ()
     _ai: AiBudget | None = None
     _proxies: dict[tuple[str, int, bool], FaultProxy] = field(default_factory=dict)
     _proxy_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -12,13 +12,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from roomwire.conformance.checklist import DEFAULT_PROFILE
+from roomwire.conformance.hypothesis_home import suite_hypothesis_home
 from roomwire.conformance.registry import REGISTRY, Registry
 from roomwire.conformance.repeat import combine_runs
 from roomwire.conformance.runner import Progress, Runner, RunResult, Selection
 from roomwire.conformance.session import BrowserSetup, Session, Timeouts
 from roomwire.conformance.target import Target, parse_target
+from roomwire.conformance.target_log import FileLog, TargetLog
 from roomwire.conformance.upstream import Upstream
 from roomwire.spec.errors import UsageError
 from roomwire.spec.requirements import Level
@@ -45,6 +49,22 @@ def check_browser_page(value: str) -> None:
         )
 
 
+def check_target_logs(urls: tuple[str, ...], paths: tuple[str, ...]) -> None:
+    """`--target-log` names files that exist, of a URL target (the suite keeps a bundled target's log itself).
+
+    Raises:
+        UsageError: a log given for the bundled target, or a path that is not a file.
+    """
+    if paths and not urls:
+        raise UsageError("--target-log names the log of a URL target; the suite keeps the bundled target's itself")
+    for path in paths:
+        if not Path(path).is_file():
+            raise UsageError(
+                f"--target-log {path}: no such file (give the file the target writes its log to; it must exist "
+                "when the run starts)"
+            )
+
+
 def browser_page_url(value: str, target: Target) -> str:
     """The page to load: `value`, or a path on the first endpoint's own http(s) origin."""
     return target.endpoint(0).http_base + value if value.startswith("/") else value
@@ -69,6 +89,9 @@ class SuiteConfig:
     allowed_origins: tuple[str, ...] = ()  # --allowed-origin: origins the deployment allows (SEC-004)
     repeat: int = 1  # --repeat: run the selected checks this many times against the same target
     ai_budget_rpm: int | None = None  # --ai-budget-rpm: the budget to pace by when the target advertises none
+    default_browser: bool = True  # False: --no-browser (the bundled reference's page is not used unless --browser)
+    profile: str = DEFAULT_PROFILE  # the protocol the target is judged on (its checklist table: checklist.TABLES)
+    target_logs: tuple[str, ...] = ()  # --target-log: files the target writes its log to (SEC-003, UP-008)
 
     def validate(self) -> None:
         if not 0.1 <= self.timeout_factor <= 100:
@@ -83,6 +106,7 @@ class SuiteConfig:
             raise UsageError("--canary-key must be at least 8 characters (a short one matches ordinary text)")
         if self.urls and self.variant is not None:
             raise UsageError("a broken variant is a bundled target; give no URL with it")
+        check_target_logs(self.urls, self.target_logs)
         if self.browser is not None:
             from roomwire.conformance.browser_evidence import MIN_SECRET_CHARS
 
@@ -102,9 +126,20 @@ async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
     config.validate()
     timeouts = Timeouts(config.timeout_factor)
     made: list[Session] = []
+    page, absent = browser_page(config)
 
-    def factory(target: Target, upstream: Upstream | None, canary: str | None, restart: Restart | None) -> Session:
+    given = tuple(FileLog(Path(path)) for path in dict.fromkeys(config.target_logs))  # each file read once
+
+    def factory(
+        target: Target,
+        upstream: Upstream | None,
+        canary: str | None,
+        restart: Restart | None,
+        logs: tuple[TargetLog, ...] = (),
+    ) -> Session:
         bundled = not config.urls
+        for log in (*logs, *given):
+            log.mark()  # only what the target logs during this run is judged
         session = Session(
             canary_configured=bundled,
             target=target,
@@ -112,10 +147,12 @@ async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
             upstream=upstream,
             canary=canary,
             restart=restart,
-            browser=_browser(config, target),
+            browser=_browser(page, target),
+            browser_absent=absent,
             allowed_origins=config.allowed_origins,
             spent=made[-1].ai if made else None,
             assumed_ai_budget=config.ai_budget_rpm,
+            target_logs=(*logs, *given),
         )
         made.append(session)
         return session
@@ -134,13 +171,32 @@ async def sessions_for(config: SuiteConfig) -> AsyncIterator[SessionFactory]:
     async with bundled_target(config.variant, config.bundled_options, in_process=config.in_process) as bundle:
         upstream = Upstream(bundle.double_url, within=timeouts.frame)
         try:
-            yield lambda: factory(parse_target([bundle.url]), upstream, bundle.canary, bundle.restart)
+            yield lambda: factory(parse_target([bundle.url]), upstream, bundle.canary, bundle.restart, (bundle.log,))
         finally:
             await upstream.aclose()
 
 
-def _browser(config: SuiteConfig, target: Target) -> BrowserSetup | None:
-    return BrowserSetup(browser_page_url(config.browser, target)) if config.browser is not None else None
+def _browser(page: str | None, target: Target) -> BrowserSetup | None:
+    return BrowserSetup(browser_page_url(page, target)) if page is not None else None
+
+
+def browser_page(config: SuiteConfig) -> tuple[str | None, str | None]:
+    """The page the browser checks use, and, when a run that would use one by default cannot, why not.
+
+    `--browser` is always obeyed (chromium missing is then an ERROR). Without it, a run of the bundled reference
+    (no URL, no broken variant) uses its own page when Playwright and chromium are here (a newcomer's first run
+    has no SKIP a flag would have turned into a verdict; `--no-browser` turns that off), and otherwise its
+    CLIENT-* and browser-side key checks are SKIP saying how to get them, never ERROR. A URL target needs
+    `--browser`: only its owner knows where its page is.
+    """
+    if config.browser is not None:
+        return config.browser, None
+    if config.urls or config.variant not in (None, "reference") or not config.default_browser:
+        return None, None
+    from roomwire.conformance.chromium import unavailable
+
+    absent = unavailable()
+    return (OWN_PAGE, None) if absent is None else (None, absent)
 
 
 async def run_suite(
@@ -151,24 +207,26 @@ async def run_suite(
     import roomwire.conformance.checks  # noqa: F401 - registers the checks
 
     runs: list[RunResult] = []
-    async with sessions_for(config) as new_session:
-        for _ in range(config.repeat):
-            session = new_session()
-            try:
-                runner = Runner(
-                    session,
-                    registry,
-                    Selection(config.only, config.level),
-                    concurrency=config.concurrency,
-                    progress=progress,
-                )
-                runs.append(_with_facts(await runner.run(), config, session))
-            finally:
-                await session.aclose()
+    with suite_hypothesis_home():  # nothing lands in the directory the suite was started from
+        async with sessions_for(config) as new_session:
+            for _ in range(config.repeat):
+                session = new_session()
+                try:
+                    runner = Runner(
+                        session,
+                        registry,
+                        Selection(config.only, config.level),
+                        concurrency=config.concurrency,
+                        progress=progress,
+                    )
+                    runs.append(_with_facts(await runner.run(), config, session))
+                finally:
+                    await session.aclose()
     return combine_runs(runs)
 
 
 def _with_facts(result: RunResult, config: SuiteConfig, session: Session) -> RunResult:
+    result.facts["profile"] = config.profile
     result.facts["target"] = f"bundled {config.variant or 'reference'}" if not config.urls else ", ".join(config.urls)
     if not config.urls:
         from roomwire.conformance.bundled import BUNDLED_SETTINGS

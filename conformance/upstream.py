@@ -19,17 +19,31 @@ import httpx
 
 from roomwire.spec.errors import HarnessError
 
-#: Phrases of Google's error bodies (the double copies them); none may reach a client (UP-008).
-UPSTREAM_ERROR_PHRASES = (
+#: Upstream error *text*: phrases of the messages and details of Google's error bodies (the double copies them),
+#: none of which a server says in its own words. No frame, close reason or log line may carry one (UP-008).
+UPSTREAM_TEXT_PHRASES = (
     "exceeded your current quota",
-    "generativelanguage.googleapis.com",
+    "Please retry in",
+    "Learn more about Gemini API quotas",
+    "ai.dev/rate-limit",
     "An internal error has occurred",
+    "Internal error encountered",
     "The model is overloaded",
+    "experiencing high demand",
     "API key not valid",
+    "Invalid API key",
     "has been suspended",
+    "type.googleapis.com/google.rpc",
+)
+#: What no frame may carry besides (UP-008): the API's host and Google's status and reason words. A log line may
+#: name those (the reference logs "upstream HTTP 429 RESOURCE_EXHAUSTED"): they are enum words, not text.
+UPSTREAM_ERROR_PHRASES = (
+    *UPSTREAM_TEXT_PHRASES,
+    "generativelanguage.googleapis.com",
     "RESOURCE_EXHAUSTED",
     "PERMISSION_DENIED",
-    "Please retry in",
+    "API_KEY_INVALID",
+    "CONSUMER_SUSPENDED",
 )
 
 

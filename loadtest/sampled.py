@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from roomwire.spec.protocol import ClientProtocol, Received
+from roomwire.spec.validate import nests_deeper
 
 _KNOWN_TYPES = frozenset({"user_msg", "ai_chunk", "ai_done", "system", "pong"})
 _INT_FIELDS = ("seq", "ts", "count", "retry_after")
@@ -77,6 +78,8 @@ class SampledProtocol(ClientProtocol):
         return item
 
     def _receive_fast(self, text: str, now: float | None) -> Received:
+        if nests_deeper(text):  # the decoder would recurse past Python's limit: the validating path says so
+            return super().receive(text, now=now)
         try:
             data = _DECODER.decode(text)
         except ValueError:

@@ -11,8 +11,10 @@ Modules, one job each (docs/reference.md draws how a frame goes through them):
     app              `create_app`: the Quart app, its routes and the resources it holds while serving
     server           `serve`/`running_server`: Hypercorn around the app
     cli              `roomwire serve`
-    endpoint         the WebSocket upgrade, in front of Quart
-    handshake        the admission rules of an upgrade (origin, room id, nickname, since)
+    endpoint         the WebSocket upgrade, in front of Quart (and the host check of every request)
+    handshake        the admission rules of an upgrade (host, origin, room id, nickname, since)
+    peers            a client's address (trusted proxies) and the per-address limits counted on it
+    listener         TCP connections before HTTP: per-address pending limit, fd headroom, accept errors
     connection       one member of one room: the rule for every client frame, and how it ends
     outbox           the bounded send queue of one connection (FLOW-001/002)
     frames           a server frame encoded once, shared by every recipient
@@ -25,8 +27,9 @@ Modules, one job each (docs/reference.md draws how a frame goes through them):
     metrics          the Prometheus metrics
     redaction        secrets kept out of logs, errors and AI answers
     logs             one redacted, escaped, rate-limited line per log record; warnings and uncaught errors too
-    hypercorn_ext    Hypercorn extensions: keepalive, frame limits, the fast send path
+    hypercorn_ext    Hypercorn extensions: keepalive, frame limits, control-frame budget, the fast send path
     idle_timer       Hypercorn's keep-alive idle timeout as a timer until a connection has been idle a while
+    keepalive        one timer per event loop that pings every WebSocket (PRES-004)
     page             the chat page's bytes and the HTTP headers it is served with (SEC-009)
     static/          the chat page
 """

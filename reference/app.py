@@ -80,7 +80,8 @@ def create_app(
     _routes(app, hub)
     if settings.no_limits:
         log.warning(
-            "--no-limits: frame size (now %d bytes) and message rate are NOT limited; for benchmarks only",
+            "--no-limits: frame size (now %d bytes), message rate and per-address limits are NOT limited; "
+            "for benchmarks only",
             settings.limits.max_frame_bytes,
         )
     return app

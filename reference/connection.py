@@ -3,7 +3,7 @@
 Lifecycle, in the order the methods run:
 
     run ─► enter ──────────────► read_loop ─────────────────────► finish
-           │ address limit        │ on_text: rate ► classify       │ stop_ai, announce_leave
+           │ address limits       │ on_text: rate ► classify       │ stop_ai, announce_leave
            │ broker.join, which   │   ► on_user_msg / on_ai_msg /  │ (broker.leave, which
            │   publishes the join │     on_ping, handle_bad_frame  │   publishes the leave)
            │ welcome, replay      │ on_binary ► close 1003
@@ -157,6 +157,10 @@ class Connection:
             self.refuse(ErrorCode.TOO_MANY_CONNECTIONS)  # LIMIT-006
             return False
         self._address_taken = True
+        wait = self.hub.take_join(self.address, self.room)
+        if wait:
+            self.refuse(ErrorCode.TOO_MANY_CONNECTIONS, retry_after=wait)  # LIMIT-008: churn, never announced
+            return False
         try:
             joined = await self.hub.broker.join(
                 self.room, self, capacity=self.hub.limits.room_capacity, since=self.since
@@ -191,14 +195,14 @@ class Connection:
             capabilities=self.hub.capabilities, resume=resume, lang=self.lang,
         )  # fmt: skip
 
-    def refuse(self, code: ErrorCode | None) -> None:
-        """LIMIT-006: told why, closed with 1013, never welcomed nor announced (None: the broker is down)."""
+    def refuse(self, code: ErrorCode | None, *, retry_after: int | None = None) -> None:
+        """LIMIT-006/008: told why, closed with 1013, never welcomed nor announced (None: the broker is down)."""
         self.hub.metrics.refused.labels(code.value if code else "degraded").inc()
         self._leave_reason = LeaveReason.SERVER
         if code is None:
             self.push(System.notice(NoticeCode.DEGRADED, lang=self.lang))
         else:
-            self.send_error(code)
+            self.send_error(code, retry_after=retry_after)
         self.outbox.close(CloseCode.TRY_AGAIN_LATER, CLOSE_REASONS[CloseCode.TRY_AGAIN_LATER])
 
     async def read_loop(self, receive: AsgiReceive) -> LeaveReason:

@@ -1,7 +1,12 @@
-"""Decide about a WebSocket upgrade before accepting it: room, query parameters, origin (CONN-002, SEC-004).
+"""Decide about a WebSocket upgrade before accepting it: host, origin, room, query (SEC-006, SEC-004/010, CONN-002).
 
 Pure functions over the ASGI scope's parts; the endpoint turns a `Refusal` into an HTTP response before the
 handshake completes, so a client learns at once that its URL is wrong, not after it "joined" (CONN-002).
+
+The room is read from the path as sent (`raw_path`), before percent-decoding: `%61` is not `a` (SPEC.md §1).
+The `Host` must be one the server serves (`host_allowed`, against DNS rebinding), and an `Origin` must match an
+allowed origin exactly (`origin_allowed`): the request's own host, or a loopback origin when the request itself
+came to a loopback host, or one of the configured origins.
 """
 
 from __future__ import annotations
@@ -41,8 +46,13 @@ class Admission:
     address: str  # the peer's IP address ("" when the server does not say)
 
 
-def parse_room(path: str) -> str | Refusal:
-    """CONN-002: the `room_id` of `/api/v1/ws/chat/{room_id}`, matching `^[A-Za-z0-9_-]{1,64}$`."""
+def parse_room(path: str | bytes) -> str | Refusal:
+    """CONN-002: the `room_id` of `/api/v1/ws/chat/{room_id}`, matching `^[A-Za-z0-9_-]{1,64}$`.
+
+    Give it the path as sent (ASGI `raw_path`): a percent-escape is then three characters outside the pattern.
+    """
+    if isinstance(path, bytes):
+        path = path.decode("latin-1")
     room = path[len(CHAT_PREFIX) :] if path.startswith(CHAT_PREFIX) else ""
     if not _ROOM.fullmatch(room):
         return Refusal(400, "invalid room_id")
@@ -77,6 +87,7 @@ def parse_query(query_string: bytes) -> tuple[str | None, Lang, int | None] | Re
 
 
 def _is_loopback(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1 (SPEC.md §13: other names, `*.localhost` included, are not)."""
     if host.lower() in _LOOPBACK_NAMES:
         return True
     try:
@@ -85,30 +96,86 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def origin_allowed(origin: str | None, host: str | None, allowed: Iterable[str]) -> bool:
-    """SEC-004: no Origin (not a browser), a configured origin, or by default the request's own host or loopback.
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
-    `allowed` holds exact origins (`https://game.example`) or `*`. When it is empty, the default applies: an origin
-    whose host[:port] equals the request's `Host` header, or whose host is a loopback name or address. An Origin
-    that is not a serialized origin (userinfo, a path, a query: no browser sends one) is refused (SPEC.md §13).
+
+def host_name(host: str) -> str | None:
+    """The name (or address) of a `Host` header value, without its port, lower case; None when malformed."""
+    try:
+        parts = urlsplit(f"//{host.strip()}")
+        hostname, _ = parts.hostname, parts.port  # `port` raises ValueError for a bad port
+    except ValueError:
+        return None
+    if not hostname or parts.username is not None or parts.path:
+        return None
+    return hostname
+
+
+def host_allowed(host: str | None, allowed: Iterable[str]) -> bool:
+    """SEC-006: the request names a host this server serves (a DNS-rebinding page names its own).
+
+    `allowed` holds host names (`chat.example`, any port) or `*`. By default (empty) the server serves IP
+    literals and `localhost`: a rebinding page can only name a DNS name it controls, never an address. A request
+    without `Host` (HTTP/1.0, not a browser) is not refused for that.
+    """
+    if host is None:
+        return True
+    allowed = tuple(allowed)
+    if "*" in allowed:
+        return True
+    name = host_name(host)
+    if name is None:
+        return False
+    if name in {a.lower() for a in allowed}:
+        return True
+    return _is_ip_literal(name) or name in _LOOPBACK_NAMES
+
+
+def serialized_origin(origin: str) -> str | None:
+    """`scheme://host[:port]` of an Origin header, lower case; None when it is not a serialized origin (RFC 6454):
+    another scheme, `null`, userinfo, a path (even `/`), a query or a fragment (SPEC.md §13)."""
+    try:
+        parts = urlsplit(origin.strip())
+        hostname, _ = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not hostname or "@" in parts.netloc:
+        return None
+    if parts.path or parts.query or parts.fragment or origin.rstrip().endswith(("?", "#")):
+        return None
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: Iterable[str]) -> bool:
+    """SEC-004/010: no Origin (not a browser), a configured origin, or by default the own host or loopback.
+
+    `allowed` holds origins (`https://game.example`), compared exactly (scheme, host and port, case-insensitively),
+    or `*`. When it is empty, the default applies: an Origin whose host[:port] equals the request's `Host`, or,
+    when the request itself came to a loopback host, a loopback origin on any port (a development page).
     """
     if origin is None:
         return True
     allowed = tuple(allowed)
-    if allowed:
-        return "*" in allowed or origin.rstrip("/").lower() in {a.rstrip("/").lower() for a in allowed}
-    try:
-        parts = urlsplit(origin)
-        hostname = parts.hostname
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not hostname:
-        return False
-    if "@" in parts.netloc or parts.path not in ("", "/") or parts.query or parts.fragment:
-        return False
-    if host is not None and parts.netloc.lower() == host.strip().lower():
+    if "*" in allowed:
         return True
-    return _is_loopback(hostname)
+    wanted = serialized_origin(origin)
+    if wanted is None:
+        return False
+    if allowed:
+        return wanted in {a.strip().rstrip("/").lower() for a in allowed}
+    if host is None:
+        return False
+    netloc = wanted.split("://", 1)[1]
+    if netloc == host.strip().lower():
+        return True
+    name = host_name(host)
+    origin_host = urlsplit(wanted).hostname or ""
+    return name is not None and _is_loopback(name) and _is_loopback(origin_host)  # SEC-010
 
 
 def header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

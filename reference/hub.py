@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import AsyncGenerator, Callable
+from time import monotonic
 from typing import Any, Protocol
 
 from roomwire.reference.ai import AiClient, AiItem, AiRequest
@@ -18,6 +18,8 @@ from roomwire.reference.handshake import Admission
 from roomwire.reference.metrics import Metrics
 from roomwire.reference.outbox import AsgiSend, Flusher
 from roomwire.reference.page import Page
+from roomwire.reference.peers import AddressBook, TrustedProxies
+from roomwire.reference.ratelimit import ceil_seconds
 from roomwire.reference.rooms.broker import Broker
 from roomwire.reference.settings import Settings
 from roomwire.spec.codes import Capability, CloseCode, NoticeCode
@@ -70,8 +72,12 @@ class Hub:
         self.capabilities: tuple[str, ...] = (Capability.PING.value,) + (
             (Capability.RESUME.value,) if self.resume_enabled else ()
         )
-        self._addresses: Counter[str] = Counter()
-        self._exempt = frozenset(settings.address_limit_exempt)
+        self.proxies = TrustedProxies(settings.trusted_proxies)  # SEC-007
+        self.addresses = AddressBook(
+            max_connections=0 if settings.no_limits else settings.max_connections_per_address,
+            join_burst=self.limits.join_burst, join_rate_per_min=self.limits.join_rate_per_min,
+            exempt=settings.address_limit_exempt,
+        )  # fmt: skip
         self._empty: asyncio.Event | None = None
         self._shutdown: asyncio.Task[None] | None = None
         broker.on_state_change(self._broker_state)
@@ -80,16 +86,15 @@ class Hub:
 
     def take_address(self, address: str) -> bool:
         """LIMIT-006: count a connection from `address`; False when that address is at its limit."""
-        limit = self.settings.max_connections_per_address
-        if limit and address not in self._exempt and self._addresses[address] >= limit:
-            return False
-        self._addresses[address] += 1
-        return True
+        return self.addresses.take_connection(address)
 
     def release_address(self, address: str) -> None:
-        self._addresses[address] -= 1
-        if self._addresses[address] <= 0:
-            del self._addresses[address]
+        self.addresses.release_connection(address)
+
+    def take_join(self, address: str, room: str) -> int:
+        """LIMIT-008: 0 when `address` may join `room` now (counted), else the whole seconds until it may."""
+        wait = self.addresses.take_join(address, room, monotonic())
+        return ceil_seconds(wait) if wait > 0 else 0
 
     def register(self, connection: Served) -> None:
         self.connections.add(connection)

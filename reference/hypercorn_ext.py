@@ -1,11 +1,11 @@
 """Our extension of Hypercorn's WebSocket stream: keepalive that closes, exact limits, and a fast send path.
 
-Hypercorn (0.17, 0.18) gets five things wrong or slow for this protocol, all inside `WSStream`:
+Hypercorn (0.17, 0.18) gets six things wrong or slow for this protocol, all inside `WSStream`:
 
 1. Keepalive (PRES-004). `websocket_ping_interval` sends pings, but pongs are dropped unread, so a half-open
    peer is never noticed. Here a ping that gets no pong within `websocket_ping_timeout` aborts the TCP
    connection, after telling the app (`websocket.disconnect` with `roomwire.reason: "timeout"`). One timer per
-   event loop (`_Pinger`) pings every connection, instead of a task per connection (1.7 KiB of each idle one).
+   event loop (`keepalive.Pinger`) pings every connection, instead of a task per connection (1.7 KiB each).
 2. Frame size (LIMIT-001). Hypercorn counts *characters* of text messages, keeps buffering the rest of an
    oversized message after answering 1009, and never tells the app. Here the limit is in bytes, the buffer is
    dropped at once, the rest of the message is discarded as it arrives, and the app hears of it.
@@ -14,8 +14,16 @@ Hypercorn (0.17, 0.18) gets five things wrong or slow for this protocol, all ins
 4. Closes the peer never completes. After a server-initiated close, a peer that neither answers nor reads would
    keep its socket (and the bytes queued for it) until the kernel gives up; here a watchdog aborts it after
    `roomwire_close_timeout` seconds. A client's close frame reaches the app as `roomwire.reason: "close"`
-   (Hypercorn reports every end as 1006, which hides PRES-007's close/drop distinction).
-5. Speed. Every ASGI `websocket.send` goes through wsproto and an awaited drain. The app gets the TCP
+   (Hypercorn reports every end as 1006, which hides PRES-007's close/drop distinction), also one the client
+   sent right behind its request, before the 101 (Hypercorn answers such early frames with a 400 while the app
+   is accepting): early frames are held and read after the accept.
+5. Control frames (LIMIT-007). Hypercorn answers every ping and reads every pong and message fragment without
+   limit, and the app's rate limit counts only whole messages. Here pings, pongs and non-final fragments spend a
+   token bucket (`roomwire_control_rate`/`_burst`); the frame that finds it empty closes the connection with
+   1008, and nothing the peer sends after it is parsed or answered (read and dropped, so that no reset eats
+   the close frame, until the peer closes or the watchdog aborts). Nothing is written to a
+   transport that is already closing (asyncio logs a warning for each such write: issue 13 counted 10,746).
+6. Speed. Every ASGI `websocket.send` goes through wsproto and an awaited drain. The app gets the TCP
    transport of an HTTP/1.1 WebSocket (scope extension `roomwire.ws`), writes pre-framed bytes to it directly
    while it is not congested, and sends `roomwire.ws.send_frames` (pre-framed bytes, awaited drain) otherwise.
    permessage-deflate is declined, which is what makes frames shareable, and removes inflate bombs.
@@ -29,10 +37,8 @@ Hypercorn versions it was not written against (the app then runs on plain ASGI, 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
+import contextlib
 import logging
-import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from importlib.metadata import version
 from time import monotonic
@@ -46,7 +52,8 @@ from hypercorn.protocol.events import Data, StreamClosed
 from hypercorn.typing import ASGISendEvent, WebsocketAcceptEvent
 from wsproto.connection import ConnectionState
 from wsproto.events import CloseConnection, Message, Ping, Pong
-from wsproto.frame_protocol import CloseReason, FrameDecoder, XorMaskerSimple
+from wsproto.frame_protocol import CloseReason, FrameDecoder, Opcode, ParseFailed, XorMaskerSimple
+from wsproto.utilities import LocalProtocolError
 
 from roomwire.reference import idle_timer
 
@@ -54,6 +61,9 @@ try:
     from websockets.speedups import apply_mask as _c_apply_mask
 except ImportError:  # pragma: no cover - websockets ships its C speedups for the platforms we run on
     _c_apply_mask = None  # type: ignore[assignment]
+
+from roomwire.reference.keepalive import pinger
+from roomwire.reference.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +74,13 @@ REASON = "roomwire.reason"  # key of websocket.disconnect: "close", "drop", "tim
 
 
 class RoomwireConfig(Config):
-    """Hypercorn's config plus the two settings the extension adds."""
+    """Hypercorn's config plus the settings the extension adds."""
 
     websocket_ping_timeout: float | None = None
     roomwire_close_timeout: float = 5.0
+    roomwire_control_rate: float | None = None  # control frames and fragments per second (LIMIT-007); None: any
+    roomwire_control_burst: int = 50
+    roomwire_gate: Any = None  # listener.Gate: TCP connections per address before their upgrade (LIMIT-009)
 
 
 class _CMasker:
@@ -108,65 +121,8 @@ def _unmask_in_c(connection: object) -> None:
         decoder.__class__ = _CMaskingFrameDecoder
 
 
-class _Pinger:
-    """Keepalive for every `RoomwireWSStream` of one event loop, driven by one timer instead of a task each.
-
-    A stream is pinged `websocket_ping_interval` seconds after its accept and after each pong; a ping that has no
-    pong `websocket_ping_timeout` seconds after it was sent ends the stream (PRES-004). Each due time is a heap
-    entry (due, order, weak reference, generation); an entry whose generation is not the stream's current one
-    (its ping was answered) or whose stream is gone is dropped when it comes up.
-    """
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, weakref.ref[RoomwireWSStream], int]] = []
-        self._order = itertools.count()
-        self._timer: asyncio.TimerHandle | None = None
-        self._running = False
-
-    def schedule(self, stream: RoomwireWSStream, delay: float, generation: int) -> None:
-        due = asyncio.get_running_loop().time() + delay
-        heapq.heappush(self._heap, (due, next(self._order), weakref.ref(stream), generation))
-        if not self._running and (self._timer is None or due < self._timer.when()):
-            self._arm()
-
-    def _arm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._heap:
-            self._timer = asyncio.get_running_loop().call_at(self._heap[0][0], self._run)
-
-    def _run(self) -> None:
-        self._timer = None
-        self._running = True
-        try:
-            heap, now = self._heap, asyncio.get_running_loop().time()
-            while heap and heap[0][0] <= now:
-                _, _, ref, generation = heapq.heappop(heap)
-                stream = ref()
-                if stream is not None:
-                    try:
-                        stream._rw_keepalive_due(generation)
-                    except Exception:  # one stream's failure must not stop the others' keepalive
-                        log.exception("keepalive of one connection failed")
-        finally:
-            self._running = False
-            self._arm()
-
-
-_pingers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pinger] = weakref.WeakKeyDictionary()
-
-
-def _pinger() -> _Pinger:
-    loop = asyncio.get_running_loop()
-    pinger = _pingers.get(loop)
-    if pinger is None:
-        pinger = _pingers[loop] = _Pinger()
-    return pinger
-
-
 class RoomwireWSStream(hypercorn_ws.WSStream):
-    """Hypercorn's `WSStream` with the five changes of the module docstring (only under a `RoomwireConfig`)."""
+    """Hypercorn's `WSStream` with the six changes of the module docstring (only under a `RoomwireConfig`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -178,6 +134,11 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         self._rw_discard = False  # the rest of an oversized message, or anything after a failure
         self._rw_told = False  # the app has had its websocket.disconnect
         self._rw_watching = False
+        self._rw_early = bytearray()  # frames sent before the handshake's answer (RFC 6455 §4.1 says not to)
+        self._rw_drop_input = False  # LIMIT-007 tripped: what arrives is not even parsed
+        rate = getattr(self.config, "roomwire_control_rate", None)
+        burst = float(getattr(self.config, "roomwire_control_burst", 0))
+        self._rw_control = TokenBucket(rate, burst, monotonic()) if self._rw and rate else None  # LIMIT-007
 
     # --- plumbing -------------------------------------------------------------------------------------------
 
@@ -229,15 +190,36 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
     async def handle(self, event: Any) -> None:
         if self._rw and isinstance(event, StreamClosed):
             self._rw_closed.set()
+            if _holds_close_frame(self._rw_early):  # a close frame sent with the request, then FIN: a close
+                await self._rw_tell_app(CloseReason.NORMAL_CLOSURE, "close")
             await self._rw_tell_app(CloseReason.ABNORMAL_CLOSURE, "drop")  # PRES-003: TCP ended, no close frame
+        elif self._rw and isinstance(event, Data) and self._rw_drop_input:
+            return  # a flooder's bytes after its 1008: dropped unparsed until it closes or the watchdog aborts
+        elif self._rw and isinstance(event, Data) and self._rw_before_accept():
+            # RFC 6455 §4.1 has a client wait for the 101 before it sends frames. One that does not (a close frame
+            # right behind its request) is read after the accept, instead of Hypercorn's 400 behind the app's back.
+            if len(self._rw_early) + len(event.data) <= self.config.websocket_max_message_size:
+                self._rw_early.extend(event.data)
+                return
         await super().handle(event)
+
+    def _rw_before_accept(self) -> bool:
+        handshake = getattr(self, "handshake", None)
+        return not self.closed and handshake is not None and not handshake.accepted and self.app_put is not None
 
     async def _accept(self, message: WebsocketAcceptEvent) -> None:
         if not self._rw:
             return await super()._accept(message)
-        self.handshake.extensions = None  # decline permessage-deflate (module docstring, 5)
+        self.handshake.extensions = None  # decline permessage-deflate (module docstring, 6)
         await super()._accept(message)
         _unmask_in_c(self.connection)
+        upgraded = getattr(self._rw_tcp(), "roomwire_upgraded", None)
+        if upgraded is not None:
+            upgraded()  # no longer a pending connection of its address (listener.py, LIMIT-009)
+        if self._rw_early:  # frames that came with the request (see `handle`)
+            early, self._rw_early = bytes(self._rw_early), bytearray()
+            self.connection.receive_data(early)
+            await self._handle_events()
         transport = self._rw_transport() if isinstance(getattr(self.send, "__self__", None), h11.H11Protocol) else None
         self.scope["extensions"][EXTENSION] = {"transport": transport, "is_open": self._rw_is_open}
 
@@ -267,14 +249,48 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         if not self._rw:
             return await super()._handle_events()
         for event in self.connection.events():
-            if isinstance(event, Message):
+            if isinstance(event, CloseConnection):
+                await self._rw_close_event(event)
+            elif self._rw_discard:
+                continue  # after our close: read and dropped, never answered
+            elif isinstance(event, Message):
+                if event.frame_finished and not event.message_finished and not await self._rw_control_ok():
+                    return
                 await self._rw_message(event)
+            elif not await self._rw_control_ok():
+                return  # the rest of what the flooder sent is never parsed
             elif isinstance(event, Ping):
                 await self._send_wsproto_event(event.response())
             elif isinstance(event, Pong):
                 self._rw_on_pong()
-            elif isinstance(event, CloseConnection):
-                await self._rw_close_event(event)
+
+    async def _rw_control_ok(self) -> bool:
+        """LIMIT-007: a ping, a pong or a non-final fragment spends a token; with none left, close with 1008 and
+        stop reading: parsing what a flooder has queued would cost the other connections their turn."""
+        bucket = self._rw_control
+        if bucket is None or bucket.take(monotonic()):
+            return True
+        await self._rw_refuse(CloseReason.POLICY_VIOLATION, "too many control frames")
+        self._rw_drop_input = True  # read on (so that the close frame is not lost to a reset) but parse nothing
+        return False
+
+    async def _rw_refuse(self, code: CloseReason, reason: str | None = None) -> None:
+        """Close for a limit the peer broke: drop what it was sending, say why (code), tell the app, watch."""
+        self._rw_discard = True
+        self.buffer.clear()
+        await self._send_wsproto_event(CloseConnection(code=code, reason=reason))
+        await self._rw_tell_app(code, "server")
+        self._rw_watch()
+
+    async def _send_wsproto_event(self, event: Any) -> None:
+        """Hypercorn's, but nothing is written to a transport that is closing (asyncio would warn per write)."""
+        if self._rw:
+            transport = self._rw_transport()
+            if transport is not None and transport.is_closing():
+                with contextlib.suppress(LocalProtocolError):
+                    self.connection.send(event)  # the state moves on as if sent
+                return
+        await super()._send_wsproto_event(event)
 
     async def _rw_message(self, event: Message[Any]) -> None:
         if self._rw_discard:
@@ -285,11 +301,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             size = len(data.encode("utf-8"))  # count bytes, not characters (LIMIT-001)
         self._rw_bytes += size
         if self._rw_bytes > self.config.websocket_max_message_size:
-            self._rw_discard = True
-            self.buffer.clear()
-            await self._send_wsproto_event(CloseConnection(code=CloseReason.MESSAGE_TOO_BIG))
-            await self._rw_tell_app(CloseReason.MESSAGE_TOO_BIG, "server")
-            self._rw_watch()
+            await self._rw_refuse(CloseReason.MESSAGE_TOO_BIG)
             return
         self.buffer.extend(event)
         if event.message_finished:
@@ -317,13 +329,13 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         await self.send(StreamClosed(stream_id=self.stream_id))
 
     async def _send_pings(self) -> None:
-        """Hypercorn spawns this at accept; under our config it only enrols the stream with the loop's `_Pinger`."""
+        """Hypercorn spawns this at accept; under our config it only enrols the stream with the loop's `Pinger`."""
         timeout = getattr(self.config, "websocket_ping_timeout", None)
         if not self._rw or timeout is None:
             return await super()._send_pings()
         interval = self.config.websocket_ping_interval
         assert interval is not None
-        _pinger().schedule(self, interval, self._rw_ping_generation)
+        pinger().schedule(self, interval, self._rw_ping_generation)
 
     def _rw_keepalive_due(self, generation: int) -> None:
         """A keepalive time of this stream came: send the next ping, or end a stream whose ping went unanswered."""
@@ -334,7 +346,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             return
         self._rw_awaiting_pong = True
         self._rw_spawn(self._send_wsproto_event, Ping())
-        _pinger().schedule(self, cast(RoomwireConfig, self.config).websocket_ping_timeout or 0.0, generation)
+        pinger().schedule(self, cast(RoomwireConfig, self.config).websocket_ping_timeout or 0.0, generation)
 
     def _rw_on_pong(self) -> None:
         if not self._rw_awaiting_pong:
@@ -343,7 +355,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         self._rw_ping_generation += 1
         interval = self.config.websocket_ping_interval
         if interval is not None and not self.closed:
-            _pinger().schedule(self, interval, self._rw_ping_generation)
+            pinger().schedule(self, interval, self._rw_ping_generation)
 
     def _rw_spawn(self, func: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """A short task in the connection's task group; nothing once the group has ended (the connection is gone).
@@ -371,6 +383,21 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         if not self.closed:
             await self._rw_tell_app(CloseReason.ABNORMAL_CLOSURE, "timeout")
             self._rw_abort()
+
+
+def _holds_close_frame(data: bytes | bytearray) -> bool:
+    """Whether client frames `data` (as far as they are complete) include a close frame."""
+    if not data:
+        return False
+    decoder = FrameDecoder(client=False)
+    decoder.receive_bytes(bytes(data))
+    try:
+        while (frame := decoder.process_buffer()) is not None:
+            if frame.opcode is Opcode.CLOSE:
+                return True
+    except ParseFailed:
+        return False
+    return False
 
 
 def supported(hypercorn_version: str | None = None) -> bool:

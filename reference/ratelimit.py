@@ -1,4 +1,5 @@
-"""Rate limits: client frames per connection (LIMIT-003/004) and AI requests per server (LIMIT-005).
+"""Rate limits: client frames per connection (LIMIT-003/004), AI requests per server (LIMIT-005), and the plain
+token bucket of control frames (LIMIT-007) and of joins per address and room (LIMIT-008).
 
 Both take the time as an argument (`now`, seconds on a monotonic clock), so tests drive them without sleeping.
 """
@@ -29,6 +30,36 @@ class Verdict:
 
 
 ALLOWED = Verdict(allowed=True)
+
+
+class TokenBucket:
+    """`burst` tokens refilled at `rate_per_s`; `take` spends one, or says there is none (nothing else happens)."""
+
+    __slots__ = ("_rate", "_burst", "_tokens", "_stamp")
+
+    def __init__(self, rate_per_s: float, burst: float, now: float) -> None:
+        self._rate = rate_per_s
+        self._burst = burst
+        self._tokens = burst
+        self._stamp = now
+
+    def take(self, now: float) -> bool:
+        tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if tokens < 1.0:
+            self._tokens = tokens
+            return False
+        self._tokens = tokens - 1.0
+        return True
+
+    def wait(self, now: float) -> float:
+        """Seconds until `take` would succeed (0.0 when it would now)."""
+        tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self._rate
+
+    def full_at(self) -> float:
+        """When the bucket is full again if nothing is taken: from then on it is as good as a new one."""
+        return self._stamp + (self._burst - self._tokens) / self._rate
 
 
 class FrameRateLimiter:

@@ -1,10 +1,11 @@
 """Run the app under Hypercorn, configured in code, with the graceful stop of RECON-002.
 
 `serve()` binds the listening socket itself (so port 0 works and the real URL is known before the first
-client), builds a `RoomwireConfig` (keepalive, frame limit, close timeout; see `hypercorn_ext`), installs the
-WebSocket extension, and serves until `stop` is set (the CLI sets it on SIGTERM/SIGINT). Then Hypercorn stops
-accepting while the hub ends AI answers, says `server_restart` and closes every socket with 1012; when the last
-connection is gone, the app's resources are released and `serve()` returns.
+client; a port in use is a one-line `ConfigError`), builds a `RoomwireConfig` (keepalive, frame limit, close
+timeout, control budget, the TCP gate; see `hypercorn_ext` and `listener`), installs the extensions, and serves
+until `stop` is set (the CLI sets it on SIGTERM/SIGINT). Then the hub ends AI answers, says `server_restart` and
+closes every socket with 1012, while new upgrades are answered 503; then Hypercorn stops accepting, and when the
+last connection is gone, the app's resources are released and `serve()` returns.
 
 `running_server()` is the same in a background task, for tests and the conformance suite.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -22,11 +24,12 @@ from typing import Any
 from hypercorn.asyncio import serve as hypercorn_serve
 from quart import Quart
 
-from roomwire.reference import hypercorn_ext
+from roomwire.reference import hypercorn_ext, listener
 from roomwire.reference.app import create_app, hub_of
 from roomwire.reference.handshake import CHAT_PREFIX
 from roomwire.reference.hub import Hub
 from roomwire.reference.settings import Settings
+from roomwire.spec.errors import ConfigError
 
 log = logging.getLogger("roomwire.reference")
 
@@ -48,6 +51,9 @@ def hypercorn_config(settings: Settings, fd: int) -> hypercorn_ext.RoomwireConfi
     config.websocket_ping_interval = float(settings.ping_interval_s)  # PRES-004
     config.websocket_ping_timeout = float(settings.ping_timeout_s)
     config.roomwire_close_timeout = settings.close_timeout_s
+    config.keep_alive_timeout = settings.request_timeout_s  # LIMIT-009: no complete request in time, closed
+    config.roomwire_control_rate = float(settings.limits.control_per_s)  # LIMIT-007
+    config.roomwire_control_burst = settings.limits.control_burst
     config.graceful_timeout = settings.shutdown_grace_s + settings.close_timeout_s + 2.0
     config.include_server_header = False
     if settings.certfile is not None:
@@ -57,8 +63,18 @@ def hypercorn_config(settings: Settings, fd: int) -> hypercorn_ext.RoomwireConfi
 
 
 def listen(host: str, port: int) -> socket.socket:
+    """The listening socket.
+
+    Raises:
+        ConfigError: the address cannot be bound (in use, not ours, no permission): one line, exit code 2.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=BACKLOG)
+    try:
+        return socket.create_server((host, port), family=family, backlog=BACKLOG)
+    except OSError as exc:
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConfigError(f"cannot listen on {where}: {reason} (--host/--port)") from None
 
 
 def websocket_url(settings: Settings, port: int) -> str:
@@ -78,22 +94,41 @@ async def serve(
     hub = hub_of(app)
     if not hypercorn_ext.install():
         log.error("WebSocket keepalive is OFF: half-open connections will not be noticed (PRES-004)")
+    listener.install()
     sock = listen(settings.host, settings.port)
     port = sock.getsockname()[1]
     config = hypercorn_config(settings, sock.detach())
+    config.roomwire_gate = gate_for(settings, hub, listener.raise_fd_limit())
     if settings.tls:
         config.create_ssl_context()  # fail now on a bad certificate, not at the first client
     stop = stop if stop is not None else asyncio.Event()
     if ready is not None:
         ready(websocket_url(settings, port))
-    await hypercorn_serve(app, config, shutdown_trigger=_trigger(stop, hub), mode="asgi")
+    restore = listener.quiet_accept_errors(asyncio.get_running_loop())
+    try:
+        await hypercorn_serve(app, config, shutdown_trigger=_trigger(stop, hub), mode="asgi")
+    finally:
+        restore()
+
+
+def gate_for(settings: Settings, hub: Hub, fd_limit: int) -> listener.Gate:
+    """LIMIT-009's per-address count (not for trusted proxies and exempt addresses), under the process's fd limit."""
+
+    def exempt(address: str) -> bool:
+        return hub.proxies.trusts(address) or hub.addresses.exempt(address)
+
+    per_address = 0 if settings.no_limits else settings.max_pending_per_address
+    return listener.Gate(per_address=per_address, max_open=listener.max_open_connections(fd_limit), exempt=exempt)
 
 
 def _trigger(stop: asyncio.Event, hub: Hub) -> Callable[[], Awaitable[None]]:
+    """Hypercorn stops accepting when this returns: only after the hub's drain, so that an upgrade during the stop
+    is answered 503 (the hub refuses it), not with a refused connection."""
+
     async def wait() -> None:
         await stop.wait()
-        log.info("stopping: refusing new connections, closing the open ones with 1012")
-        hub.begin_shutdown()
+        log.info("stopping: new upgrades get 503, the open connections are closed with 1012")
+        await hub.begin_shutdown()
 
     return wait
 

@@ -20,8 +20,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal, NoReturn
 
+from roomwire.reference.peers import parse_networks
 from roomwire.spec.errors import ConfigError
-from roomwire.spec.limits import BOUNDS, DEFAULT_LIMITS, Limits
+from roomwire.spec.limits import BOUNDS, DEFAULT_LIMITS, MAX_PENDING_PER_ADDRESS, MAX_REQUEST_TIMEOUT_S, Limits
 
 DEFAULT_MODEL = "gemini-2.5-flash"
 DEFAULT_MAX_TOKENS = 300
@@ -104,11 +105,19 @@ class Settings:
     ai_timeout_s: int = DEFAULT_LIMITS.ai_timeout_s
     send_queue_bytes: int = DEFAULT_LIMITS.send_queue_bytes
     room_capacity: int = DEFAULT_LIMITS.room_capacity
-    no_limits: bool = False  # lifts max_frame_bytes and the rate limit only, for benchmarks
+    control_per_s: int = DEFAULT_LIMITS.control_per_s
+    control_burst: int = DEFAULT_LIMITS.control_burst
+    join_burst: int = DEFAULT_LIMITS.join_burst
+    join_rate_per_min: int = DEFAULT_LIMITS.join_rate_per_min
+    no_limits: bool = False  # lifts max_frame_bytes, the rate limit and the per-address limits, for benchmarks
     # not advertised
-    allowed_origins: tuple[str, ...] = ()  # empty: the request's own host and loopback; "*": any (SEC-004)
+    allowed_origins: tuple[str, ...] = ()  # empty: the own host, and loopback on a loopback host; "*": any (SEC-004)
+    allowed_hosts: tuple[str, ...] = ()  # empty: IP literals and localhost; names to serve; "*": any (SEC-006)
+    trusted_proxies: tuple[str, ...] = ()  # addresses/networks whose X-Forwarded-For is believed (SEC-007)
     max_connections_per_address: int = 256  # 0: no limit (LIMIT-006)
-    address_limit_exempt: tuple[str, ...] = ("127.0.0.1", "::1")  # a local reverse proxy shows every client so
+    max_pending_per_address: int = 64  # TCP connections of one address not (yet) a WebSocket; 0: none (LIMIT-009)
+    request_timeout_s: float = 5.0  # time to send a complete request (LIMIT-009)
+    address_limit_exempt: tuple[str, ...] = ()  # addresses no per-address limit counts (a load generator)
     resume_history: int = 100  # room events kept per room for `since` (RECON-004); 0 turns resume off
     resume_history_bytes: int = 64 * 1024 * 1024  # every room's kept events together, in bytes (RECON-005)
     empty_room_ttl_s: float = 300.0  # an empty room's seq and history are forgotten this long after it emptied
@@ -146,6 +155,10 @@ class Settings:
             ai_timeout_s=self.ai_timeout_s,
             send_queue_bytes=self.send_queue_bytes,
             room_capacity=self.room_capacity,
+            control_per_s=self.control_per_s,
+            control_burst=self.control_burst,
+            join_burst=UNLIMITED_RATE if self.no_limits else self.join_burst,
+            join_rate_per_min=UNLIMITED_RATE if self.no_limits else self.join_rate_per_min,
         )
 
     @property
@@ -228,11 +241,25 @@ def _check(settings: Settings) -> None:
         _fail("ai_max_tokens", "must be at least 1")
     if (settings.certfile is None) != (settings.keyfile is None):
         _fail("certfile" if settings.certfile is None else "keyfile", "--certfile and --keyfile go together")
-    for name in ("max_connections_per_address", "resume_history", "empty_room_ttl_s", "empty_rooms_kept"):
+    for name in (
+        "max_connections_per_address",
+        "max_pending_per_address",
+        "resume_history",
+        "empty_room_ttl_s",
+        "empty_rooms_kept",
+    ):
         if getattr(settings, name) < 0:
             _fail(name, "must not be negative")
     if settings.resume_history_bytes < 1:
         _fail("resume_history_bytes", "must be positive (resume_history=0 turns resume off)")
+    if settings.max_pending_per_address > MAX_PENDING_PER_ADDRESS:
+        _fail("max_pending_per_address", f"at most {MAX_PENDING_PER_ADDRESS} (SPEC.md §10, LIMIT-009)")
+    if not 0 < settings.request_timeout_s <= MAX_REQUEST_TIMEOUT_S:
+        _fail("request_timeout_s", f"must be more than 0 and at most {MAX_REQUEST_TIMEOUT_S:g} (LIMIT-009)")
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        _fail("trusted_proxies", f"not an address or network: {exc}")
     for name in ("shutdown_grace_s", "close_timeout_s"):
         if getattr(settings, name) <= 0:
             _fail(name, "must be positive")

@@ -127,8 +127,12 @@ def _read(path: str) -> bytes:
 
 def _frames(data: bytes) -> list[tuple[str, bytes]]:
     """One frame when the whole input is one JSON value, else one per non-blank line."""
+    from roomwire.spec.validate import nests_deeper
+
     try:
-        json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        if not nests_deeper(text):  # a deep value is one frame, refused as such (INPUT-009), never parsed here
+            json.loads(text)
     except ValueError:  # UnicodeDecodeError is a ValueError too
         lines = [line.rstrip(b"\r") for line in data.split(b"\n")]
         return [(f"line {number}", line) for number, line in enumerate(lines, 1) if line.strip()]

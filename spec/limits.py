@@ -20,6 +20,9 @@ LEAVE_DEADLINE_S = 5.0  # PRES-002, PRES-003
 HALF_OPEN_DEADLINE_S = 60.0  # PRES-004
 RESUME_HISTORY_DEFAULT = 100  # RECON-004
 FLOOD_WINDOW_S = 10.0  # LIMIT-004
+MAX_PENDING_PER_ADDRESS = 64  # LIMIT-009: connections of one address that are not (yet) WebSockets
+MAX_REQUEST_TIMEOUT_S = 30.0  # LIMIT-009: the longest a server may wait for a complete request
+MAX_JSON_DEPTH = 32  # SPEC.md §2 "Nesting": arrays and objects, the frame itself is level 1 (INPUT-009)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +40,10 @@ class Limits:
     ai_timeout_s: int = 30
     send_queue_bytes: int = 1048576
     room_capacity: int = 500
+    control_per_s: int = 5
+    control_burst: int = 50
+    join_burst: int = 30
+    join_rate_per_min: int = 60
 
     def to_json(self) -> dict[str, int]:
         # Every welcome carries these (CONN-003); `dataclasses.asdict` deep-copies each int: 13 µs against 1.
@@ -58,6 +65,8 @@ class Limits:
                 problems.append(f"{name}={value} (allowed {low if low is not None else '-'}..{high or '-'})")
         if self.burst < self.rate_per_s:
             problems.append(f"burst={self.burst} (must be >= rate_per_s={self.rate_per_s})")
+        if self.control_burst < self.control_per_s:
+            problems.append(f"control_burst={self.control_burst} (must be >= control_per_s={self.control_per_s})")
         return problems
 
 
@@ -76,6 +85,14 @@ BOUNDS: dict[str, tuple[int | None, int | None]] = {
     "ai_timeout_s": (1, 60),
     "send_queue_bytes": (65536, None),
     "room_capacity": (2, None),
+    "control_per_s": (1, None),
+    "control_burst": (10, None),
+    "join_burst": (30, None),
+    "join_rate_per_min": (1, None),
 }
 
 _FIELDS = dataclasses.fields(Limits)
+#: Members added in protocol 1.1 (issue 13): a welcome may lack them, and then a client assumes the defaults.
+OPTIONAL_MEMBERS = frozenset({"control_per_s", "control_burst", "join_burst", "join_rate_per_min"})
+#: Members every welcome carries (CONN-006).
+REQUIRED_MEMBERS = tuple(name for name in BOUNDS if name not in OPTIONAL_MEMBERS)

@@ -7,6 +7,7 @@ code must it close with. The checks run in the order a server meets them on the 
     binary frame?            -> INPUT-004, close 1003
     over max_frame_bytes?    -> LIMIT-001, close 1009 (a WebSocket stack refuses the frame before decoding it)
     not UTF-8?               -> INPUT-005, close 1007
+    nested over 32 levels?   -> INPUT-009, error bad_json (measured without recursion, before any parser recurses)
     not a JSON object?       -> INPUT-001, error bad_json
     schema (client-frame)    -> INPUT-002 / INPUT-003 / IDENT-004 / LIMIT-002, from the schemas' `x-requirement`
 
@@ -23,6 +24,7 @@ checks on server frames (seq, event, ...) live in `roomwire.spec.protocol`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +32,15 @@ from jsonschema import ValidationError
 
 from roomwire.spec.codes import CLIENT_FRAME_TYPES, CloseCode, ErrorCode
 from roomwire.spec.fastcheck import fast_client_frame, may_hold_surrogate, over_length
-from roomwire.spec.limits import DEFAULT_LIMITS
+from roomwire.spec.limits import DEFAULT_LIMITS, MAX_JSON_DEPTH
 from roomwire.spec.messages import ClientFrame, parse_client_frame
 from roomwire.spec.schemas import CLIENT_FRAME, SERVER_FRAME, validator
 
 #: When several requirements are broken at once, the verdict names the first of these that applies.
-_PRECEDENCE = ("INPUT-004", "INPUT-005", "LIMIT-001", "INPUT-001", "INPUT-002", "IDENT-004", "INPUT-003", "LIMIT-002")
+_PRECEDENCE = (
+    *("INPUT-004", "INPUT-005", "LIMIT-001", "INPUT-009", "INPUT-001"),
+    *("INPUT-002", "IDENT-004", "INPUT-003", "LIMIT-002"),
+)
 
 
 @dataclass(frozen=True)
@@ -97,12 +102,44 @@ class NotJsonObject(ValueError):
     """A text frame that is not one JSON object (INPUT-001, FRAME-001); the message says why, in one line."""
 
 
+class TooDeep(NotJsonObject):
+    """A text frame nested deeper than `MAX_JSON_DEPTH` (INPUT-009): refused before a recursive parser sees it."""
+
+
+#: A JSON string (skipped whole: brackets inside it do not nest) or one bracket.
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def nests_deeper(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the arrays and objects of `text` nest deeper than `limit` (SPEC.md §2, "Nesting").
+
+    Python's JSON decoder, jsonschema and any walk over the value recurse once per level: ~1,000 levels in a
+    3 KB frame raise `RecursionError` (issue 13, finding 1). This scan never recurses. A text with at most
+    `limit` opening brackets cannot be deeper, which settles the common frame with two `str.count` calls.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        bracket = match.group()[0]
+        if bracket in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif bracket != '"':
+            depth -= 1
+    return False
+
+
 def load_json_object(text: str) -> dict[str, Any]:
-    """The JSON object in `text` (NaN and Infinity are not JSON, RFC 8259).
+    """The JSON object in `text` (NaN and Infinity are not JSON, RFC 8259), nested at most `MAX_JSON_DEPTH` deep.
 
     Raises:
+        TooDeep: `text` nests deeper than `MAX_JSON_DEPTH` (whether or not it is JSON otherwise).
         NotJsonObject: `text` is not JSON, or JSON but not an object.
     """
+    if nests_deeper(text):
+        raise TooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels (SPEC.md §2, Nesting)")
     try:
         if text.startswith(_BOM):  # what `json.loads` says, which `JSONDecoder.decode` does not check
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
@@ -194,8 +231,9 @@ def classify_client_frame(text: str, max_chars: int = DEFAULT_LIMITS.max_content
     try:
         data = load_json_object(text)
     except NotJsonObject as exc:
+        requirement = "INPUT-009" if isinstance(exc, TooDeep) else "INPUT-001"
         return BadFrame(
-            ErrorCode.BAD_JSON, None, Verdict((Violation("INPUT-001", str(exc)),), None, ErrorCode.BAD_JSON)
+            ErrorCode.BAD_JSON, None, Verdict((Violation(requirement, str(exc)),), None, ErrorCode.BAD_JSON)
         )
     if not may_hold_surrogate(text):
         frame = fast_client_frame(data, max_chars)
@@ -256,5 +294,5 @@ def validate_server_payload(payload: str | bytes, *, binary: bool = False) -> Ve
     try:
         parsed = load_json_object(text)
     except NotJsonObject as exc:
-        return Verdict(violations=(Violation("FRAME-001", f"the server sent {exc}"),))
+        return Verdict(violations=(Violation("FRAME-001", f"the server sent a frame that is {exc}"),))
     return validate_server_frame(parsed)

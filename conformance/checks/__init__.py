@@ -1,6 +1,7 @@
 """The checks, one module per SPEC.md section; importing this package registers them all in REGISTRY."""
 
 from roomwire.conformance.checks import (  # noqa: F401 - imported for their registrations
+    admission,
     ai,
     chat,
     errors,
@@ -13,6 +14,7 @@ from roomwire.conformance.checks import (  # noqa: F401 - imported for their reg
     identity,
     inputs,
     limits,
+    logs,
     model,
     page,
     presence,

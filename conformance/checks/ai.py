@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from roomwire.conformance import frames
-from roomwire.conformance.checks.cases import case_exchanges, upstream_case
+from roomwire.conformance.checks.cases import CASES, case_exchanges, expect_case, upstream_case
 from roomwire.conformance.checks.common import (
     Answer,
     Sent,
@@ -20,8 +20,6 @@ from roomwire.conformance.context import CheckContext
 from roomwire.conformance.outcomes import Blocked
 from roomwire.conformance.registry import Need, requirement
 from roomwire.conformance.shared import shared
-
-FAILURE_CASES = ("server_error", "rate_limit", "abort", "safety", "no_finish", "stall")
 
 
 async def _first_chunk_then(
@@ -64,13 +62,14 @@ async def every_answer_ends_with_exactly_one_ai_done(ctx: CheckContext) -> None:
     ctx.note("one ai_done, nothing after it")
 
 
-@requirement("AI-002", needs=[Need.DOUBLE], slow=True, shares=case_exchanges(*FAILURE_CASES))
+@requirement("AI-002", needs=[Need.DOUBLE], slow=True, shares=case_exchanges(*CASES))
 async def every_failed_answer_ends_with_exactly_one_ai_done(ctx: CheckContext) -> None:
-    """Upstream 500, 429, a cut stream, a blocked answer, no finishReason and silence: one ai_done each."""
-    for name in FAILURE_CASES:
+    """Every answer upstream spoils (an HTTP error, a 429, a cut or failed stream, a block, no finishReason, silence,
+    no text before MAX_TOKENS): one ai_done each (every upstream case of the run)."""
+    for name in CASES:
         result = await upstream_case(ctx, name)
         _one_done(ctx, result.answer, result.asker, f"an answer that failed upstream ({result.case.what})")
-    ctx.note(f"one ai_done each after {', '.join(FAILURE_CASES)}")
+    ctx.note(f"one ai_done each after {len(CASES)} upstream outcomes")
 
 
 def _one_done(ctx: CheckContext, answer: Answer, client: Client, what: str) -> None:
@@ -288,6 +287,20 @@ async def answers_are_capped_upstream_and_reported_truncated(ctx: CheckContext) 
             "ai_done status 'truncated' for an answer cut at maxOutputTokens", f"status {asked.answer.status!r}"
         )
     ctx.note(f"maxOutputTokens={asked.call.max_output_tokens}, truncated reported")
+
+
+@requirement("AI-010", needs=[Need.DOUBLE], shares=case_exchanges("thinking_exhausted"))
+async def an_answer_cut_before_any_text_is_truncated_with_ai_empty(ctx: CheckContext) -> None:
+    """A thinking answer that upstream ends at MAX_TOKENS with no text gives no ai_chunk (not an empty one), the
+    error ai_empty, then ai_done 'truncated'."""
+    result = await upstream_case(ctx, "thinking_exhausted")
+    answer = result.answer
+    if answer.chunks or answer.late_chunks:
+        raise ctx.violation(
+            f"no ai_chunk after {result.case.what}", frames.summarize(answer.chunks + answer.late_chunks)
+        )
+    await expect_case(ctx, "thinking_exhausted", "ai_empty", "truncated")
+    ctx.note("no ai_chunk, ai_empty, then ai_done 'truncated'")
 
 
 @requirement("AI-011", needs=[Need.DOUBLE], ai=1)

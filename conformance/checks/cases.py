@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from roomwire.conformance import frames
 from roomwire.conformance.checks.common import Answer, ask
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
@@ -54,7 +55,8 @@ def _error_body(code: int, status: str, message: str) -> str:
     return json.dumps({"error": {"code": code, "message": message, "status": status}})
 
 
-#: The marker is appended to a replayed body's message at run time (`{marker}`), unique per run.
+#: The marker is appended to a replayed body's message at run time (`{marker}`), unique per run. The double's own
+#: bodies copy Google's (docs/gemini-double.md); their texts are in roomwire.conformance.upstream's phrase lists.
 CASES: Mapping[str, UpstreamCase] = MappingProxyType(
     {
         c.name: c
@@ -66,18 +68,23 @@ CASES: Mapping[str, UpstreamCase] = MappingProxyType(
                 {"status": 500, "body": _error_body(500, "INTERNAL", "An internal error has occurred. {marker}")},
             ),
             UpstreamCase("rate_limit", "rate_limit", "an upstream 429 with retryDelay 17s", {"retry_delay_s": 17}),
+            UpstreamCase("rate_limit_help_only", "rate_limit_help_only", "an upstream 429 without RetryInfo"),
             UpstreamCase(
-                "rate_limit_plain",
-                "replay",
-                "an upstream 429 without RetryInfo",
-                {"status": 429, "body": _error_body(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted.")},
+                "rate_limit_per_day",
+                "rate_limit_per_day",
+                "an upstream 429 for the per-day quota, retryDelay 23s ('retry in 23.6s')",
+                {"retry_delay_s": 23.6},
             ),
-            UpstreamCase("key_echo", "key_echo", "an upstream 403 whose body echoes the key"),
+            UpstreamCase("key_echo", "key_echo", "an upstream 403 that echoes the key in its message and details"),
+            UpstreamCase("invalid_key_debug", "invalid_key_debug", "an upstream 400 whose DebugInfo holds the key"),
             UpstreamCase("stream_error", "stream_error", "a 503 inside the stream", {"code": 503}),
+            UpstreamCase("stream_error_raw", "stream_error_raw", "a 503 in the stream, a raw JSON tail", {"code": 503}),
             UpstreamCase("abort", "abort", "a stream cut after 2 chunks", {"after_chunks": 2}),
             UpstreamCase("stall", "stall", "an upstream that sends nothing", slow=True),
             UpstreamCase("safety", "safety", "an answer ended with finishReason SAFETY"),
+            UpstreamCase("prompt_blocked", "prompt_blocked", "a prompt blocked (promptFeedback, no finishReason)"),
             UpstreamCase("no_finish", "no_finish", "a stream without finishReason"),
+            UpstreamCase("thinking_exhausted", "thinking_exhausted", "a thinking answer cut at MAX_TOKENS before text"),
         )
     }
 )
@@ -122,3 +129,21 @@ def case_exchanges(*names: str) -> tuple[Exchange[CaseResult], ...]:
 async def upstream_case(ctx: CheckContext, name: str) -> CaseResult:
     """The result of case `name` (see the module docstring)."""
     return await shared(ctx, case_exchange(name))
+
+
+def expect_failure(ctx: CheckContext, answer: Answer, client: Client, what: str, code: str, status: str) -> None:
+    """An error notice `code` before exactly one ai_done `status`, and no chunk after the notice."""
+    notices = [e for e in answer.errors if frames.data(e).get("code") == code]
+    done_ok = len(answer.dones) == 1 and answer.status == status
+    if not notices or not done_ok or notices[0].index > answer.dones[0].index:
+        raise ctx.violation(f"after {what}: error {code!r}, then one ai_done with status {status!r}", client.describe())
+    after = [c for c in answer.chunks if c.index > notices[0].index]
+    if after or answer.late_chunks:
+        raise ctx.violation(f"no ai_chunk after the {code!r} notice", frames.summarize(after + answer.late_chunks))
+
+
+async def expect_case(ctx: CheckContext, name: str, code: str, status: str = "error") -> CaseResult:
+    """Case `name`'s answer: the notice `code`, then one ai_done `status` (`expect_failure`)."""
+    result = await upstream_case(ctx, name)
+    expect_failure(ctx, result.answer, result.asker, result.case.what, code, status)
+    return result

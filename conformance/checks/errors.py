@@ -21,7 +21,7 @@ def _has_hangul(text: str) -> bool:
 async def _provoke(ctx: CheckContext, client: Client, payload: str, pacer: Pacer) -> dict[str, object]:
     await pacer.wait()
     since = client.mark()
-    await client.send_text(payload)
+    ctx.sent(client, await client.send_text(payload), f"{payload[:60]!r}")
     notice = await ctx.expect(client, frames.system("error"), f"an error notice for {payload[:60]!r}", since=since)
     return frames.data(notice)
 
@@ -86,12 +86,13 @@ async def system_texts_follow_lang(ctx: CheckContext) -> None:
 async def _provoke_close(ctx: CheckContext, client: Client, what: str, token: str) -> None:
     """A frame the target must close the connection for, carrying `token` (client text)."""
     if what == "binary":
-        await client.send_binary(json.dumps({"type": "user_msg", "content": token}).encode())
+        sent = await client.send_binary(json.dumps({"type": "user_msg", "content": token}).encode())
     elif what == "invalid UTF-8":
-        await client.send_raw_text_bytes(b"\xff" + token.encode())
+        sent = await client.send_raw_text_bytes(b"\xff" + token.encode())
     else:
         content = token * (ctx.limits.max_frame_bytes // len(token) + 2)
-        await client.send_text(json.dumps({"type": "user_msg", "nickname": client.nickname, "content": content}))
+        sent = await client.send_text(json.dumps({"type": "user_msg", "nickname": client.nickname, "content": content}))
+    ctx.sent(client, sent, f"the {what} frame")
 
 
 @requirement("ERR-003")

@@ -55,7 +55,10 @@ async def the_key_in_an_answer_reaches_no_ai_chunk(ctx: CheckContext) -> None:
     pieces = [canary] if half < 8 else [canary, canary[:half], canary[half:]]  # half a key is a leak too
     for n, text in enumerate(texts):
         if any(piece in text for piece in pieces):
-            raise ctx.violation("the key masked in every ai_chunk", f"ai_chunk #{n + 1} carried it: {text!r}")
+            shown = text
+            for piece, name in zip(pieces, ("«canary key»", "«its first half»", "«its second half»"), strict=False):
+                shown = shown.replace(piece, name)  # the report never carries the key, nor half of it
+            raise ctx.violation("the key masked in every ai_chunk", f"ai_chunk #{n + 1} carried it: {shown!r}")
     if canary in "".join(texts):
         raise ctx.violation("the key masked in the ai_chunk contents", f"their contents join into it: {texts!r}")
     if not answer.dones:

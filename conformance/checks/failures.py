@@ -5,9 +5,15 @@ every fault is provoked once per run, through the Gemini double's fault queue, a
 from __future__ import annotations
 
 from roomwire.conformance import frames
-from roomwire.conformance.checks.cases import CASES, CaseResult, case_exchanges, stall_deadline, upstream_case
-from roomwire.conformance.checks.common import Answer, ask
-from roomwire.conformance.client import Client
+from roomwire.conformance.checks.cases import (
+    CASES,
+    CaseResult,
+    case_exchanges,
+    expect_case,
+    stall_deadline,
+    upstream_case,
+)
+from roomwire.conformance.checks.common import ask
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.registry import Need, requirement
 from roomwire.conformance.upstream import UPSTREAM_ERROR_PHRASES
@@ -15,57 +21,52 @@ from roomwire.conformance.upstream import UPSTREAM_ERROR_PHRASES
 DOUBLE = [Need.DOUBLE]
 
 
-def expect_failure(ctx: CheckContext, answer: Answer, client: Client, what: str, code: str, status: str) -> None:
-    """An error notice `code` before exactly one ai_done `status`, and no chunk after the notice."""
-    notices = [e for e in answer.errors if frames.data(e).get("code") == code]
-    done_ok = len(answer.dones) == 1 and answer.status == status
-    if not notices or not done_ok or notices[0].index > answer.dones[0].index:
-        raise ctx.violation(f"after {what}: error {code!r}, then one ai_done with status {status!r}", client.describe())
-    after = [c for c in answer.chunks if c.index > notices[0].index]
-    if after or answer.late_chunks:
-        raise ctx.violation(f"no ai_chunk after the {code!r} notice", frames.summarize(after + answer.late_chunks))
-
-
-async def expect_case(ctx: CheckContext, name: str, code: str, status: str = "error") -> CaseResult:
-    result = await upstream_case(ctx, name)
-    expect_failure(ctx, result.answer, result.asker, result.case.what, code, status)
-    return result
-
-
 def _retry_after(result: CaseResult) -> object:
     notices = [e for e in result.answer.errors if frames.data(e).get("code") == "upstream_rate_limited"]
     return frames.data(notices[0]).get("retry_after")
 
 
-@requirement("UP-001", needs=DOUBLE, shares=case_exchanges("rate_limit", "rate_limit_plain"))
+#: UP-001's 429s and the retry_after each must give: RetryInfo's delay rounded up, 60 without one. The per-day
+#: body says "retry in 23.6s" and RetryInfo "23s" (Google's rounding down): RetryInfo is what counts.
+RATE_LIMITS = {"rate_limit": 17, "rate_limit_help_only": 60, "rate_limit_per_day": 23}
+
+
+@requirement("UP-001", needs=DOUBLE, shares=case_exchanges(*RATE_LIMITS))
 async def upstream_429_gives_upstream_rate_limited_with_retry_info(ctx: CheckContext) -> None:
-    """An upstream 429 gives upstream_rate_limited, retry_after from RetryInfo (60 without), then ai_done 'error'."""
-    result = await expect_case(ctx, "rate_limit", "upstream_rate_limited")
-    if (retry := _retry_after(result)) != 17:
-        raise ctx.violation("retry_after 17, RetryInfo's retryDelay '17s'", f"retry_after {retry!r}")
-    result = await expect_case(ctx, "rate_limit_plain", "upstream_rate_limited")
-    if (retry := _retry_after(result)) != 60:
-        raise ctx.violation("retry_after 60 when the 429 has no RetryInfo", f"retry_after {retry!r}")
-    ctx.note("retry_after 17 from RetryInfo, 60 without it")
+    """An upstream 429 gives upstream_rate_limited, retry_after from RetryInfo (60 without), then ai_done 'error':
+    the per-minute quota's body, one with only a Help detail, and one for the per-day quota."""
+    for name, expected in RATE_LIMITS.items():
+        result = await expect_case(ctx, name, "upstream_rate_limited")
+        if (retry := _retry_after(result)) != expected:
+            why = "no RetryInfo" if expected == 60 else f"RetryInfo's retryDelay '{expected}s'"
+            raise ctx.violation(f"retry_after {expected} after {result.case.what} ({why})", f"retry_after {retry!r}")
+    ctx.note("retry_after 17 and 23 from RetryInfo (per minute, per day), 60 without it")
 
 
-HTTP_ERRORS = ("server_error", "key_echo", "stream_error")
+HTTP_ERRORS = ("server_error", "key_echo", "invalid_key_debug", "stream_error")
 
 
 @requirement("UP-002", needs=DOUBLE, shares=case_exchanges(*HTTP_ERRORS))
 async def upstream_http_errors_give_upstream_error(ctx: CheckContext) -> None:
-    """An upstream 500, a 403 that echoes the key and a 503 inside the stream each give upstream_error, then ai_done
-    'error'."""
+    """An upstream 500, a 403 and a 400 that echo the key and a 503 inside the stream each give upstream_error,
+    then ai_done 'error'."""
     for name in HTTP_ERRORS:
         await expect_case(ctx, name, "upstream_error")
-    ctx.note("500, 403 and an in-stream 503: upstream_error each")
+    ctx.note("500, 403, 400 and an in-stream 503: upstream_error each")
 
 
-@requirement("UP-003", needs=DOUBLE, shares=case_exchanges("abort"))
+CUT_STREAMS = ("abort", "stream_error", "stream_error_raw")
+
+
+@requirement("UP-003", needs=DOUBLE, shares=case_exchanges(*CUT_STREAMS))
 async def a_cut_stream_gives_upstream_error_after_the_chunks(ctx: CheckContext) -> None:
-    """A stream aborted after two chunks gives, after those chunks, upstream_error and ai_done 'error'."""
-    result = await expect_case(ctx, "abort", "upstream_error")
-    ctx.note(f"{len(result.answer.chunks)} chunks forwarded, then upstream_error")
+    """A stream aborted after two chunks, and one that ends in an error (SSE-framed, or as a raw JSON tail) after a
+    chunk, give after those chunks upstream_error and ai_done 'error'."""
+    counts = []
+    for name in CUT_STREAMS:
+        result = await expect_case(ctx, name, "upstream_error")
+        counts.append(str(len(result.answer.chunks)))
+    ctx.note(f"{', '.join(counts)} chunks forwarded, then upstream_error (cut, SSE error, raw error tail)")
 
 
 @requirement("UP-004", needs=DOUBLE, slow=True, shares=case_exchanges("stall"))
@@ -75,11 +76,16 @@ async def a_silent_upstream_times_out_with_upstream_timeout(ctx: CheckContext) -
     ctx.note(f"upstream_timeout within {stall_deadline(ctx):.0f} s (ai_timeout_s {ctx.limits.ai_timeout_s})")
 
 
-@requirement("UP-005", needs=DOUBLE, shares=case_exchanges("safety"))
+BLOCKS = ("safety", "prompt_blocked")
+
+
+@requirement("UP-005", needs=DOUBLE, shares=case_exchanges(*BLOCKS))
 async def a_blocked_answer_gives_ai_blocked(ctx: CheckContext) -> None:
-    """An answer upstream ends with finishReason SAFETY gives ai_blocked, then ai_done 'blocked'."""
-    await expect_case(ctx, "safety", "ai_blocked", "blocked")
-    ctx.note("ai_blocked, then ai_done 'blocked'")
+    """An answer upstream ends with finishReason SAFETY, and a prompt blocked by promptFeedback.blockReason (no
+    candidates, no finishReason), each give ai_blocked, then ai_done 'blocked'."""
+    for name in BLOCKS:
+        await expect_case(ctx, name, "ai_blocked", "blocked")
+    ctx.note("ai_blocked, then ai_done 'blocked', for finishReason SAFETY and for a blocked prompt")
 
 
 @requirement("UP-006", needs=DOUBLE, shares=case_exchanges("no_finish"))

@@ -35,9 +35,8 @@ async def unknown_client_fields_are_ignored(ctx: CheckContext) -> None:
     ann, bob = await members(ctx, 2)
     since = ann.mark()
     text = ctx.token("extra")
-    await ann.send_json(
-        {"type": "user_msg", "content": text, "nickname": "Ann", "x-client": {"v": [1, 2]}, "colour": "red"}
-    )
+    extra = {"type": "user_msg", "content": text, "nickname": "Ann", "x-client": {"v": [1, 2]}, "colour": "red"}
+    ctx.sent(ann, await ann.send_json(extra), "the user_msg with unknown fields")
     await ctx.expect(bob, frames.user_msg(text), "the user_msg with unknown fields, broadcast")
     question = {"type": "ai_msg", "content": f"Say hi. {ctx.token('q')}", "x-trace": "abc", "temperature": 2}
     asked = (await ask_within_budget(ctx, ann, lambda: ann.send_json(question))).since

@@ -11,7 +11,7 @@ from roomwire.conformance.context import CheckContext
 from roomwire.conformance.outcomes import Blocked
 from roomwire.conformance.registry import requirement
 from roomwire.conformance.target import Query
-from roomwire.spec.limits import BOUNDS, Limits
+from roomwire.spec.limits import REQUIRED_MEMBERS, Limits
 
 WELCOME_FIELDS = ("room", "seq", "members", "capabilities")
 
@@ -149,7 +149,7 @@ async def wss_carries_the_same_protocol(ctx: CheckContext) -> None:
 
 
 def _limit_problems(advertised: dict[str, object]) -> list[str]:
-    problems = [f"{name} missing" for name in BOUNDS if not isinstance(advertised.get(name), int)]
+    problems = [f"{name} missing" for name in REQUIRED_MEMBERS if not isinstance(advertised.get(name), int)]
     return problems + Limits.from_json(advertised).out_of_bounds()
 
 

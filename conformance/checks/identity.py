@@ -61,7 +61,7 @@ async def frames_that_are_invalid_or_pings_bind_no_nickname(ctx: CheckContext) -
     anon = await ctx.driver.join(room, None)
     for what, payload, code in NON_BINDING:
         since = anon.mark()
-        await anon.send_json({**payload, "nickname": "Mallory"})
+        ctx.sent(anon, await anon.send_json({**payload, "nickname": "Mallory"}), what)
         answer = frames.system("error") if code is not None else frames.pong()
         await ctx.expect(anon, answer, f"the answer to {what} ({code or 'pong'})", since=since)
     name = await _broadcast_name(ctx, anon, watcher)
@@ -140,7 +140,8 @@ async def an_invalid_nickname_gets_bad_frame_and_binds_nothing(ctx: CheckContext
     for bad in (" Padded ", "n" * 33, "tab\tname", ""):
         since = anon.mark()
         text = ctx.token("bad")
-        await anon.send_json({"type": "user_msg", "content": text, "nickname": bad})
+        sent = await anon.send_json({"type": "user_msg", "content": text, "nickname": bad})
+        ctx.sent(anon, sent, f"the frame with nickname {bad!r}")
         notice = await ctx.expect(anon, frames.system("error"), f"an error for nickname {bad!r}", since=since)
         if frames.data(notice).get("code") != "bad_frame":
             raise ctx.violation(f"bad_frame for nickname {bad!r}", frames.summary(notice))

@@ -25,12 +25,24 @@ async def expect_error_codes(ctx: CheckContext, client: Client, cases: list[Case
     for what, payload, code in cases:
         await pacer.wait()
         since = client.mark()
-        await client.send_text(_text(payload))
+        ctx.sent(client, await client.send_text(_text(payload)), what)
         answer = await client.wait_for(frames.system("error"), ctx.timeouts.frame, since)
         if answer is None or frames.data(answer).get("code") != code:
             got = frames.summary(answer) if answer is not None else client.describe(since)
             raise ctx.violation(f"{what} gets an error notice with code {code!r}", got)
         await ctx.stays_open(client)
+
+
+async def expect_no_broadcast(
+    ctx: CheckContext, sender: Client, watcher: Client, leak: str, since: int, expected: str
+) -> None:
+    """After the sender's marker reaches the watcher, nothing carrying `leak` has reached it since `since`."""
+    marker = ctx.token("marker")
+    await sender.say(marker)
+    await watcher.wait_for(frames.user_msg(marker), ctx.timeouts.frame, since)
+    leaked = watcher.find(frames.mentions(leak), since)
+    if leaked:
+        raise ctx.violation(expected, f"{watcher.label} received {frames.summarize(leaked)}")
 
 
 @requirement("INPUT-001")
@@ -99,14 +111,7 @@ async def invalid_fields_get_bad_frame_and_have_no_other_effect(ctx: CheckContex
     ]
     since = bob.mark()
     await expect_error_codes(ctx, ann, cases)
-    marker = ctx.token("marker")
-    await ann.say(marker)
-    await bob.wait_for(frames.user_msg(marker), ctx.timeouts.frame, since)
-    leaked = bob.find(frames.mentions(leak), since)
-    if leaked:
-        raise ctx.violation(
-            "invalid frames have no effect beyond the error notice", f"Bob received {frames.summarize(leaked)}"
-        )
+    await expect_no_broadcast(ctx, ann, bob, leak, since, "invalid frames have no effect beyond the error notice")
     ctx.note(f"{len(cases)} invalid frames answered bad_frame, none broadcast")
 
 
@@ -114,7 +119,8 @@ async def invalid_fields_get_bad_frame_and_have_no_other_effect(ctx: CheckContex
 async def binary_frame_closes_with_1003(ctx: CheckContext) -> None:
     """A binary frame makes the target close that connection with 1003."""
     (ann,) = await members(ctx, 1)
-    await ann.send_binary(json.dumps({"type": "user_msg", "content": ctx.token("bin")}).encode())
+    binary = json.dumps({"type": "user_msg", "content": ctx.token("bin")}).encode()
+    ctx.sent(ann, await ann.send_binary(binary), "the binary frame")
     await ctx.expect_close(ann, [1003], "after a binary frame")
     ctx.note("closed with 1003")
 
@@ -123,9 +129,8 @@ async def binary_frame_closes_with_1003(ctx: CheckContext) -> None:
 async def invalid_utf8_closes_with_1007(ctx: CheckContext) -> None:
     """A text frame that is not UTF-8 makes the target close that connection with 1007."""
     (ann,) = await members(ctx, 1)
-    await ann.send_raw_text_bytes(
-        b'{"type":"user_msg","content":"\xff\xfe\xc3\x28 ' + ctx.token("utf").encode() + b'"}'
-    )
+    invalid = b'{"type":"user_msg","content":"\xff\xfe\xc3\x28 ' + ctx.token("utf").encode() + b'"}'
+    ctx.sent(ann, await ann.send_raw_text_bytes(invalid), "the text frame with invalid UTF-8")
     await ctx.expect_close(ann, [1007], "after a text frame with invalid UTF-8")
     ctx.note("closed with 1007")
 
@@ -142,7 +147,7 @@ async def error_notices_echo_the_id_but_never_the_content(ctx: CheckContext) -> 
     ]
     for payload, id_ in cases:
         since = ann.mark()
-        await ann.send_json(payload)
+        ctx.sent(ann, await ann.send_json(payload), f"the frame {payload}")
         notice = await ctx.expect(ann, frames.system("error"), f"an error notice for {payload}", since=since)
         if frames.data(notice).get("id") != id_ or secret in notice.raw:
             raise ctx.violation(f"an error notice with id {id_!r} and without the frame's content", notice.raw)
@@ -224,7 +229,7 @@ async def every_refused_ai_msg_gets_exactly_one_rejected_ai_done(ctx: CheckConte
     for what, payload in cases:
         await pacer.wait()
         mark = ann.mark()
-        await ann.send_json(payload)
+        ctx.sent(ann, await ann.send_json(payload), f"the ai_msg with {what}")
         done = await ctx.expect(ann, frames.ai_done(), f"an ai_done for an ai_msg with {what}", since=mark)
         if frames.data(done).get("status") != "rejected":
             raise ctx.violation(f"the ai_done for an ai_msg with {what} has status 'rejected'", frames.summary(done))
@@ -262,3 +267,30 @@ async def _rate_limited_ai_msg(ctx: CheckContext) -> str:
     if notices and notices[0].index > done.index:
         raise ctx.violation("the rate_limited notice, when one is due, before the ai_done", flooded.describe(mark))
     return "a rate-limited ai_msg got one 'rejected' ai_done" + (" after its notice" if notices else "")
+
+
+def nested(levels: int, *, kind: str = "[") -> str:
+    """JSON `levels` deep: arrays (`[[…]]`) or objects (`{"a":{"a":…1}}`), about 2 bytes a level."""
+    return "[" * levels + "]" * levels if kind == "[" else '{"a":' * levels + "1" + "}" * levels
+
+
+@requirement("INPUT-009")
+async def frames_nested_past_32_levels_get_bad_json_and_nothing_else(ctx: CheckContext) -> None:
+    """A frame nested 33 or ~1,000 levels deep gets bad_json, is not broadcast and keeps the connection; a frame
+    nested exactly 32 levels deep is read as any other (its deep field is an unknown one, FRAME-002)."""
+    ann, bob = await members(ctx, 2)
+    fine = ctx.token("deep-fine")
+    since = bob.mark()
+    await ann.send_text(f'{{"type":"user_msg","content":"{fine}","x-deep":{nested(31)}}}')
+    await ctx.expect(bob, frames.user_msg(fine), "a user_msg nested 32 levels deep (the limit), broadcast", since=since)
+    leak = ctx.token("deep-leak")
+    user_msg = f'{{"type":"user_msg","content":"{leak}","x-deep":%s}}'
+    cases: list[Case] = [
+        ("a user_msg with an unknown field nested 33 levels deep", user_msg % nested(32), "bad_json"),
+        ("a user_msg with an unknown field of 1,000 nested arrays", user_msg % nested(999), "bad_json"),
+        ("a user_msg with an unknown field of 500 nested objects", user_msg % nested(499, kind="{"), "bad_json"),
+        ("4,000 nested arrays (not an object either)", nested(4000), "bad_json"),
+    ]
+    await expect_error_codes(ctx, ann, cases)
+    await expect_no_broadcast(ctx, ann, bob, leak, since, "frames nested over 32 levels have no effect but bad_json")
+    ctx.note(f"32 levels read; {len(cases)} deeper frames (up to 4,000 levels) answered bad_json, connection kept")

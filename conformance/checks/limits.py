@@ -216,3 +216,43 @@ async def a_full_room_refuses_with_room_full_and_1013(ctx: CheckContext) -> None
         raise ctx.violation("no welcome for a connection over capacity", extra.describe())
     await ctx.expect_none([inside[0]], frames.join("Extra"), "a join for the refused connection", since=[since])
     ctx.note(f"member {capacity + 1} refused with room_full and 1013")
+
+
+#: Control frames the suite sends at most in one flood (LIMIT-007); a target with a larger burst is not flooded.
+MAX_CONTROL_FLOOD = 2000
+_PING, _PONG, _TEXT, _CONTINUATION = 0x9, 0xA, 0x1, 0x0
+
+
+def masked_frame(opcode: int, payload: bytes = b"", *, fin: bool = True) -> bytes:
+    """A short client frame (RFC 6455 §5.2: masked; here with an all-zero mask, so the payload goes as it is)."""
+    return bytes([(0x80 if fin else 0) | opcode, 0x80 | len(payload)]) + b"\x00\x00\x00\x00" + payload
+
+
+@requirement("LIMIT-007")
+async def control_frame_floods_close_with_1008(ctx: CheckContext) -> None:
+    """Pings within control_burst are all answered; a flood of pings, of unsolicited pongs or of empty message
+    fragments closes the flooder with 1008, and the room keeps working."""
+    burst = ctx.limits.control_burst
+    count = 3 * burst + 20
+    if count > MAX_CONTROL_FLOOD:
+        raise ctx.skip(f"the advertised control_burst {burst} is too large to exceed within {MAX_CONTROL_FLOOD} frames")
+    room = ctx.room()
+    ann, bob = await members(ctx, 2, room=room)
+    within = max(1, burst - 5)  # the suite's own keepalive pings may have spent a few tokens
+    ann.transcript.sent(f"<{within} pings at once, within control_burst {burst}>")
+    ann.ws.transport.write(masked_frame(_PING, b"within") * within)
+    await ctx.stays_open(ann)
+    floods = [
+        ("pings", masked_frame(_PING, b"flood") * count),
+        ("unsolicited pongs", masked_frame(_PONG, b"flood") * count),
+        ("empty message fragments", masked_frame(_TEXT, fin=False) + masked_frame(_CONTINUATION, fin=False) * count),
+    ]
+    for what, data in floods:
+        flooder = await ctx.driver.join(room, "Flood")
+        flooder.transcript.sent(f"<{count} {what} at once>")
+        flooder.ws.transport.write(data)
+        await ctx.expect_close(flooder, [1008], f"after {count} {what} at once (control_burst {burst})")
+    text = ctx.token("after-floods")
+    await ann.say(text)
+    await ctx.expect(bob, frames.user_msg(text), "Ann's message after the control-frame floods")
+    ctx.note(f"{within} pings answered; {count} pings, pongs and empty fragments each closed with 1008; room kept")

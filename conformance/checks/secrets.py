@@ -3,9 +3,9 @@
 Key checks need a canary: a fake key configured in the target, known to the suite (`--canary-key`, or the
 bundled target's own). Before judging, `prove_canary` reads the double's journal entry of the run's shared plain
 question (checks/exchanges.py): only if the key fingerprint upstream saw is the canary's does "the canary appears
-nowhere" mean anything. Every
-frame and close reason of the whole run is searched for it as it arrives (transcript.LeakWatch); SEC-003 runs
-last (exclusive) so its verdict covers all of them, plus the target's HTTP responses and a `key_echo` fault.
+nowhere" mean anything. Every frame and close reason of the whole run is searched for it as it arrives
+(transcript.LeakWatch); SEC-003 runs last (exclusive) so its verdict covers all of them, the upstream errors that
+echo the key (`KEY_ECHOES`) included, plus the target's HTTP responses.
 
 With `--browser PAGE_URL`, SEC-003 and SEC-005 have a browser side too: the page is loaded and used in chromium
 (checks/page.py, roomwire.conformance.browser) and everything DevTools shows is searched for the canary. A find
@@ -98,11 +98,17 @@ def _scan(ctx: CheckContext, fetched: list[Fetched], requirement_id: str) -> Non
                 )
 
 
-@requirement("SEC-003", needs=[Need.CANARY], exclusive=True, order=0, shares=(PLAIN, *case_exchanges("key_echo")))
+#: Upstream errors whose bodies hold the key: in the message and details (403), in a DebugInfo detail only (400).
+KEY_ECHOES = ("key_echo", "invalid_key_debug")
+
+
+@requirement("SEC-003", needs=[Need.CANARY], exclusive=True, order=0, shares=(PLAIN, *case_exchanges(*KEY_ECHOES)))
 async def the_key_appears_in_no_frame_close_reason_or_response(ctx: CheckContext) -> None:
-    """Not in any frame or close reason of the run (a key_echo fault included), nor in any HTTP response."""
+    """Not in any frame or close reason of the run (upstream errors that echo the key included), nor in any HTTP
+    response."""
     await prove_canary(ctx)
-    await upstream_case(ctx, "key_echo")  # upstream echoed the key in its error body: the notice must not
+    for name in KEY_ECHOES:  # upstream echoed the key in its error body: no notice may
+        await upstream_case(ctx, name)
     endpoint = ctx.session.target.endpoint(0)
     async with http_client(ctx.session.target.ssl_context() or False, ctx.timeouts.frame) as client:
         _scan(ctx, await server_responses(client, endpoint, ctx.room(), ctx.token("missing")), "SEC-003")
@@ -114,7 +120,10 @@ async def the_key_appears_in_no_frame_close_reason_or_response(ctx: CheckContext
             f"{len(sightings)} sighting(s), first in a {first.where} of {first.check}/{first.connection}: "
             f"{first.excerpt}",
         )
-    ctx.note(f"canary absent from {ctx.session.watch.searched} frames, close reasons and responses (key_echo included)")
+    ctx.note(
+        f"canary absent from {ctx.session.watch.searched} frames, close reasons and responses "
+        "(upstream errors that echo it in their message, details and DebugInfo included)"
+    )
 
 
 def _is_loopback_host(host: str) -> bool:

@@ -371,6 +371,103 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                 "SEC-009",
                 patches=("page_policy_only_in_meta",),
             ),
+            _v(
+                "parses_deep_frames",
+                "parses frames with no depth limit: 1,000 levels close it with 1011",
+                "INPUT-009",
+                connection="ParsesDeepFrames",
+            ),
+            _v(
+                "sends_deep_frames",
+                "sends a frame nested 1,000 levels deep before each pong",
+                "FRAME-001",
+                connection="SendsDeepFrames",
+            ),
+            _v(
+                "no_control_budget",
+                "answers every ping, reads every pong and fragment",
+                "LIMIT-007",
+                patches=("no_control_budget",),
+            ),
+            _v(
+                "decodes_room_id",
+                "percent-decodes the room id before judging it",
+                "CONN-002",
+                patches=("decodes_room_id",),
+            ),
+            _v("any_host", "serves any Host (DNS rebinding)", "SEC-006", settings={"allowed_hosts": ("*",)}),
+            _v(
+                "trusts_any_forwarded_for",
+                "believes X-Forwarded-For from anyone",
+                "SEC-007",
+                settings={"trusted_proxies": ("0.0.0.0/0", "::/0")},
+            ),
+            _v(
+                "loopback_origin_anywhere",
+                "allows loopback origins whatever the Host",
+                "SEC-010",
+                patches=("loopback_origin_anywhere",),
+            ),
+            _v("no_join_limit", "advertises join_burst, lets any address churn", "LIMIT-008", connection="NoJoinLimit"),
+            _v(
+                "no_pending_limit",
+                "holds any number of half-sent requests, each for an hour",
+                "LIMIT-009",
+                patches=("no_pending_limit",),
+            ),
+            *(
+                _v(name, defect, fails, **options)
+                for name, defect, fails, options in (  # issue 12: what Google sends today, mishandled
+                    (
+                        "error_details_in_notice",
+                        "puts upstream's error details (not its message) in the asker's notice",
+                        "UP-008 SEC-003",
+                        {"connection": "ErrorDetailsInNotice", "ai_client": "keeps_error_details"},
+                    ),
+                    (
+                        "logs_error_details",
+                        "logs upstream's errors with the key masked in the message only, not in the details",
+                        "SEC-003 UP-008",
+                        {"ai_client": "logs_error_details", "patches": ("no_log_redaction",)},
+                    ),
+                    (
+                        "reads_only_finish_reason",
+                        "reads only finishReason: a blocked prompt ends as ai_incomplete",
+                        "UP-005",
+                        {"ai_client": "reads_only_finish_reason"},
+                    ),
+                    (
+                        "retry_soon_without_retry_info",
+                        "gives retry_after 1 for a 429 without RetryInfo",
+                        "UP-001",
+                        {"patches": ("retry_soon_without_retry_info",)},
+                    ),
+                    (
+                        "retry_after_until_the_quota_day_ends",
+                        "gives retry_after until midnight Pacific for a per-day 429",
+                        "UP-001",
+                        {"patches": ("retry_after_until_the_quota_day_ends",)},
+                    ),
+                    (
+                        "no_notice_for_an_empty_answer",
+                        "ends an answer cut before any text with a bare ai_done 'truncated'",
+                        "AI-010",
+                        {"connection": "NoNoticeForAnEmptyAnswer"},
+                    ),
+                    (
+                        "empty_chunk_for_an_empty_answer",
+                        "sends an empty ai_chunk for an answer cut before any text",
+                        "AI-010",
+                        {"connection": "EmptyChunkForAnEmptyAnswer"},
+                    ),
+                    (
+                        "reads_only_data_lines",
+                        "its SSE parser skips a raw JSON error tail (ai_incomplete, not upstream_error)",
+                        "UP-003",
+                        {"ai_client": "reads_only_data_lines"},
+                    ),
+                )
+            ),
         )
     }
 )
@@ -378,11 +475,11 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
 
 def app_options(variant: Variant) -> dict[str, Any]:
     """`create_app` keyword arguments for `variant` (imports the reference only when called)."""
-    from roomwire.targets.broken import connections, defects, upstream
+    from roomwire.targets.broken import connections, defects, hardening, upstream
 
     options: dict[str, Any] = {}
     if variant.connection:
-        module = connections if hasattr(connections, variant.connection) else defects
+        module = next(m for m in (connections, defects, hardening) if hasattr(m, variant.connection))
         options["connection_class"] = getattr(module, variant.connection)
     if variant.ai_client:
         options["ai_client_factory"] = getattr(upstream, variant.ai_client)
@@ -391,9 +488,11 @@ def app_options(variant: Variant) -> dict[str, Any]:
 
 def apply_patches(variant: Variant) -> Callable[[], None]:
     """Process-wide patches (the launcher runs one variant per process); returns what undoes them."""
-    from roomwire.targets.broken import patches
+    from roomwire.targets.broken import hardening, patches
 
-    undos: list[Callable[[], None]] = [getattr(patches, name)() for name in variant.patches]
+    undos: list[Callable[[], None]] = [
+        getattr(patches if hasattr(patches, name) else hardening, name)() for name in variant.patches
+    ]
 
     def undo() -> None:
         for step in reversed(undos):

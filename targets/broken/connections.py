@@ -7,6 +7,7 @@ rule of the reference still holds: a conformance check that fails against a vari
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 from time import monotonic
 from typing import Any
@@ -17,7 +18,8 @@ from roomwire.reference.rooms.broker import EventDraft, EventKind, RoomEvent
 from roomwire.reference.upstream_errors import Failure
 from roomwire.spec.codes import AiStatus, CloseCode, ErrorCode, LeaveReason
 from roomwire.spec.fastcheck import nickname_ok
-from roomwire.spec.messages import AiChunk, ClientAiMsg, ClientUserMsg, HistoryItem
+from roomwire.spec.messages import AiChunk, ClientAiMsg, ClientUserMsg, HistoryItem, System
+from roomwire.targets.broken.upstream import ERROR_DETAILS
 
 
 class DropsLeaveNotice(Connection):
@@ -231,3 +233,37 @@ class StripsChunkWhitespace(Connection):
     def send_ai_chunk(self, content: str, id: str | None) -> None:
         if content.strip():
             super().send_ai_chunk(content.strip(), id)
+
+
+class ErrorDetailsInNotice(Connection):
+    """UP-008, SEC-003 (with upstream.KeepsErrorDetails): the asker's notice for an upstream error says what
+    upstream's error details said, after the fixed text."""
+
+    def send_ai_error(self, failure: Failure, id: str | None) -> None:
+        details = ERROR_DETAILS.get()
+        if not details:
+            super().send_ai_error(failure, id)
+            return
+        notice = System.error(
+            failure.code, lang=self.lang, id=id, retry_after=failure.retry_after, max_chars=self.max_chars
+        )
+        self.push(dataclasses.replace(notice, content=f"{notice.content} ({details})"))
+
+
+class NoNoticeForAnEmptyAnswer(Connection):
+    """AI-010: an answer cut at MAX_TOKENS before any text ends with a bare ai_done 'truncated', no ai_empty: the
+    asker sees nothing at all."""
+
+    def send_ai_error(self, failure: Failure, id: str | None) -> None:
+        if failure.code is not ErrorCode.AI_EMPTY:
+            super().send_ai_error(failure, id)
+
+
+class EmptyChunkForAnEmptyAnswer(Connection):
+    """AI-010: an answer cut at MAX_TOKENS before any text gets an empty ai_chunk first (then ai_empty and
+    ai_done 'truncated'), as a backend that forwards every upstream chunk's text, empty or not."""
+
+    def send_ai_error(self, failure: Failure, id: str | None) -> None:
+        if failure.code is ErrorCode.AI_EMPTY:
+            self.push(AiChunk(content="", id=id))
+        super().send_ai_error(failure, id)

@@ -7,11 +7,14 @@ own tests apply them in-process and call the returned undo when the variant stop
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-from roomwire.reference import endpoint, handshake, hypercorn_ext, page, ratelimit, redaction, server
+from roomwire.reference import endpoint, handshake, hypercorn_ext, page, ratelimit, redaction, server, upstream_errors
 from roomwire.reference.page import Page
 from roomwire.reference.rooms import memory
 
@@ -120,7 +123,7 @@ def _endpoint_patch(name: str, value: Any) -> Undo:
 def refuses_long_room_ids() -> Undo:
     """CONN-001: a room_id longer than 32 characters (valid up to 64) is refused with 400."""
 
-    def parse_room(path: str) -> Any:
+    def parse_room(path: str | bytes) -> Any:
         room = handshake.parse_room(path)
         return handshake.Refusal(400, "invalid room_id") if isinstance(room, str) and len(room) > 32 else room
 
@@ -130,7 +133,8 @@ def refuses_long_room_ids() -> Undo:
 def accepts_any_room() -> Undo:
     """CONN-002: any non-empty room_id is accepted (dots, spaces, Hangul, 65 characters)."""
 
-    def parse_room(path: str) -> Any:
+    def parse_room(path: str | bytes) -> Any:
+        path = unquote(path.decode("latin-1")) if isinstance(path, bytes) else path  # the room as the URL means it
         room = path[len(handshake.CHAT_PREFIX) :] if path.startswith(handshake.CHAT_PREFIX) else ""
         return room or handshake.Refusal(400, "invalid room_id")
 
@@ -197,3 +201,35 @@ def page_policy_only_in_meta() -> Undo:
         page.load_page, page.BASE_HEADERS = original_load, original_base
 
     return undo
+
+
+def no_log_redaction() -> Undo:
+    """SEC-003's log side (with upstream.LogsErrorDetails): records are written as they were made; the reference
+    masks every key in every record when it is made (redaction.install)."""
+    return _method_patch(redaction, "redact_record", lambda record: None)
+
+
+def _retry_after_patch(fallback: Callable[[Any, int], int]) -> Undo:
+    """UP-001's defects: `fallback(details, what the reference reads)` decides retry_after for an upstream 429."""
+    original = upstream_errors.retry_after_from
+    return _method_patch(upstream_errors, "retry_after_from", lambda details: fallback(details, original(details)))
+
+
+def _has_retry_info(details: Any) -> bool:
+    return upstream_errors.RETRY_INFO_TYPE in json.dumps(details)
+
+
+def retry_soon_without_retry_info() -> Undo:
+    """UP-001: a 429 without RetryInfo gets retry_after 1 (try again at once), not 60."""
+    return _retry_after_patch(lambda details, read: read if _has_retry_info(details) else 1)
+
+
+def _quota_day_left_s() -> int:
+    """Seconds until Google's quota day ends (midnight Pacific; UTC-8 here)."""
+    now = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=-8)))
+    return max(1, int((now.replace(hour=0, minute=0, second=0, microsecond=0) - now).total_seconds()) + 86_400)
+
+
+def retry_after_until_the_quota_day_ends() -> Undo:
+    """UP-001: a 429 that names a per-day quota gets retry_after until that quota resets, not RetryInfo's delay."""
+    return _retry_after_patch(lambda details, read: _quota_day_left_s() if "PerDay" in json.dumps(details) else read)

@@ -84,6 +84,23 @@ NEIGHBOURS: dict[str, str] = {
     "slow_after_welcome": "RECON-004 PRES-007 PRES-001 CONN-003 CONN-004 IDENT-003",
     "key_in_answer": "SEC-001 SEC-005 UP-008 AI-003",
     "page_policy_only_in_meta": "SEC-004 SEC-005 SEC-003",
+    "parses_deep_frames": "INPUT-001 INPUT-007 FRAME-002",
+    "sends_deep_frames": "INPUT-009 INPUT-003 CONN-003",
+    "no_control_budget": "LIMIT-003 LIMIT-004 INPUT-007",
+    "decodes_room_id": "CONN-001 SEC-006",
+    "any_host": "SEC-004 SEC-010 CONN-002",
+    "trusts_any_forwarded_for": "LIMIT-008 LIMIT-006",
+    "loopback_origin_anywhere": "SEC-004 SEC-006",
+    "no_join_limit": "SEC-007 LIMIT-006 PRES-001",
+    "no_pending_limit": "INPUT-007 CONN-001",
+    "error_details_in_notice": "UP-002 ERR-001 SEC-001 AI-002 UP-007",
+    "logs_error_details": "UP-002 SEC-001 SEC-002 AI-002 UP-007",
+    "reads_only_finish_reason": "UP-006 AI-002 UP-008 AI-010",
+    "retry_soon_without_retry_info": "UP-007 AI-002 ERR-001 UP-002",
+    "retry_after_until_the_quota_day_ends": "UP-007 AI-002 UP-002",
+    "no_notice_for_an_empty_answer": "AI-002 AI-012 UP-006 UP-008",
+    "empty_chunk_for_an_empty_answer": "AI-002 AI-003 FRAME-001 UP-008",
+    "reads_only_data_lines": "UP-002 UP-006 AI-002 UP-008 AI-010 UP-005",
 }
 SUBPROCESS = {"keeps_slow_consumers", "awaits_slow_member", "no_keepalive"}
 

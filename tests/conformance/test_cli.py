@@ -108,6 +108,41 @@ def test_without_browser_the_page_requirements_skip_with_the_option_named(tmp_pa
     assert [c["status"] for c in browser_side] == ["skip"] and "needs --browser PAGE_URL" in browser_side[0]["detail"]
 
 
+@pytest.mark.timeout(120)
+def test_the_bundled_reference_without_chromium_skips_the_page_saying_how_to_get_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The browser is used by default without URL; when it is missing that is a SKIP with the way to get it (a
+    newcomer's run is not an ERROR), and --no-browser leaves it out as a URL run does."""
+    monkeypatch.setenv("ROOMWIRE_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    report = tmp_path / "r.json"
+    assert main(["check", "--only", "CLIENT-004", "--report-json", str(report)]) == 0
+    data = json.loads(report.read_text())
+    [client] = data["requirements"]
+    assert client["status"] == "skip" and client["detail"].startswith("needs chromium and Playwright: apt-get install")
+    assert "no `playwright install`" in client["detail"] and "no-such-chromium" in client["detail"]
+    assert data["facts"]["browser"].startswith("not used; to use the page in chromium: apt-get install chromium")
+    assert "browser: not used; to use the page in chromium" in capsys.readouterr().out
+    assert main(["check", "--no-browser", "--only", "CLIENT-004", "--report-json", str(report)]) == 0
+    [client] = json.loads(report.read_text())["requirements"]
+    assert client["detail"].startswith("needs --browser PAGE_URL")
+
+
+def test_which_runs_use_the_browser_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from roomwire.conformance import chromium
+    from roomwire.conformance.suite import OWN_PAGE, SuiteConfig, browser_page
+
+    monkeypatch.setattr(chromium, "unavailable", lambda: None)
+    assert browser_page(SuiteConfig()) == (OWN_PAGE, None)
+    assert browser_page(SuiteConfig(variant="reference")) == (OWN_PAGE, None)
+    assert browser_page(SuiteConfig(variant="seed")) == (None, None)  # serves no page
+    assert browser_page(SuiteConfig(urls=("ws://h/x",))) == (None, None)  # only its owner knows its page
+    assert browser_page(SuiteConfig(default_browser=False)) == (None, None)
+    assert browser_page(SuiteConfig(urls=("ws://h/x",), browser="/p")) == ("/p", None)
+    monkeypatch.setattr(chromium, "unavailable", lambda: "get it")
+    assert browser_page(SuiteConfig()) == (None, "get it")
+
+
 def test_chromium_missing_is_a_harness_error_exit_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,7 +19,11 @@ def test_the_docs_tables_are_the_registrys() -> None:
 
 def test_the_tables_name_every_requirement_variant_and_shared_answer() -> None:
     checks = checks_table()
-    assert checks.count("\n| ") == len(catalog()) and "`refuses_long_room_ids`" in checks and "[AI: shares plain]" in checks
+    assert (
+        checks.count("\n| ") == len(catalog())
+        and "`refuses_long_room_ids`" in checks
+        and "[AI: shares plain]" in checks
+    )
     assert "`strips_chunk_whitespace` | strips whitespace from each ai_chunk | AI-004" in variants_table()
     assert "| `plain` |" in exchanges_table() and "| `up-stall` |" in exchanges_table()
 

@@ -35,6 +35,18 @@ def test_one_item_per_requirement_selected_by_k(pytester: pytest.Pytester) -> No
     assert (pytester.path / "junit.xml").read_text().count("<testcase") == 3
 
 
+def test_the_session_ends_with_the_checklist_and_writes_the_summaries(pytester: pytest.Pytester) -> None:
+    with toy_in_thread() as url:
+        result = pytester.runpytest(
+            *QUIET, "--chat-url", url, "--chat-timeout-factor", "0.5", "-k", "CHAT-001",
+            "--chat-markdown", "summary.md", "--chat-badge", "badge.svg",
+        )  # fmt: skip
+    result.assert_outcomes(passed=1, deselected=ALL - 1)
+    result.stdout.fnmatch_lines(["*roomwire checklist*", "roomwire/1 · 0/9 checklist items hold*", "*NOT JUDGED 3.*"])
+    assert (pytester.path / "summary.md").read_text().startswith("### roomwire check: roomwire/1")
+    assert "0/9" in (pytester.path / "badge.svg").read_text()
+
+
 def test_a_failed_requirement_fails_with_its_evidence(pytester: pytest.Pytester) -> None:
     with toy_in_thread(Toy(no_broadcast=True)) as url:
         result = pytester.runpytest(*QUIET, "--chat-url", url, "--chat-timeout-factor", "0.3", "-k", "CHAT-001")

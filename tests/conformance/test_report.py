@@ -77,7 +77,52 @@ def test_html_is_written(tmp_path: Path) -> None:
     path = tmp_path / "report.html"
     write_html(sample(), path)
     html = path.read_text()
-    assert html.startswith("<!doctype html>") and "CHAT-001" in html and "<details>" in html and "&lt;" not in "x"
+    assert html.startswith("<!doctype html>") and "CHAT-001" in html and "&lt;" not in "x"
+
+
+def test_every_report_opens_with_the_nine_items_and_the_runs_facts(tmp_path: Path) -> None:
+    """Console, JSON, JUnit and HTML: the items (status, counts, reason) and the facts before any requirement."""
+    run = sample()
+    text = render(run)
+    opening = text[: text.index("Facts")]
+    assert "roomwire/1 · 0/9 checklist items hold (1 fail, 8 not judged)" in opening
+    assert "target: ws://x/{room_id} · profile: roomwire/1 · double: none" in opening
+    assert "FAIL       3. A's message shows up" in opening and "failed: CHAT-001" in opening
+    assert "NOT JUDGED 1. API key" in opening and "SEC-001 skipped: needs a canary" in opening
+    data = to_json(run)
+    assert list(data)[:5] == ["tool", "version", "profile", "checklist_summary", "checklist"]
+    assert data["checklist_summary"] == {
+        "profile": "roomwire/1",
+        "held": 0,
+        "of": 9,
+        "pass": 0,
+        "fail": 1,
+        "warn": 0,
+        "not_judged": 8,
+    }
+    items = data["checklist"]
+    assert isinstance(items, list)
+    item3 = items[2]
+    assert (item3["item"], item3["status"], item3["counts"]["fail"]) == (3, "fail", 1)
+    assert {"id": "CHAT-001", "level": "MUST", "label": "fail", "status": "fail"} in item3["requirements"]
+    write_junit(run, tmp_path / "j.xml")
+    suite = ET.parse(tmp_path / "j.xml").getroot()
+    assert suite[0].tag == "properties"
+    properties = {p.get("name"): p.get("value", "") for p in suite[0]}
+    assert properties["profile"] == "roomwire/1" and properties["checklist item 3"].startswith("FAIL: A's message")
+    assert "0/9 checklist items hold" in (suite.findtext("system-out") or "")
+
+
+def test_html_goes_from_an_item_to_its_requirements_to_the_evidence(tmp_path: Path) -> None:
+    """Click 1 opens the item (a failed one is open already), click 2 follows a requirement to its row, whose
+    evidence shows as the link's target."""
+    write_html(sample(), tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    item = html[html.index("<details id=item-3 open>") : html.index("</details>", html.index("id=item-3"))]
+    assert "<a href='#req-CHAT-001'>CHAT-001</a>" in item
+    row = html[html.index("<tr id=req-CHAT-001>") :]
+    assert row.index("<div class=ev><pre>c1: expected x") < row.index("</tr>")
+    assert "tr:target .ev{display:block}" in html and html.index("id=item-1") < html.index("<h2>Facts</h2>")
 
 
 def test_progress_lines_without_a_terminal() -> None:

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from roomwire.conformance.context import CheckContext
-from roomwire.conformance.outcomes import Status
+from roomwire.conformance.outcomes import Status, Violations
 from roomwire.conformance.registry import Need, Registry
 from roomwire.conformance.runner import Runner, RunResult, Selection
 from roomwire.conformance.session import Session, Timeouts
@@ -65,6 +65,26 @@ def fake_registry() -> Registry:
         """Fails one of its IDs."""
         raise ctx.violation("leave", "none", "PRES-002")
 
+    @registry.requirement("INPUT-005")
+    async def sends_after_the_target_closed(ctx: CheckContext) -> None:
+        """Sends its frame on a connection the target has closed: not judged."""
+        ann = await ctx.driver.join(ctx.room(), "Ann")
+        await ann.send_binary(b"x")  # the toy closes with 1003
+        await ann.wait_closed(ctx.timeouts.frame)
+        ctx.sent(ann, await ann.send_raw_text_bytes(b"\xff"), "the invalid UTF-8 frame")
+
+    @registry.requirement("IDENT-001", also=("IDENT-002",))
+    async def judges_one_of_two(ctx: CheckContext) -> None:
+        """Reaches a verdict on IDENT-001 only."""
+        ctx.not_judged("IDENT-002", "not judged: nothing was sent")
+
+    @registry.requirement("LIMIT-001", also=("LIMIT-002", "LIMIT-003"))
+    async def fails_one_judges_one(ctx: CheckContext) -> None:
+        """Fails LIMIT-002 and cannot judge LIMIT-003; a violation wins over not judged."""
+        ctx.not_judged("LIMIT-003", "not judged: the payloads never left")
+        ctx.not_judged("LIMIT-002", "not judged: overridden by the violation")
+        raise Violations([ctx.violation("too_long", "nothing", "LIMIT-002")])
+
     @registry.requirement("RECON-002", exclusive=True, order=5)
     async def last(ctx: CheckContext) -> None:
         """Runs last."""
@@ -112,6 +132,17 @@ async def test_verdicts_by_what_the_check_raised() -> None:
     assert "canary" in result.results["SEC-001"].detail and "restart" in result.results["SEC-001"].detail
     assert (statuses["PRES-002"], statuses["PRES-001"], statuses["PRES-003"]) == (Status.FAIL, Status.SKIP, Status.SKIP)
     assert statuses["FRAME-003"] is Status.SKIP and "browser" in result.results["FRAME-003"].detail
+    assert statuses["INPUT-005"] is Status.SKIP
+    assert result.results["INPUT-005"].detail == (
+        "not judged: the invalid UTF-8 frame was never sent: the target had closed A's connection (close 1003)"
+    )
+    assert (statuses["IDENT-001"], statuses["IDENT-002"]) == (Status.PASS, Status.SKIP)
+    assert result.results["IDENT-002"].detail == "not judged: nothing was sent"
+    assert (statuses["LIMIT-001"], statuses["LIMIT-002"], statuses["LIMIT-003"]) == (
+        Status.PASS,
+        Status.FAIL,
+        Status.SKIP,
+    )
     assert ORDER == ["before", "last"]
     failed = result.results["CHAT-002"].checks[0].evidence
     assert failed is not None and failed.expected == "a" and failed.transcripts[0]["connection"] == "A"

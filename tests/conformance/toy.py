@@ -37,9 +37,11 @@ class Toy:
     no_presence: bool = False
     no_broadcast: bool = False
     close_on_bad_json: bool = False
+    breaks_room_on_bad_json: bool = False  # the seed's failures 1 and 4: the handler dies, the room with it
     answers_ai: bool = True  # False: an ai_msg is an unknown type, with no ai_done
     quota_refusals: int = 0  # ai_msg: refused with ai_quota (retry_after 1) this many times, then answered
     rooms: dict[str, list[ServerConnection]] = field(default_factory=dict)
+    broken_rooms: set[str] = field(default_factory=set)
     seqs: dict[str, itertools.count[int]] = field(default_factory=dict)
 
     def check_request(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -95,6 +97,9 @@ class Toy:
             await self.broadcast(room, leave)
 
     async def on_frame(self, ws: ServerConnection, room: str, nickname: str | None, message: str | bytes) -> str | None:
+        if room in self.broken_rooms:  # whoever speaks in a broken room loses the connection (no close frame)
+            ws.transport.abort()
+            return nickname
         if isinstance(message, bytes):
             await ws.close(1003)
             return nickname
@@ -103,7 +108,10 @@ class Toy:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            if self.close_on_bad_json:
+            if self.breaks_room_on_bad_json:
+                self.broken_rooms.add(room)
+                ws.transport.abort()
+            elif self.close_on_bad_json:
                 await ws.close(1011)
             else:
                 await ws.send(

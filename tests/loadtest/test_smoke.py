@@ -8,8 +8,8 @@ minute), which a load test passes in seconds. Settings, by environment, as `docs
     ratelimit         double --quota 4; server ROOMWIRE_AI_BUDGET_RPM=12: the first 4 answers, then 8 upstream
                       429s (UP-001), then friendly ai_quota waits (LIMIT-005)
 
-Loopback is exempt from the reference's per-address connection limit by default, and the users' message rates
-stay inside its default rate limit (10 frames/s per connection), so neither needs raising.
+These runs stay far inside the reference's per-address limits (256 connections, 64 pending, 30 joins of a room
+at once) and its default rate limit (10 frames/s per connection), so none needs raising.
 """
 
 from __future__ import annotations

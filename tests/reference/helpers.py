@@ -163,8 +163,12 @@ def host_port(server: RunningServer) -> tuple[str, int]:
 async def raw_upgrade(
     server: RunningServer, path: str, headers: dict[str, str] | None = None, *, rcvbuf: int | None = None
 ) -> tuple[int, bytes, asyncio.StreamReader, asyncio.StreamWriter]:
-    """Open a WebSocket by hand: (status, response head, reader, writer). For peers that misbehave on purpose."""
+    """Open a WebSocket by hand: (status, response head, reader, writer). For peers that misbehave on purpose.
+
+    A `Host` in `headers` replaces the server's own.
+    """
     host, port = host_port(server)
+    headers = dict(headers or {})
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -173,12 +177,12 @@ async def raw_upgrade(
     reader, writer = await asyncio.open_connection(sock=sock, limit=2**16)
     lines = [
         f"GET {path} HTTP/1.1",
-        f"Host: {host}:{port}",
+        f"Host: {headers.pop('Host', f'{host}:{port}')}",
         "Upgrade: websocket",
         "Connection: Upgrade",
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
         "Sec-WebSocket-Version: 13",
-        *(f"{name}: {value}" for name, value in (headers or {}).items()),
+        *(f"{name}: {value}" for name, value in headers.items()),
     ]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), UNIT)

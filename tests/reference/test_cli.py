@@ -138,3 +138,17 @@ def test_serve_keeps_start_up_out_of_full_collections() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_a_busy_port_is_a_one_line_error_and_exit_code_2(tmp_path: Path) -> None:
+    """Issue 13: a 29-line traceback and exit code 1 before."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        command = [sys.executable, "-m", "roomwire", "serve", "--port", str(port)]
+        result = subprocess.run(command, cwd=tmp_path, env=child_env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"roomwire: error: cannot listen on 127.0.0.1:{port}: Address already in use (--host/--port)"
+    ]

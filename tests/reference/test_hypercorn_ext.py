@@ -25,7 +25,16 @@ from roomwire.reference.app import create_app, hub_of
 from roomwire.reference.connection import Connection as Connection_
 from roomwire.reference.server import listen
 from roomwire.spec.codes import CloseCode
-from tests.reference.helpers import UNIT, Client, double_server, raw_upgrade, serving, settings
+from tests.reference.helpers import (
+    UNIT,
+    Client,
+    double_server,
+    host_port,
+    masked_frame,
+    raw_upgrade,
+    serving,
+    settings,
+)
 from tests.scaleout.members import eventually
 
 
@@ -192,3 +201,28 @@ async def test_nothing_is_spawned_into_a_task_group_that_has_ended() -> None:
         stream._rw_spawn(stream._rw_timed_out)
         gc.collect()
     assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.parametrize("then", ["fin", "nothing"])
+async def test_a_close_frame_sent_with_the_request_is_a_close_not_a_drop(then: str) -> None:
+    """Issue 13: a close frame right behind the upgrade request, then FIN, was announced as `drop` (Hypercorn
+    answered the early frame 400 behind the app's back). Early frames are now read after the accept."""
+    async with serving() as server, Client.connect(server.ws("r", "nickname=watch")) as watcher:
+        await watcher.joined()
+        host, port = host_port(server)
+        head = (
+            f"GET /api/v1/ws/chat/r?nickname=early HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        say = masked_frame(0x1, b'{"type":"user_msg","content":"early bird"}')
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(head + say + masked_frame(0x8, (1000).to_bytes(2, "big")))
+            if then == "fin":
+                writer.write_eof()
+            leave = await watcher.event("leave")
+        finally:
+            writer.close()
+        assert leave["nickname"] == "early" and leave["reason"] == "close"  # PRES-007
+        if then == "nothing":  # the connection lived on to read them: the message was broadcast first
+            assert [f["content"] for f in watcher.frames if f["type"] == "user_msg"] == ["early bird"]

@@ -25,6 +25,9 @@ BAD_FRAMES = [
     ('{"type": "user_msg", "content": "ok", "x-note": "\\udc00"}', "bad_frame"),
     (json.dumps({"type": "user_msg", "content": "가" * 2001}), "too_long"),
     ('{"type": "ping", "id": 5}', "bad_frame"),
+    ('{"type": "user_msg", "content": "x", "x": ' + "[" * 978 + "]" * 978 + "}", "bad_json"),  # INPUT-009
+    ('{"type": "ping", "x": ' + '{"a":' * 490 + "1" + "}" * 490 + "}", "bad_json"),
+    ("[" * 5000, "bad_json"),  # deep and not even JSON
 ]
 
 
@@ -103,3 +106,21 @@ async def test_a_lower_content_limit_is_enforced_and_advertised() -> None:
         await a.answer()
         await a.say("x" * 200)
         await a.expect(lambda f: f["type"] == "user_msg")
+
+
+async def test_a_frame_nested_32_deep_is_read_and_33_is_refused_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """INPUT-009 at its edge: 32 levels are a valid user_msg (FRAME-002 ignores the deep field), 33 are bad_json."""
+    async with serving() as server, Client.connect(server.ws("r")) as a:
+        await a.joined()
+        at_limit = {"type": "user_msg", "content": "deep but fine", "x": json.loads("[" * 31 + "]" * 31)}
+        await a.send(at_limit)
+        assert (await a.expect(lambda f: f["type"] == "user_msg"))["content"] == "deep but fine"
+        await a.send({"type": "user_msg", "content": "too deep", "x": json.loads("[" * 32 + "]" * 32)})
+        await a.error("bad_json")
+        for _ in range(8):  # the storm of issue 13: each once cost ~272 KiB of traceback
+            await a.send('{"type":"user_msg","content":"x","x":' + "[" * 3000 + "]" * 3000 + "}")
+            await a.error("bad_json")
+        a.check()
+    assert not [r for r in caplog.records if r.exc_info], "a client's frame produced a traceback"

@@ -95,7 +95,7 @@ async def test_a_half_open_connection_is_found_by_keepalive() -> None:
 
 
 async def test_pings_repeat_after_each_pong_without_a_task_per_connection() -> None:
-    """One timer per loop pings every connection (hypercorn_ext._Pinger): no `_send_pings` task stays behind."""
+    """One timer per loop pings every connection (keepalive.Pinger): no `_send_pings` task stays behind."""
     async with serving(ping_interval_s=1, ping_timeout_s=1) as server:
         status, _, reader, writer = await raw_upgrade(server, "/api/v1/ws/chat/r?nickname=raw")
         try:

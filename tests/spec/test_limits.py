@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from roomwire.spec.limits import BOUNDS, DEFAULT_LIMITS, Limits
+from roomwire.spec.limits import BOUNDS, DEFAULT_LIMITS, OPTIONAL_MEMBERS, REQUIRED_MEMBERS, Limits
 from roomwire.spec.schemas import schema
 
 
@@ -12,7 +12,7 @@ def test_the_defaults_are_within_the_bounds_and_advertise_every_member() -> None
     assert DEFAULT_LIMITS.out_of_bounds() == []
     assert set(DEFAULT_LIMITS.to_json()) == set(BOUNDS) == {f.name for f in dataclasses.fields(Limits)}
     welcome_required = schema("server/system.schema.json")["allOf"][0]["then"]["properties"]["limits"]["required"]
-    assert set(welcome_required) == set(BOUNDS)
+    assert set(welcome_required) == set(REQUIRED_MEMBERS) == set(BOUNDS) - OPTIONAL_MEMBERS
 
 
 def test_the_schemas_content_limit_is_the_default() -> None:

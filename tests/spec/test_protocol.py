@@ -104,6 +104,13 @@ def test_frame_001_invalid_and_binary_frames() -> None:
     assert protocol.violations_of("FRAME-001")[0].detail.startswith("frame #0:")
 
 
+def test_a_frame_nested_past_the_recursion_limit_is_a_frame_001_violation_not_a_crash() -> None:
+    protocol = ClientProtocol()
+    deep = protocol.receive('{"type":"pong","x":' + "[" * 5000 + "]" * 5000 + "}")
+    assert deep.frame is None and deep.data is None
+    assert ids(protocol) == ["FRAME-001"] and "nested deeper than 32 levels" in protocol.violations[0][1].detail
+
+
 def test_conn_003_first_frame_must_be_the_welcome_and_only_one() -> None:
     protocol = ClientProtocol()
     protocol.receive(chat(1))

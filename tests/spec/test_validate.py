@@ -16,10 +16,12 @@ from roomwire.spec.strategies import client_frames, near_miss_client_payloads
 from roomwire.spec.validate import (
     BadFrame,
     NotJsonObject,
+    TooDeep,
     Verdict,
     Violation,
     classify_client_frame,
     load_json_object,
+    nests_deeper,
     validate_client_frame,
     validate_client_payload,
     validate_server_payload,
@@ -226,3 +228,46 @@ def test_the_classification_is_the_schemas_whichever_path_decides(
     assert (classified.code if isinstance(classified, BadFrame) else classified) == expected
     verdict = validate_client_payload(text, max_frame_bytes=2**30)  # the suite's verdict, at the schemas' limit
     assert verdict.valid == (not isinstance(classify_client_frame(text), BadFrame))
+
+
+def nested(levels: int, *, kind: str = "[") -> str:
+    """A value `levels` deep: arrays (`[[…]]`) or objects (`{"a":{"a":…1}}`)."""
+    return "[" * levels + "]" * levels if kind == "[" else '{"a":' * levels + "1" + "}" * levels
+
+
+@pytest.mark.parametrize("kind", ["[", "{"])
+def test_nesting_is_measured_to_the_level_without_recursion(kind: str) -> None:
+    frame = '{"type":"user_msg","content":"hi","x":%s}'
+    assert not nests_deeper(frame % nested(31, kind=kind))  # 32 levels with the frame itself
+    assert nests_deeper(frame % nested(32, kind=kind))
+    assert nests_deeper(nested(200_000, kind=kind))  # far past Python's recursion limit: no RecursionError
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type":"user_msg","content":"' + "[" * 100 + '"}',  # brackets in a string do not nest
+        '{"type":"user_msg","content":"\\"' + "{[" * 50 + '"}',  # an escaped quote does not end the string
+        '{"a":"\\\\","b":' + "[" * 20 + "]" * 20 + "}",  # an escaped backslash ends before the quote
+    ],
+)
+def test_brackets_inside_strings_do_not_count(text: str) -> None:
+    assert not nests_deeper(text)
+
+
+def test_a_deep_client_frame_is_bad_json_under_input_009_before_any_parser_recurses() -> None:
+    deep = '{"type":"user_msg","content":"hi","x":' + nested(978) + "}"
+    with pytest.raises(TooDeep, match="32 levels"):
+        load_json_object(deep)
+    classified = classify_client_frame(deep)
+    assert isinstance(classified, BadFrame) and classified.code is ErrorCode.BAD_JSON and classified.data is None
+    assert classified.verdict.requirement_id == "INPUT-009"
+    assert validate_client_payload(deep).requirement_id == "INPUT-009"
+    assert validate_client_payload(nested(5000)).requirement_id == "INPUT-009"  # precedes INPUT-001
+
+
+def test_a_deep_server_frame_breaks_frame_001_with_a_reason() -> None:
+    verdict = validate_server_payload('{"type":"pong","x":' + nested(978) + "}")
+    assert [(v.requirement_id, v.message) for v in verdict.violations] == [
+        ("FRAME-001", "the server sent a frame that is nested deeper than 32 levels (SPEC.md §2, Nesting)")
+    ]

@@ -1,0 +1,23 @@
+"""Class 6 against the reference (the churn is refused) and without a join limit (every cycle announced)."""
+
+from __future__ import annotations
+
+from roomwire.attacks import presence
+from roomwire.attacks.report import Verdict
+from roomwire.targets.broken.hardening import NoJoinLimit
+from tests.attacks.conftest import attacked
+
+
+async def test_join_churn_is_refused_past_the_rooms_budget() -> None:
+    async with attacked() as (_, target):
+        report = await presence.run(target)
+    assert report.verdict is Verdict.HELD, report.render()
+    assert report.figures["refused"] > 0
+    assert 30 <= report.figures["welcomed"] <= 30 + 4  # join_burst, then one a second (join_rate_per_min 60)
+
+
+async def test_a_server_without_a_join_limit_is_caught() -> None:
+    async with attacked(connection_class=NoJoinLimit) as (_, target):
+        report = await presence.run(target)
+    assert report.verdict is Verdict.HURT, report.render()
+    assert report.figures["refused"] == 0 and report.figures["presence_frames_per_member"] >= 2 * 60
