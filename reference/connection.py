@@ -172,7 +172,7 @@ class Connection:
             self.refuse(None)
             return False
         self._joined = True
-        self.outbox.push(self.welcome_frame(joined))
+        self.send_welcome(joined)
         for event in joined.replay:  # RECON-004: before any live event
             self.outbox.push(event.frame(self.lang))
         pending, self._pending = self._pending or [], None
@@ -182,6 +182,9 @@ class Connection:
         if not self.hub.broker.healthy:  # joined a local room during an outage: told, as the members already in it
             self.push(System.notice(NoticeCode.DEGRADED, lang=self.lang))
         return True
+
+    def send_welcome(self, joined: Joined) -> None:
+        self.outbox.push(self.welcome_frame(joined))
 
     def welcome_frame(self, joined: Joined) -> WireFrame:
         members = [name if name is not None else neutral_name(self.lang) for name in joined.members]
