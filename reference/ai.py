@@ -14,7 +14,8 @@ the key only in the `x-goog-api-key` header (SEC-002); it does not retry unless 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Sequence
+import os
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -76,6 +77,69 @@ def _usage(metadata: Any) -> Usage | None:
     return Usage(prompt_tokens=metadata.prompt_token_count or 0, output_tokens=output)
 
 
+#: The async transports google-genai can use: aiohttp (its choice whenever aiohttp is installed and no httpx
+#: transport is given), httpx2 (its default otherwise) and httpx. docs/benchmarks.md measures each.
+TRANSPORTS = ("aiohttp", "httpx2", "httpx")
+TRANSPORT = "aiohttp"
+#: The environment that makes an HTTP client look for a proxy or credentials on every request.
+_PER_REQUEST_ENV = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NETRC")
+
+
+def http_options(base_url: str | None, transport: str = TRANSPORT) -> types.HttpOptions:
+    """The SDK's HTTP options: where upstream is, which transport carries it, and no retries.
+
+    `aiohttp` is the cheapest transport (docs/benchmarks.md: CPU per answer); `GenaiClient` gives it a session
+    of its own (`aiohttp_session`). With aiohttp the SDK would retry a refused or reset connection once by itself
+    after sleeping 1-10 s unless `retry_options` are given; one attempt keeps upstream failures prompt and visible
+    (UP-001..UP-006), as with httpx, which never retries unasked. (SDKs before `HttpRetryOptions` get none.)
+
+    Raises:
+        ValueError: `transport` is none of `TRANSPORTS`.
+    """
+    options: dict[str, Any] = {}
+    if "retry_options" in types.HttpOptions.model_fields:
+        options["retry_options"] = types.HttpRetryOptions(attempts=1)
+    if base_url:
+        options["base_url"] = base_url
+    if transport == "httpx2":
+        import httpx2
+
+        options["async_client_args"] = {"transport": httpx2.AsyncHTTPTransport()}
+    elif transport == "httpx":
+        import httpx
+
+        options["async_client_args"] = {"transport": httpx.AsyncHTTPTransport()}
+    elif transport != "aiohttp":
+        raise ValueError(f"unknown transport {transport!r}; known: {', '.join(TRANSPORTS)}")
+    return types.HttpOptions(**options)
+
+
+def aiohttp_session(environ: Mapping[str, str] = os.environ) -> Any:
+    """The aiohttp session the SDK would make, minus two thread hops per request: the SDK's session trusts the
+    environment, so aiohttp looks up a proxy and a netrc entry in a worker thread for every request. Here that
+    happens only when the environment names a proxy or a netrc file (read once, at start). None without aiohttp
+    or with an SDK that takes no session; must run inside the event loop that will use it."""
+    if "aiohttp_client" not in types.HttpOptions.model_fields:
+        return None
+    try:
+        import aiohttp
+    except ImportError:
+        return None
+    trust_env = any(environ.get(name) for name in _PER_REQUEST_ENV) or os.path.exists(os.path.expanduser("~/.netrc"))
+    connector = aiohttp.TCPConnector(limit=0)  # as the SDK's own: no cap on concurrent answers
+    return aiohttp.ClientSession(connector=connector, trust_env=trust_env, read_bufsize=2**22)
+
+
+def sdk_client(api_key: str, base_url: str | None, transport: str = TRANSPORT) -> tuple[genai.Client, Any]:
+    """The SDK client as the reference makes it (`http_options`, and on aiohttp a session of its own), and the
+    session to close after it (None when the SDK makes its own); call it inside the event loop that will use it."""
+    options = http_options(base_url, transport)
+    session = aiohttp_session() if transport == "aiohttp" else None
+    if session is not None:
+        options = options.model_copy(update={"aiohttp_client": session})
+    return genai.Client(api_key=api_key, vertexai=False, http_options=options), session
+
+
 class GenaiClient:
     """`AiClient` over the real google-genai SDK, pointed at Google or at a Gemini double (`base_url`)."""
 
@@ -88,9 +152,13 @@ class GenaiClient:
         max_tokens: int,
         temperature: float = 0.8,
         base_url: str | None = None,
+        transport: str = TRANSPORT,
     ) -> None:
-        options = types.HttpOptions(base_url=base_url) if base_url else None
-        self._client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
+        if transport not in TRANSPORTS:
+            raise ValueError(f"unknown transport {transport!r}; known: {', '.join(TRANSPORTS)}")
+        self._api_key, self._base_url, self._transport = api_key, base_url, transport
+        self._client: genai.Client | None = None
+        self._session: Any = None
         self._model = model
         self._config = types.GenerateContentConfig(
             system_instruction=system_prompt,  # AI-008: only ever the configured text
@@ -113,9 +181,15 @@ class GenaiClient:
         turns.append({"role": "user", "parts": [{"text": request.question}]})
         return turns
 
+    def _sdk(self) -> genai.Client:
+        """The SDK client, made on first use, inside the event loop (where an aiohttp session must be made)."""
+        if self._client is None:
+            self._client, self._session = sdk_client(self._api_key, self._base_url, self._transport)
+        return self._client
+
     async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
         try:
-            response = await self._client.aio.models.generate_content_stream(
+            response = await self._sdk().aio.models.generate_content_stream(
                 model=self._model, contents=self.contents(request), config=self._config
             )
             end = AiEnd(finish_reason=None)
@@ -132,7 +206,10 @@ class GenaiClient:
             raise UpstreamHttpError(exc.code, exc.status, exc.details) from None
 
     async def aclose(self) -> None:
-        await self._client.aio.aclose()
+        if self._client is not None:
+            await self._client.aio.aclose()
+        if self._session is not None:
+            await self._session.close()
 
 
 async def _close(response: object) -> None:

@@ -26,7 +26,7 @@ from time import monotonic, perf_counter
 from typing import TYPE_CHECKING, Any
 
 from roomwire.reference.ai import AiRequest
-from roomwire.reference.frames import WireFrame
+from roomwire.reference.frames import WireFrame, welcome_frame
 from roomwire.reference.handshake import Admission
 from roomwire.reference.hypercorn_ext import EXTENSION, REASON
 from roomwire.reference.outbox import AsgiSend, FastWire, Outbox, Wire
@@ -172,7 +172,7 @@ class Connection:
             self.refuse(None)
             return False
         self._joined = True
-        self.push(self.welcome_frame(joined))
+        self.send_welcome(joined)
         for event in joined.replay:  # RECON-004: before any live event
             self.outbox.push(event.frame(self.lang))
         pending, self._pending = self._pending or [], None
@@ -183,14 +183,17 @@ class Connection:
             self.push(System.notice(NoticeCode.DEGRADED, lang=self.lang))
         return True
 
-    def welcome_frame(self, joined: Joined) -> System:
-        members = tuple(name if name is not None else neutral_name(self.lang) for name in joined.members)
+    def send_welcome(self, joined: Joined) -> None:
+        self.outbox.push(self.welcome_frame(joined))
+
+    def welcome_frame(self, joined: Joined) -> WireFrame:
+        members = [name if name is not None else neutral_name(self.lang) for name in joined.members]
         resume = None
         if self.since is not None:
             # RECON-004: a `since` past the room's seq is from an earlier sequence (the room was forgotten): incomplete
             complete = joined.complete and self.since <= joined.seq
             resume = Resume(since=self.since, replayed=len(joined.replay), complete=complete)
-        return System.welcome(
+        return welcome_frame(
             room=self.room, nickname=self._nickname, seq=joined.seq, members=members, limits=self.hub.limits,
             capabilities=self.hub.capabilities, resume=resume, lang=self.lang,
         )  # fmt: skip
@@ -354,7 +357,7 @@ class Connection:
         await self.bind_nickname(frame.nickname)
         started = perf_counter()
         draft = EventDraft(EventKind.USER_MSG, nickname=self._nickname, content=frame.content, id=frame.id)
-        await self.hub.broker.publish(self.room, draft)
+        await self.hub.broker.post(self.room, draft)
         self.hub.metrics.broadcast_seconds.observe(perf_counter() - started)
 
     def on_ping(self, frame: ClientPing) -> None:

@@ -55,6 +55,8 @@ from wsproto.events import CloseConnection, Message, Ping, Pong
 from wsproto.frame_protocol import CloseReason, FrameDecoder, Opcode, ParseFailed, XorMaskerSimple
 from wsproto.utilities import LocalProtocolError
 
+from roomwire.reference import idle_timer
+
 try:
     from websockets.speedups import apply_mask as _c_apply_mask
 except ImportError:  # pragma: no cover - websockets ships its C speedups for the platforms we run on
@@ -421,5 +423,6 @@ def install() -> bool:
         return False
     setattr(h11, "WSStream", RoomwireWSStream)  # noqa: B010 - the name is not exported; we replace it
     setattr(h2, "WSStream", RoomwireWSStream)  # noqa: B010
+    idle_timer.install()
     _installed = True
     return True

@@ -46,7 +46,8 @@ class Limits:
     join_rate_per_min: int = 60
 
     def to_json(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
+        # Every welcome carries these (CONN-003); `dataclasses.asdict` deep-copies each int: 13 µs against 1.
+        return {field.name: getattr(self, field.name) for field in _FIELDS}
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Limits:
@@ -90,6 +91,7 @@ BOUNDS: dict[str, tuple[int | None, int | None]] = {
     "join_rate_per_min": (1, None),
 }
 
+_FIELDS = dataclasses.fields(Limits)
 #: Members added in protocol 1.1 (issue 13): a welcome may lack them, and then a client assumes the defaults.
 OPTIONAL_MEMBERS = frozenset({"control_per_s", "control_burst", "join_burst", "join_rate_per_min"})
 #: Members every welcome carries (CONN-006).

@@ -42,6 +42,8 @@ import urllib.request
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
+from roomwire.reference.ai import TRANSPORT
+
 from .direct import question
 from .servers import HOST, Server, free_port, spawn, stop
 from .wsclient import open_connection
@@ -51,6 +53,8 @@ ANSWER_TIMEOUT = 10.0
 #: The double's timing preset for the whole scenario, for both servers and the SDK floor.
 LATENCY = "seed"
 PERCENTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))
+#: Alternating floor/server blocks per run (`side_by_side`).
+BLOCKS = 4
 _TAG = re.compile(r"#(\d+)-(\d+)-(\d+)")
 
 
@@ -159,11 +163,14 @@ def added(prefix: str, samples: Iterable[Sample], upstream: dict[tuple[int, int]
     return result
 
 
-async def direct_added(url: str, askers: int, questions: int, cpu: int | None) -> dict[str, float]:
-    """The same load as `server_added` with no server: SDK streams from `cpu` (`direct.py`, its own process)."""
-    run = new_run_id()
+async def direct_samples(
+    url: str, askers: int, questions: int, cpu: int | None, *, run: int, first_asker: int = 0, variant: str = TRANSPORT
+) -> tuple[list[Sample], float]:
+    """The load of `server_samples` with no server: SDK streams from `cpu` (`direct.py`, its own process), through
+    the reference's client on its transport unless another `variant` is asked for (sdk.py); samples and CPU s."""
     argv = [sys.executable, "-m", "roomwire.loadtest.bench.direct", "--url", url, "--askers", str(askers),
-            "--questions", str(questions), "--run", str(run)]  # fmt: skip
+            "--questions", str(questions), "--run", str(run), "--transport", variant,
+            "--first-asker", str(first_asker)]  # fmt: skip
     child = await asyncio.create_subprocess_exec(
         *argv,
         stdout=asyncio.subprocess.PIPE,
@@ -178,14 +185,31 @@ async def direct_added(url: str, askers: int, questions: int, cpu: int | None) -
     if child.returncode != 0:
         raise RuntimeError(f"the direct SDK baseline exited with {child.returncode}")
     data = json.loads(out)
-    samples = [Sample(*row) for row in data["samples"]]
-    result = added("sdk", samples, await journal(url, run))
-    return result | {"sdk_cpu_ms_per_answer": 1000 * data["cpu_s"] / data["answers"]}
+    return [Sample(*row) for row in data["samples"]], float(data["cpu_s"])
 
 
-async def server_added(server: Server, url: str, askers: int, questions: int) -> dict[str, float]:
-    """`askers` connections, each asking `questions` + 1 times in a closed loop; added ms per answer."""
+async def direct_added(
+    url: str, askers: int, questions: int, cpu: int | None, *, variant: str = TRANSPORT
+) -> dict[str, float]:
+    """`direct_samples` once, paired with the journal: the floor's figures (`sdk_*`)."""
     run = new_run_id()
+    samples, cpu_s = await direct_samples(url, askers, questions, cpu, run=run, variant=variant)
+    result = added("sdk", samples, await journal(url, run))
+    return result | {"sdk_cpu_ms_per_answer": 1000 * cpu_s / (askers * (questions + 1))}
+
+
+@dataclass
+class Through:
+    """What `server_samples` saw: the samples, the server's CPU seconds, error notices, askers that failed."""
+
+    samples: list[Sample]
+    cpu_s: float
+    errors: int = 0
+    failed: int = 0
+
+
+async def server_samples(server: Server, askers: int, questions: int, *, run: int, first_asker: int = 0) -> Through:
+    """`askers` connections, each asking `questions` + 1 times in a closed loop, through `server`."""
     samples: list[Sample] = []
     errors = 0
 
@@ -219,11 +243,47 @@ async def server_added(server: Server, url: str, askers: int, questions: int) ->
             connection.abort()
 
     cpu = server.cpu_seconds()
-    results = await asyncio.gather(*(asker(i) for i in range(askers)), return_exceptions=True)
+    results = await asyncio.gather(*(asker(first_asker + i) for i in range(askers)), return_exceptions=True)
     cpu = server.cpu_seconds() - cpu
-    failed = [r for r in results if isinstance(r, BaseException)]
-    return added("server", samples, await journal(url, run)) | {
-        "server_cpu_ms_per_answer": 1000 * cpu / (askers * (questions + 1)),
-        "server_error_notices": float(errors),
-        "askers_failed": float(len(failed)),
-    }
+    return Through(samples, cpu, errors, sum(1 for r in results if isinstance(r, BaseException)))
+
+
+async def side_by_side(
+    server: Server, url: str, askers: int, questions: int, cpu: int | None, *, blocks: int = BLOCKS
+) -> dict[str, float]:
+    """The floor and the server in alternating blocks (ABBA...), each block `questions / blocks` per asker, so
+    that both sample sets span the same minutes of a shared machine; figures over the pooled samples of each.
+
+    Askers are numbered apart per block and side (block b: the floor's from b * 1000, the server's from
+    b * 1000 + 500), so that one run id tags them all and each answer pairs with its own journal entry.
+    """
+    if askers > 500:
+        raise ValueError("at most 500 askers (their numbers tag the questions)")
+    run = new_run_id()
+    per_block = max(1, questions // blocks)
+    floor: list[Sample] = []
+    via = Through([], 0.0)
+    floor_cpu = 0.0
+    for block in range(blocks):
+        first = block * 1000
+        for side in ("floor", "server") if block % 4 in (0, 3) else ("server", "floor"):
+            if side == "floor":
+                samples, cpu_s = await direct_samples(url, askers, per_block, cpu, run=run, first_asker=first)
+                floor += samples
+                floor_cpu += cpu_s
+            else:
+                part = await server_samples(server, askers, per_block, run=run, first_asker=first + 500)
+                via = Through(via.samples + part.samples, via.cpu_s + part.cpu_s, via.errors + part.errors,
+                              via.failed + part.failed)  # fmt: skip
+    upstream = await journal(url, run)
+    answers = blocks * askers * (per_block + 1)
+    return (
+        added("server", via.samples, upstream)
+        | added("sdk", floor, upstream)
+        | {
+            "server_cpu_ms_per_answer": 1000 * via.cpu_s / answers,
+            "sdk_cpu_ms_per_answer": 1000 * floor_cpu / answers,
+            "server_error_notices": float(via.errors),
+            "askers_failed": float(via.failed),
+        }
+    )

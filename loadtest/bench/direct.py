@@ -8,7 +8,7 @@ same tagged questions), so what it measures is what the SDK alone adds on that c
 
 prints one JSON object on stdout: for every question `[asker, n, sent_ns, first_ns]` (`time.monotonic_ns()`, the
 clock the double's journal uses, so `ai.py` pairs each with its journal entry), and the CPU seconds the whole run
-took for how many answers, which unlike times does not depend on what else the machine runs.
+took for how many answers (the loops only), which unlike times does not depend on what else the machine runs.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from google import genai
 from google.genai import types
 
 from roomwire.gemini_double.keys import FAKE_API_KEY
+from roomwire.reference.ai import TRANSPORT, TRANSPORTS, AiRequest, GenaiClient, sdk_client
 
 #: Four chunks per answer; the tag (`question()`) pairs a request with its journal entry.
 QUESTION = "[[chunks=4]] 핀볼 점수 올리는 법 알려줘"
 MODEL = "gemini-2.5-flash"
+SDK_DEFAULTS = "sdk-defaults"
 
 
 def question(run: int, asker: int, n: int) -> str:
@@ -34,10 +36,21 @@ def question(run: int, asker: int, n: int) -> str:
     return f"{QUESTION} #{run}-{asker}-{n}"
 
 
-async def measure(url: str, askers: int, questions: int, run: int) -> list[list[int]]:
-    """`askers` concurrent closed loops of `questions` + 1 streams (the first, warming the pool, is `n` 0)."""
-    client = genai.Client(api_key=FAKE_API_KEY, http_options=types.HttpOptions(base_url=url))
-    config = types.GenerateContentConfig(system_instruction="bench", max_output_tokens=300, temperature=0.8)
+async def measure(
+    url: str, askers: int, questions: int, run: int, transport: str = TRANSPORT, first_asker: int = 0
+) -> tuple[list[list[int]], float]:
+    """`askers` concurrent closed loops of `questions` + 1 streams (the first, warming the pool, is `n` 0), through
+    the SDK client as the reference makes it (`reference.ai.sdk_client`) on `transport`, with the request as the
+    reference builds it (contents as dicts, no function calling); the samples, and the CPU seconds of the loops
+    (the process's start and the client's creation not included, as a running server has them behind it)."""
+    if transport == SDK_DEFAULTS:
+        client, session = genai.Client(api_key=FAKE_API_KEY, http_options=types.HttpOptions(base_url=url)), None
+    else:
+        client, session = sdk_client(FAKE_API_KEY, url, transport)
+    config = types.GenerateContentConfig(
+        system_instruction="bench", max_output_tokens=300, temperature=0.8,
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+    )  # fmt: skip
     samples: list[list[int]] = []
 
     async def asker(index: int) -> None:
@@ -45,16 +58,20 @@ async def measure(url: str, askers: int, questions: int, run: int) -> list[list[
             sent = time.monotonic_ns()
             first = 0
             stream = await client.aio.models.generate_content_stream(
-                model=MODEL, contents=question(run, index, n), config=config
+                model=MODEL, contents=GenaiClient.contents(AiRequest(question(run, index, n))), config=config
             )
             async for chunk in stream:
                 if not first and chunk.text:
                     first = time.monotonic_ns()
             samples.append([index, n, sent, first])
 
-    await asyncio.gather(*(asker(i) for i in range(askers)))
+    cpu = time.process_time()
+    await asyncio.gather(*(asker(first_asker + i) for i in range(askers)))
+    cpu = time.process_time() - cpu
     await client.aio.aclose()
-    return samples
+    if session is not None:
+        await session.close()
+    return samples, cpu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,10 +80,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--askers", type=int, default=20)
     parser.add_argument("--questions", type=int, default=25)
     parser.add_argument("--run", type=int, default=0)
+    parser.add_argument("--first-asker", type=int, default=0, help="askers are numbered from here (in the tags)")
+    parser.add_argument(
+        "--transport", choices=[*TRANSPORTS, SDK_DEFAULTS], default=TRANSPORT,
+        help=f"the SDK's async transport ({SDK_DEFAULTS}: only the base URL, as the SDK chooses)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    cpu = time.process_time()
-    samples = asyncio.run(measure(args.url, args.askers, args.questions, args.run))
-    cpu = time.process_time() - cpu
+    samples, cpu = asyncio.run(
+        measure(args.url, args.askers, args.questions, args.run, args.transport, args.first_asker)
+    )
     print(json.dumps({"samples": samples, "cpu_s": cpu, "answers": args.askers * (args.questions + 1)}))  # noqa: T201
     return 0
 

@@ -1,13 +1,15 @@
 """Where a server's time goes under fan-out load: py-spy samples it while the capacity scenario drives it.
 
     python -m roomwire.loadtest.bench.profile --target reference --room-size 10 --seconds 10 --out prof/
+    python -m roomwire.loadtest.bench.profile --target reference --scenario storm --seconds 10 --out prof/
 
 starts the target pinned to the server core, drives the closed-loop fan-out (`fanout.capacity`) for `--seconds`,
 and meanwhile runs `py-spy record --nonblocking` on the server (from the load generator's core). It writes
 `<target>-room<N>.svg` (a flame graph) and `<target>-room<N>.txt` (collapsed stacks), then prints a breakdown:
 the share of samples whose innermost frame is in each package (self time) and the share whose stack passes
 through each package or function (inclusive). py-spy comes from PyPI (`pip install py-spy`); it needs ptrace,
-which root has.
+which root has. `--scenario storm` drives reconnect storms (`storm.storm`, the target with its default limits)
+one after another for `--seconds` instead, and writes `<target>-storm.*`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import fanout, servers
+from . import fanout, servers, storm
 
 #: (label, a folder name in the frame's file path), tried in order; the first match names a frame's package.
 PACKAGES = (
@@ -102,14 +104,14 @@ def breakdown(collapsed: str, top: int = 25) -> str:
 
 
 async def profile(
-    target: str, room_size: int, seconds: float, out: Path, server_cpu: int, loadgen_cpu: int
+    target: str, room_size: int, seconds: float, out: Path, server_cpu: int, loadgen_cpu: int, scenario: str
 ) -> tuple[str, Path]:
     """Drive and sample `target`; returns the load's figures and the collapsed stacks' path."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     os.sched_setaffinity(0, {loadgen_cpu})
     timing = fanout.Timing(warmup=1.0, measure=seconds, stall_fill=0.0)
-    stem = out / f"{target}-room{room_size}"
-    async with servers.running(target, cpu=server_cpu) as server:
+    stem = out / (f"{target}-storm" if scenario == "storm" else f"{target}-room{room_size}")
+    async with servers.running(target, cpu=server_cpu, limits=scenario == "storm") as server:
         records = []
         for fmt, suffix in (("flamegraph", ".svg"), ("raw", ".txt")):
             records.append(
@@ -131,15 +133,29 @@ async def profile(
                     stderr=asyncio.subprocess.DEVNULL,
                 )  # fmt: skip
             )
-        result = await fanout.capacity(server, timing, room_size=room_size)
+        if scenario == "storm":
+            result = await _storms(server, seconds)
+        else:
+            result = await fanout.capacity(server, timing, room_size=room_size)
         await asyncio.gather(*(r.wait() for r in records))
-    header = f"{target}, room of {room_size}: " + ", ".join(f"{k}={v:.4g}" for k, v in result.items())
+    header = f"{target}, {scenario}, room of {room_size}: " + ", ".join(f"{k}={v:.4g}" for k, v in result.items())
     return header, Path(str(stem) + ".txt")
+
+
+async def _storms(server: servers.Server, seconds: float) -> dict[str, float]:
+    """Reconnect storms one after another for `seconds`; the last one's figures and how many ran."""
+    deadline, count = asyncio.get_running_loop().time() + seconds, 0
+    result: dict[str, float] = {}
+    while asyncio.get_running_loop().time() < deadline:
+        result = await storm.storm(server)
+        count += 1
+    return {**result, "storms": float(count)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench.profile")
-    parser.add_argument("--target", default="reference", choices=servers.TARGETS)
+    parser.add_argument("--target", default="reference", choices=[t for t in servers.TARGETS if t != "node"])
+    parser.add_argument("--scenario", default="capacity", choices=["capacity", "storm"])
     parser.add_argument("--room-size", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=Path("bench-profile"))
@@ -152,10 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     header, collapsed = asyncio.run(
-        profile(args.target, args.room_size, args.seconds, args.out, args.server_cpu, args.loadgen_cpu)
+        profile(args.target, args.room_size, args.seconds, args.out, args.server_cpu, args.loadgen_cpu, args.scenario)
     )
     report = header + "\n" + breakdown(collapsed.read_text(encoding="utf-8"))
-    (args.out / f"{args.target}-room{args.room_size}-breakdown.txt").write_text(report + "\n", encoding="utf-8")
+    (args.out / f"{collapsed.stem}-breakdown.txt").write_text(report + "\n", encoding="utf-8")
     print(report)  # noqa: T201 - the command's output
     return 0
 

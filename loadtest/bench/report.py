@@ -41,6 +41,17 @@ HEADLINES: Mapping[str, tuple[tuple[str, str, str], ...]] = {
         ("sdk_added_p99_ms", "AI floor: the SDK alone, 20 streams on the server core, ms added p99", "lower"),
         ("sdk_cpu_ms_per_answer", "AI floor: the SDK alone, CPU ms per answer", "lower"),
     ),
+    "storm": (
+        ("server_cpu_ms_per_admission", "reconnect storm (2,000 in rooms of 10): server CPU ms per admission", "lower"),
+        ("admissions_per_s", "reconnect storm: admissions/s", "higher"),
+        ("refused", "reconnect storm: refused or failed upgrades", "lower"),
+    ),
+    "sdk": (
+        ("sdk_cpu_ms_per_answer", "the SDK alone: CPU ms per answer", "lower"),
+        ("answers_per_core_s", "the SDK alone: answers per second of one core", "higher"),
+        ("sdk_added_p50_ms", "the SDK alone: ms added to TTFT, p50", "lower"),
+        ("sdk_added_p99_ms", "the SDK alone: ms added to TTFT, p99", "lower"),
+    ),
     "idle": (
         ("rss_per_connection_kib", "idle connections: server RSS KiB per connection", "lower"),
         ("connections", "idle connections: open at the end", "higher"),

@@ -2,7 +2,7 @@
 
 Usage (`--help` for every option):
 
-    python -m roomwire.loadtest.bench                   # full: 3 rounds, every scenario, seed/reference/ceiling
+    python -m roomwire.loadtest.bench                   # full: 3 rounds, every scenario, seed/reference/ceiling/node
     python -m roomwire.loadtest.bench --quick           # one short round: proves it runs, measures little
     python -m roomwire.loadtest.bench --targets seed,ceiling --scenarios capacity10,stall
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from . import ai, fanout, idle, report, servers
+from . import ai, fanout, idle, node_ws, report, servers, storm
 
 Launch = Callable[..., contextlib.AbstractAsyncContextManager[servers.Server]]
 
@@ -44,6 +44,8 @@ class Options:
     idle_connections: int
     ai_questions: int
     askers: int = 20
+    quick: bool = False
+    storm_clients: int = storm.CLIENTS
 
 
 async def capacity10(launch: Launch, o: Options) -> dict[str, float]:
@@ -83,16 +85,18 @@ async def stall(launch: Launch, o: Options) -> dict[str, float]:
 
 async def ai_path(launch: Launch, o: Options) -> dict[str, float]:
     """Per-request ms added to time to first chunk, through the server and (the floor) by the SDK alone (`ai.py`)."""
-    async with ai.double_running(o.loadgen_cpu) as (url, _):
-        sdk = await ai.direct_added(url, o.askers, o.ai_questions, o.server_cpu)
-        async with launch(gemini_url=url) as server:
-            via = await ai.server_added(server, url, o.askers, o.ai_questions)
+    async with ai.double_running(o.loadgen_cpu) as (url, _), launch(gemini_url=url) as server:
+        both = await ai.side_by_side(server, url, o.askers, o.ai_questions, o.server_cpu, blocks=1 if o.quick else 4)
     beyond = {
-        f"added_beyond_sdk_{p}_ms": via[f"server_added_{p}_ms"] - sdk[f"sdk_added_{p}_ms"] for p in ("p50", "p99")
+        f"added_beyond_sdk_{p}_ms": both[f"server_added_{p}_ms"] - both[f"sdk_added_{p}_ms"] for p in ("p50", "p99")
     }
-    return (
-        via | sdk | beyond | {"relay_cpu_ms_per_answer": via["server_cpu_ms_per_answer"] - sdk["sdk_cpu_ms_per_answer"]}
-    )
+    return both | beyond | {"relay_cpu_ms_per_answer": both["server_cpu_ms_per_answer"] - both["sdk_cpu_ms_per_answer"]}
+
+
+async def admission_storm(launch: Launch, o: Options) -> dict[str, float]:
+    """A reconnect storm (storm.py): server CPU per admitted connection, and how many were refused."""
+    async with launch(limits=True) as server:
+        return await storm.storm(server, clients=o.storm_clients)
 
 
 async def idle_connections(launch: Launch, o: Options) -> dict[str, float]:
@@ -108,6 +112,7 @@ SCENARIOS: dict[str, tuple[Callable[[Launch, Options], Awaitable[dict[str, float
     "stall": (stall, servers.TARGETS),
     "ai": (ai_path, ("seed", "reference")),
     "idle": (idle_connections, servers.TARGETS),
+    "storm": (admission_storm, servers.TARGETS),
 }
 
 
@@ -115,7 +120,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one short round, 1,000 idle connections")
     parser.add_argument("--rounds", type=int, help="rounds (default 3, 1 with --quick)")
-    parser.add_argument("--targets", default=",".join(servers.TARGETS), help="comma-separated targets")
+    parser.add_argument(
+        "--targets", help=f"comma-separated, of {', '.join(servers.TARGETS)} (default: all; node only where installed)"
+    )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated scenarios")
     parser.add_argument("--idle-connections", type=int, help="default 10,000 (1,000 with --quick)")
     parser.add_argument("--server-cpu", type=int, default=0)
@@ -125,6 +132,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--nice", type=int, default=0, help="scheduling priority of the benchmark and its servers (root may go < 0)"
     )
     args = parser.parse_args(argv)
+    if args.targets is None:
+        args.targets = ",".join(t for t in servers.TARGETS if t != "node" or node_ws.available())
     unknown = set(args.scenarios.split(",")) - set(SCENARIOS) | set(args.targets.split(",")) - set(servers.TARGETS)
     if unknown:
         parser.error(f"unknown scenario or target: {', '.join(sorted(unknown))}")
@@ -158,7 +167,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         server_cpu=args.server_cpu if pinned else None,
         loadgen_cpu=args.loadgen_cpu if pinned else None,
         idle_connections=args.idle_connections or (1_000 if args.quick else 10_000),
-        ai_questions=3 if args.quick else 25,
+        ai_questions=3 if args.quick else 24,
+        quick=args.quick,
+        storm_clients=200 if args.quick else storm.CLIENTS,
     )
     fd_limit = idle.raise_fd_limit()
     targets, rounds = args.targets.split(","), args.rounds or (1 if args.quick else 3)
@@ -191,15 +202,17 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "server_commands": {t: shlex.join(c) for t, c in commands.items()},
         "runs": [r.to_json() for r in runs],
         "summary": report.summarize(runs),
+        "summary_vs_node": report.summarize(runs, base="node") if "node" in targets else None,
         "targets": targets,
     }
 
 
 def _launcher(target: str, options: Options, commands: dict[str, list[str]]) -> Launch:
     @contextlib.asynccontextmanager
-    async def launch(gemini_url: str | None = None) -> AsyncIterator[servers.Server]:
-        async with servers.running(target, cpu=options.server_cpu, gemini_url=gemini_url) as server:
-            commands.setdefault(target if gemini_url is None else f"{target} (AI)", server.argv)
+    async def launch(gemini_url: str | None = None, limits: bool = False) -> AsyncIterator[servers.Server]:
+        async with servers.running(target, cpu=options.server_cpu, gemini_url=gemini_url, limits=limits) as server:
+            name = f"{target} (AI)" if gemini_url is not None else f"{target} (limits)" if limits else target
+            commands.setdefault(name, server.argv)
             yield server
 
     return launch
@@ -216,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dump(result, handle, indent=2, ensure_ascii=False, allow_nan=False)
     loads = sorted(r["load_average"] for r in result["runs"] if r["load_average"] is not None)
     machine_note = f"machine load (1-min average) at run starts: {loads[0]:.1f}–{loads[-1]:.1f}" if loads else ""
-    print(f"\n{report.table(result['summary'], result['targets'])}\n\n{machine_note}\nresults: {args.json}")  # noqa: T201
+    tables = [report.table(result["summary"], result["targets"])]
+    if result["summary_vs_node"] is not None:  # the reference against what another ecosystem would use
+        against_node = [t for t in result["targets"] if t != "seed"]
+        tables.append(report.table(result["summary_vs_node"], against_node, base="node"))
+    print("\n" + "\n\n".join(tables) + f"\n\n{machine_note}\nresults: {args.json}")  # noqa: T201
     failed = [r for r in result["runs"] if r["error"]]
     return 1 if failed else 0

@@ -6,6 +6,8 @@ Targets:
 - `reference`: `roomwire serve --no-limits` (Quart + Hypercorn); `--gemini fake` unless a double URL is given.
 - `ceiling`: the `websockets` library's own server with `broadcast()` (`bench/ceiling.py`): what a lean server
   reaches on this core, and so proof that the load generator can deliver more than the two servers take.
+- `node`: a Node server on the `ws` library (`bench/node_ws.py`, `bench/node/server.js`): what another ecosystem
+  would use, side by side in every run.
 
 Each run gets a fresh process on a free port (nothing one run did, like the seed's dead sockets, leaks into the
 next), logging at WARNING (a benchmark measures the design, not a log pipe), output to a file that is shown when
@@ -30,10 +32,11 @@ from typing import IO
 
 import psutil
 
+from . import node_ws
 from .wsclient import open_connection
 
 HOST = "127.0.0.1"
-TARGETS = ("seed", "reference", "ceiling")
+TARGETS = ("seed", "reference", "ceiling", "node")
 #: Variables that would point a server's SDK somewhere else or change its mode.
 SDK_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI",
            "GOOGLE_GENAI_USE_ENTERPRISE", "GOOGLE_GENAI_API_VERSION")  # fmt: skip
@@ -50,18 +53,22 @@ def free_port() -> int:
         return port
 
 
-def command(target: str, port: int, gemini_url: str | None) -> list[str]:
-    """The exact command line of a target (also printed in the report)."""
+def command(target: str, port: int, gemini_url: str | None, *, limits: bool = False) -> list[str]:
+    """The exact command line of a target (also printed in the report); `limits`: the reference keeps the spec's
+    default limits (the storm scenario: nothing those limits allow may be refused)."""
     python = sys.executable
     if target == "seed":
         return [python, "-m", "roomwire.targets.seed_fastapi", "--host", HOST, "--port", str(port),
                 "--log-level", "warning"]  # fmt: skip
     if target == "reference":
         upstream = ["--gemini-base-url", gemini_url] if gemini_url else ["--gemini", "fake"]
-        return [python, "-m", "roomwire", "serve", "--host", HOST, "--port", str(port), "--no-limits",
+        lifted = [] if limits else ["--no-limits"]
+        return [python, "-m", "roomwire", "serve", "--host", HOST, "--port", str(port), *lifted,
                 "--log-level", "WARNING", *upstream]  # fmt: skip
     if target == "ceiling":
         return [python, "-m", "roomwire.loadtest.bench.ceiling", "--host", HOST, "--port", str(port)]
+    if target == "node":
+        return node_ws.command(HOST, port)
     raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
 
 
@@ -122,10 +129,11 @@ async def running(
     gemini_url: str | None = None,
     extra_env: Mapping[str, str] | None = None,
     ready_within: float = 30.0,
+    limits: bool = False,
 ) -> AsyncIterator[Server]:
     """Start `target` pinned to `cpu`, wait until it completes a WebSocket upgrade, stop it on exit."""
     port = free_port()
-    argv = command(target, port, gemini_url)
+    argv = command(target, port, gemini_url, limits=limits)
     log = tempfile.NamedTemporaryFile(prefix=f"bench-{target}-", suffix=".log", delete=False)
     child = spawn(argv, cpu, env=environment(target, gemini_url, extra_env or {}), output=log)
     try:

@@ -32,7 +32,7 @@ from roomwire.reference.frames import WireFrame
 from roomwire.reference.rooms.budget import Budget, LocalBudget
 from roomwire.spec.codes import LeaveReason, SystemEvent
 from roomwire.spec.messages import ServerUserMsg, System
-from roomwire.spec.texts import Lang, neutral_name
+from roomwire.spec.texts import Lang, event_text, neutral_name
 
 
 class EventKind(StrEnum):
@@ -67,8 +67,10 @@ class RoomEvent:
         if cached is None:
             if self.kind is EventKind.USER_MSG and self.nickname is not None:
                 cached = next(iter(self.frames.values()), None) or self._user_msg(self.nickname)
-            else:
+            elif self.kind is EventKind.USER_MSG:
                 cached = WireFrame.of(self._render(lang))
+            else:
+                cached = self._presence(lang)
             self.frames[lang] = cached
         return cached
 
@@ -80,6 +82,20 @@ class RoomEvent:
         if self.id is not None:
             data["id"] = self.id
         return WireFrame.of_json(data, "user_msg")
+
+    def _presence(self, lang: Lang) -> WireFrame:
+        """`System.presence(...).to_json()` without building the frozen dataclass (every join of a reconnect storm
+        renders one; tests/reference/test_frames.py compares the bytes with `spec.messages.encode`)."""
+        event = SystemEvent.JOIN if self.kind is EventKind.JOIN else SystemEvent.LEAVE
+        name = self.nickname if self.nickname is not None else neutral_name(lang)
+        data: dict[str, object] = {"type": "system", "event": event.value}
+        data["content"] = event_text(event, lang, nickname=name)
+        data["nickname"], data["seq"], data["ts"] = name, self.seq, self.ts
+        if self.count is not None:
+            data["count"] = self.count
+        if self.reason is not None:
+            data["reason"] = self.reason.value
+        return WireFrame.of_json(data, "system")
 
     def _render(self, lang: Lang) -> ServerUserMsg | System:
         name = self.nickname if self.nickname is not None else neutral_name(lang)
@@ -181,6 +197,13 @@ class Broker(ABC):
 
         Presence is not published here: `join` and `leave` announce it.
         """
+
+    async def post(self, room: str, draft: EventDraft) -> None:
+        """`publish` for a sender that need not wait for the `seq`: the message's place in the room's order is
+        taken now, after everything the caller posted before (CHAT-004); delivery may follow later. A broker whose
+        `publish` waits for a remote store (Redis) returns sooner, so the sender's next frame is read meanwhile.
+        """
+        await self.publish(room, draft)
 
     @abstractmethod
     def stats(self) -> tuple[int, int]:

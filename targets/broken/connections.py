@@ -14,7 +14,7 @@ from typing import Any
 
 from roomwire.reference.connection import Connection
 from roomwire.reference.ratelimit import FrameRateLimiter
-from roomwire.reference.rooms.broker import EventDraft, EventKind, RoomEvent
+from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, RoomEvent
 from roomwire.reference.upstream_errors import Failure
 from roomwire.spec.codes import AiStatus, CloseCode, ErrorCode, LeaveReason
 from roomwire.spec.fastcheck import nickname_ok
@@ -66,10 +66,8 @@ class CrashesOnBadJson(Connection):
 class NoWelcome(Connection):
     """CONN-003: joins and announces, but never sends the welcome."""
 
-    def push(self, frame: Any) -> None:
-        if getattr(frame, "event", None) is not None and frame.event.value == "welcome":
-            return
-        super().push(frame)
+    def send_welcome(self, joined: Joined) -> None:
+        return
 
 
 class NicknameNotBound(Connection):

@@ -52,9 +52,28 @@ def timeout_errors() -> tuple[type[BaseException], ...]:
 
 
 def make_client(base_url: str | None, *, key: str = FAKE_API_KEY, **http: Any) -> genai.Client:
-    """A real SDK client for the double (base_url None: from GOOGLE_GEMINI_BASE_URL)."""
+    """A real SDK client for the double (base_url None: from GOOGLE_GEMINI_BASE_URL), on httpx.
+
+    aiohttp is installed (the reference's transport, reference/ai.py), and the SDK then streams through an aiohttp
+    session of its own, a subclass aiohttp warns about; these tests read the double through the SDK's httpx path,
+    whose errors (`timeout_errors`) they name. The reference's tests cover the aiohttp path."""
+    if (
+        getattr(importlib.import_module("google.genai._api_client"), "has_aiohttp", False)
+        and "async_client_args" not in http
+    ):
+        http["async_client_args"] = {"transport": _httpx_transport()}
     options = types.HttpOptions(base_url=base_url, **http) if base_url is not None or http else None
     return genai.Client(api_key=key, http_options=options)
+
+
+def _httpx_transport() -> Any:
+    """The async transport of the httpx the SDK would pick without aiohttp (httpx2 when installed)."""
+    for name in ("httpx2", "httpx"):
+        try:
+            return importlib.import_module(name).AsyncHTTPTransport()
+        except ImportError:  # pragma: no cover - depends on the SDK version installed
+            continue
+    raise ImportError("neither httpx2 nor httpx")  # pragma: no cover - the SDK needs one
 
 
 async def close_client(client: genai.Client) -> None:

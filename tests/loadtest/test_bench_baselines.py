@@ -1,5 +1,5 @@
-"""The benchmarks' baselines work: the websockets "ceiling" server fans out, and the Gemini double's req/s
-benchmark runs both of its servers with either client and reports a well-formed result.
+"""The benchmarks' baselines work: the websockets "ceiling" and the Node `ws` server fan out, and the Gemini
+double's req/s benchmark runs both of its servers with either client and reports a well-formed result.
 
 No performance is asserted (CONTRIBUTING): these prove the tools a ratio in docs/benchmarks.md comes from still run.
 """
@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import math
+import shutil
 import subprocess
 import sys
 
@@ -17,7 +18,7 @@ import psutil
 import pytest
 from websockets.asyncio.client import connect
 
-from roomwire.loadtest.bench import ceiling
+from roomwire.loadtest.bench import ceiling, node_ws, servers
 
 
 async def test_the_ceiling_server_broadcasts_a_user_msg_to_its_room_only(
@@ -50,6 +51,37 @@ async def test_the_ceiling_server_broadcasts_a_user_msg_to_its_room_only(
         server.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await server
+
+
+@pytest.mark.skipif(
+    node_ws.installed() is None or shutil.which("node") is None,
+    reason="the node target's pinned ws is not installed: python -m roomwire.loadtest.bench.node_ws --install "
+    "(tox does it; tests never download)",
+)
+async def test_the_node_ws_server_welcomes_announces_and_broadcasts_to_its_room_only() -> None:
+    async with servers.running("node", cpu=None) as server:
+        base = f"ws://127.0.0.1:{server.port}/api/v1/ws/chat"
+        async with connect(f"{base}/a?nickname=ann") as ann:
+            welcome = json.loads(await asyncio.wait_for(ann.recv(), 5))
+            assert (welcome["event"], welcome["room"], welcome["members"]) == ("welcome", "a", ["ann"])
+            assert json.loads(await asyncio.wait_for(ann.recv(), 5))["event"] == "join"
+            async with connect(f"{base}/a?nickname=bob") as bob, connect(f"{base}/b") as other:
+                assert json.loads(await asyncio.wait_for(bob.recv(), 5))["members"] == ["ann", "bob"]
+                join = json.loads(await asyncio.wait_for(ann.recv(), 5))
+                assert (join["event"], join["nickname"], join["count"]) == ("join", "bob", 2)
+                await ann.send(json.dumps({"type": "user_msg", "nickname": "ann", "content": "안녕", "id": "m1"}))
+                await ann.send(json.dumps({"type": "ping"}))  # not chat: ignored
+                for member in (ann, bob):
+                    got = json.loads(await asyncio.wait_for(member.recv(), 5))
+                    if got.get("event") == "join":  # bob's join reaches bob too
+                        got = json.loads(await asyncio.wait_for(member.recv(), 5))
+                    assert (got["type"], got["content"], got["id"], got["seq"]) == ("user_msg", "안녕", "m1", 3)
+                assert json.loads(await asyncio.wait_for(other.recv(), 5))["event"] == "welcome"
+                assert json.loads(await asyncio.wait_for(other.recv(), 5))["event"] == "join"
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(other.recv(), 0.3)
+            leave = json.loads(await asyncio.wait_for(ann.recv(), 5))
+            assert (leave["event"], leave["nickname"], leave["count"]) == ("leave", "bob", 1)
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ from roomwire.loadtest.bench.report import HEADLINES, Run, summarize, table
 from roomwire.loadtest.bench.room import chat_frame
 from roomwire.loadtest.bench.run import SCENARIOS
 from roomwire.loadtest.bench.servers import HOST, running
+from roomwire.loadtest.bench.storm import PER_ADDRESS, storm
 from roomwire.loadtest.bench.wsclient import open_connection
 
 TARGETS = ("seed", "reference")
@@ -140,3 +141,27 @@ def test_ai_questions_carry_a_tag_the_journal_parser_reads() -> None:
     tag = _TAG.search(text)
     assert tag is not None and tag.groups() == ("123456", "7", "12")
     assert text.startswith("[[chunks=4]] ")
+
+
+async def test_a_storm_admits_every_client_the_limits_allow() -> None:
+    async with running("reference", cpu=None, limits=True) as server:
+        result = await storm(server, clients=60, room_size=10, inflight=20)
+    assert (result["admitted"], result["refused"], result["failed_upgrades"]) == (60, 0, 0)
+    assert result["frames_per_admission"] > 1  # the welcome and the joins of the room
+    assert result["server_cpu_ms_per_admission"] > 0
+
+
+async def test_a_storm_stays_within_the_pending_connections_one_address_may_have() -> None:
+    """2 × PER_ADDRESS handshakes at once: none of them over LIMIT-009's 64 pending connections of one address."""
+    clients = 2 * PER_ADDRESS
+    async with running("reference", cpu=None, limits=True) as server:
+        result = await storm(server, clients=clients, room_size=10, inflight=clients)
+    assert (result["admitted"], result["refused"]) == (clients, 0)
+
+
+async def test_a_storm_counts_what_a_server_refuses_after_the_upgrade() -> None:
+    """With at most 5 connections per address, the clients of one source address are mostly refused (LIMIT-006)."""
+    limit = {"ROOMWIRE_MAX_CONNECTIONS_PER_ADDRESS": "5"}
+    async with running("reference", cpu=None, limits=True, extra_env=limit) as server:
+        result = await storm(server, clients=PER_ADDRESS, room_size=10, inflight=20)
+    assert result["admitted"] == 5 and result["refused"] == PER_ADDRESS - 5

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from roomwire.gemini_double import AsyncDoubleControl
+from roomwire.gemini_double import FAKE_API_KEY, AsyncDoubleControl
+from roomwire.reference.ai import TRANSPORTS, AiEnd, AiRequest, GenaiClient, aiohttp_session
 from roomwire.spec.messages import HistoryItem
 from tests.reference.helpers import Client, double_server, serving
 
@@ -332,3 +335,64 @@ async def test_many_askers_at_once_each_get_their_own_answer() -> None:
         finally:
             for c in clients:
                 await c.__aexit__(None, None, None)
+
+
+# --- the SDK's transport (reference/ai.py `http_options`, `aiohttp_session`) ----------------------------------------
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_every_transport_streams_the_same_answer(transport: str) -> None:
+    async with double_server() as double:
+        client = GenaiClient(
+            api_key=FAKE_API_KEY, model="gemini-2.5-flash", system_prompt="s", max_tokens=200,
+            base_url=double.base_url, transport=transport,
+        )  # fmt: skip
+        try:
+            items = [item async for item in client.stream(AiRequest(question="[[chunks=3]] 안녕"))]
+        finally:
+            await client.aclose()
+    *texts, end = items
+    assert len(texts) == 3 and all(isinstance(t, str) for t in texts)
+    assert isinstance(end, AiEnd) and end.finish_reason == "STOP"
+
+
+async def test_an_unknown_transport_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="unknown transport 'curl'"):
+        GenaiClient(api_key=FAKE_API_KEY, model="m", system_prompt="s", max_tokens=1, transport="curl")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_refused_connection_fails_at_once_without_a_retry(transport: str) -> None:
+    """aiohttp's path in the SDK would sleep 1-10 s and try again; one attempt means the relay learns now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    client = GenaiClient(
+        api_key=FAKE_API_KEY, model="m", system_prompt="s", max_tokens=1, base_url=f"http://127.0.0.1:{port}/",
+        transport=transport,
+    )  # fmt: skip
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        with pytest.raises(Exception) as raised:
+            await asyncio.wait_for(anext(client.stream(AiRequest(question="q"))), 30)
+    finally:
+        await client.aclose()
+    assert loop.time() - started < 1.0, raised.value  # no hidden retry
+
+
+async def test_the_aiohttp_session_trusts_the_environment_only_when_it_names_a_proxy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
+    plain, proxied = aiohttp_session({}), aiohttp_session({"HTTPS_PROXY": "http://proxy.internal:3128"})
+    try:
+        assert plain is not None and not plain.trust_env  # no proxy or netrc lookup in a thread per request
+        assert proxied is not None and proxied.trust_env
+        (tmp_path / ".netrc").write_text("machine example.com login u password p\n")
+        with_netrc = aiohttp_session({})
+        assert with_netrc is not None and with_netrc.trust_env
+        await with_netrc.close()
+    finally:
+        await plain.close()
+        await proxied.close()

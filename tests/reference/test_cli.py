@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import socket
@@ -124,6 +125,19 @@ async def test_sigint_stops_an_idle_server_too(tmp_path: Path) -> None:
             assert (await client.event("notice"))["code"] == "server_restart"
             assert (await client.closed())[0] == 1012
         assert await asyncio.wait_for(process.wait(), UNIT * 3) == 0
+
+
+def test_serve_keeps_start_up_out_of_full_collections() -> None:
+    """`roomwire serve` freezes start-up objects and collects fully every 100 young collections (not 10)."""
+    from roomwire.reference.cli import FULL_COLLECTION_EVERY, keep_startup_out_of_collections
+
+    before = gc.get_threshold()
+    try:
+        keep_startup_out_of_collections()
+        assert gc.get_freeze_count() > 10_000 and gc.get_threshold() == (*before[:2], FULL_COLLECTION_EVERY)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 def test_a_busy_port_is_a_one_line_error_and_exit_code_2(tmp_path: Path) -> None:

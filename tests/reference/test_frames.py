@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roomwire.reference.frames import WireFrame, encode_json, frame_header
+from roomwire.reference.frames import WireFrame, encode_json, frame_header, welcome_frame
 from roomwire.reference.rooms.broker import EventKind, RoomEvent
 from roomwire.spec.codes import LeaveReason
-from roomwire.spec.messages import Pong, encode
+from roomwire.spec.limits import Limits
+from roomwire.spec.messages import Pong, Resume, System, encode
 from roomwire.spec.strategies import server_frames
 from roomwire.spec.texts import Lang
 
@@ -72,3 +73,30 @@ def kind_of(event: RoomEvent) -> str:
 def test_wire_frames_of_generated_server_frames_match_encode(frame: dict[str, object]) -> None:
     text, payload = encode_json(frame)
     assert text == json.dumps(frame, ensure_ascii=False, separators=(",", ":")) and payload == text.encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    nickname=st.none() | st.text(min_size=1, max_size=40),
+    room=st.text(min_size=1, max_size=40),
+    members=st.lists(st.text(min_size=1, max_size=20), max_size=12),
+    seq=st.integers(0, 2**53),
+    resume=st.none() | st.tuples(st.integers(0, 2**53), st.integers(0, 500), st.booleans()),
+)
+def test_the_welcome_is_the_spec_s_encoding_in_every_language(
+    nickname: str | None, room: str, members: list[str], seq: int, resume: tuple[int, int, bool] | None
+) -> None:
+    """`welcome_frame` builds no `System` dataclass, yet gives `encode`'s exact text (unbound nickname last, null)."""
+    limits, capabilities = Limits(), ("ping", "resume")
+    since = None if resume is None else Resume(since=resume[0], replayed=resume[1], complete=resume[2])
+    for lang in (Lang.KO, Lang.EN):
+        frame = welcome_frame(
+            room=room, nickname=nickname, seq=seq, members=members, limits=limits, capabilities=capabilities,
+            resume=since, lang=lang,
+        )  # fmt: skip
+        spec = System.welcome(
+            room=room, nickname=nickname, seq=seq, members=tuple(members), limits=limits, capabilities=capabilities,
+            resume=since, lang=lang,
+        )  # fmt: skip
+        assert frame.text == encode(spec)
+        assert frame.data.endswith(frame.text.encode("utf-8")) and frame.kind == "system"

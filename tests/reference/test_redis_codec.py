@@ -7,17 +7,17 @@ import json
 import pytest
 
 from roomwire.reference.rooms.broker import EventDraft, EventKind
-from roomwire.reference.rooms.redis.codec import body, decode, nickname_json, rename_message
+from roomwire.reference.rooms.redis.codec import body, decode, decode_all, nickname_json, rename_message
 from roomwire.reference.rooms.redis.config import RedisOptions, redact
 from roomwire.reference.rooms.redis.scripts import Keys
 from roomwire.spec.codes import LeaveReason
 from roomwire.spec.errors import ConfigError
 
 
-def wrap(fragment: str, seq: int = 7, count: int | None = None) -> str:
+def wrap(fragment: bytes, seq: int = 7, count: int | None = None) -> bytes:
     """What the Lua scripts add around a fragment."""
     head = f'{{"s":{seq},"t":1700000000000' + (f',"c":{count}' if count is not None else "")
-    return f"{head},{fragment}}}"
+    return head.encode() + b"," + fragment + b"}"
 
 
 def test_a_user_message_survives_the_round_trip_exactly() -> None:
@@ -30,6 +30,23 @@ def test_a_user_message_survives_the_round_trip_exactly() -> None:
         "lobby", 7, 1700000000000, "철수", content, "m-1",
     )  # fmt: skip
     assert event.count is None and item.origin == "inst" and not item.quiet
+
+
+def test_an_unpaired_surrogate_a_client_may_send_survives_as_its_escape() -> None:
+    content, nickname = "lone \ud800 and \udfff, 한", "n\udc00"
+    fragment = body(EventDraft(EventKind.USER_MSG, nickname=nickname, content=content), None, "inst")
+    assert b"\\ud800" in fragment and fragment.decode("utf-8")  # valid UTF-8 for Redis, the JSON escape inside
+    event = decode("r", wrap(fragment)).event
+    assert event is not None and (event.content, event.nickname) == (content, nickname)
+    assert json.loads(nickname_json(nickname)) == nickname and nickname_json(nickname).encode()
+
+
+def test_a_batch_is_an_array_of_events_in_seq_order() -> None:
+    drafts = [EventDraft(EventKind.USER_MSG, nickname="a", content=str(n)) for n in range(3)]
+    data = b"[" + b",".join(wrap(body(d, None, "inst"), seq=5 + n) for n, d in enumerate(drafts)) + b"]"
+    items = decode_all("r", data)
+    assert [(i.seq, i.event.content if i.event else None) for i in items] == [(5, "0"), (6, "1"), (7, "2")]
+    assert [i.seq for i in decode_all("r", wrap(body(drafts[0], None, "inst")))] == [7]
 
 
 def test_presence_carries_member_count_reason_and_quiet_flag() -> None:
@@ -56,7 +73,10 @@ def test_nicknames_are_stored_as_json_for_the_reaper_script() -> None:
 
 def test_keys_name_rooms_and_recognise_only_room_channels() -> None:
     keys = Keys("rw")
-    assert keys.room_keys("r") == ["rw:room:r:seq", "rw:room:r:history", "rw:room:r:members"]
+    assert keys.room_keys("r") == [
+        "rw:room:r:seq", "rw:room:r:history", "rw:room:r:members",
+        "rw:empty_rooms", "rw:history_bytes", "rw:history_total", "rw:history_oldest",
+    ]  # fmt: skip
     assert keys.room_of(keys.channel("a-b_c").encode()) == "a-b_c"
     assert keys.room_of(keys.ping("abc").encode()) is None
 

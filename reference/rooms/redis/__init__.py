@@ -5,6 +5,7 @@ state.py       what the instance knows and every rule that changes it: its id, h
                rooms, members, delivery in `seq` order, mirror and outage range; no I/O
 store.py       `Store`: every Redis command the broker runs, with the keys it touches; the current `Link`
 shared.py      the healthy path: join, publish, leave and rename, one script each
+batch.py       `Batcher`: every chat message of one event-loop turn published in one round trip, in order
 outage.py      while Redis is lost (local rooms keep working) and the reconciliation when it is back
 presence.py    leases, the heartbeat, reaping dead instances, reconnecting
 budget.py      `RedisBudget`: the AI budget shared by every instance (LIMIT-005)

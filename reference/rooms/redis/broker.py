@@ -34,9 +34,10 @@ from redis import exceptions as redis_errors
 from roomwire.reference.rooms.broker import Broker, EventDraft, Joined, Member, RoomEvent, RoomFull
 from roomwire.reference.rooms.budget import Budget
 from roomwire.reference.rooms.redis import outage, presence, shared
+from roomwire.reference.rooms.redis.batch import Batcher
 from roomwire.reference.rooms.redis.budget import RedisBudget
-from roomwire.reference.rooms.redis.codec import decode
-from roomwire.reference.rooms.redis.config import SETTING, RedisOptions
+from roomwire.reference.rooms.redis.codec import decode, decode_all
+from roomwire.reference.rooms.redis.config import SETTING, HistoryBounds, RedisOptions
 from roomwire.reference.rooms.redis.link import LOST, why
 from roomwire.reference.rooms.redis.state import Departure, Health, Instance, LocalRoom
 from roomwire.reference.rooms.redis.store import Store
@@ -52,11 +53,13 @@ log = logging.getLogger(__name__)
 class RedisBroker(Broker):
     """`Broker` for several instances sharing one Redis (see the module docstring)."""
 
-    def __init__(self, options: RedisOptions, *, history: int = 100) -> None:
+    def __init__(self, options: RedisOptions, *, history: int = 100, bounds: HistoryBounds | None = None) -> None:
         super().__init__()
         self.options = options
         self.instance = Instance(history=history, on_gap=self._repair_soon)
-        self.store = Store(options, self.instance, history=history, on_message=self._on_message, on_lost=self._lost)
+        bounds = bounds or HistoryBounds(events=history)
+        self.store = Store(options, self.instance, bounds=bounds, on_message=self._on_message, on_lost=self._lost)
+        self.batcher = Batcher(self.store.publish_many, self._publish_alone)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reconnect: asyncio.Task[None] | None = None
 
@@ -82,6 +85,7 @@ class RedisBroker(Broker):
 
     async def close(self) -> None:
         reachable = self.instance.closing()
+        self.batcher.close()
         for task in [*self._tasks, self._reconnect]:
             if task is not None:
                 task.cancel()
@@ -132,6 +136,7 @@ class RedisBroker(Broker):
             return
         local, member_id, known = leaving
         departure = Departure(member_id, member.nickname, reason, announce)
+        await self.batcher.settled()  # the member's last messages go first
         if known and self.instance.healthy:
             try:
                 await shared.leave(self.store, room, departure)
@@ -152,11 +157,22 @@ class RedisBroker(Broker):
             self.store.lost(exc)
 
     async def publish(self, room: str, draft: EventDraft) -> RoomEvent:
-        if self.instance.healthy:
-            try:
-                return await shared.publish(self.store, room, draft)
-            except LOST as exc:
-                self.store.lost(exc)
+        """Through Redis, batched with every other message of this loop turn (batch.py); locally while Redis is
+        lost (after any message still queued, which keeps the room's order)."""
+        if self.instance.healthy or self.batcher.busy:
+            return await self.batcher.publish(room, draft, shared.fragment(self.store, draft))
+        return outage.publish_locally(self.instance, room, draft)
+
+    async def post(self, room: str, draft: EventDraft) -> None:
+        """As `publish`, without waiting for Redis: the sender goes on reading while the message is on its way."""
+        if self.instance.healthy or self.batcher.busy:
+            await self.batcher.post(room, draft, shared.fragment(self.store, draft))
+        else:
+            outage.publish_locally(self.instance, room, draft)
+
+    def _publish_alone(self, room: str, draft: EventDraft, exc: BaseException) -> RoomEvent:
+        """A message Redis could not take (batch.py): the link is lost, the message stays local."""
+        self.store.lost(exc)
         return outage.publish_locally(self.instance, room, draft)
 
     # --- delivery ---------------------------------------------------------------------------------------------
@@ -167,11 +183,12 @@ class RedisBroker(Broker):
         if local is None:
             return
         try:
-            item = decode(local.name, data)
+            items = decode_all(local.name, data)
         except (ValueError, KeyError, TypeError):
             log.warning("ignored a message on %s that is not a room event", channel.decode(errors="replace"))
             return
-        local.accept(item)
+        for item in items:
+            local.accept(item)
 
     def _repair_soon(self, local: LocalRoom) -> None:
         log.info("room %s: a seq arrived after %s; repairing from history", local.name, local.delivered)
@@ -220,7 +237,13 @@ def create_redis_broker(settings: Settings) -> Broker:
     """
     options = RedisOptions.from_url(settings.broker_url)
     probe(options)
-    return RedisBroker(options, history=settings.resume_history)
+    bounds = HistoryBounds(  # RECON-005: the settings `memory://` has
+        events=settings.resume_history,
+        total_bytes=settings.resume_history_bytes,
+        empty_rooms=settings.empty_rooms_kept,
+        empty_ttl_s=settings.empty_room_ttl_s,
+    )
+    return RedisBroker(options, history=settings.resume_history, bounds=bounds)
 
 
 def probe(options: RedisOptions) -> None:

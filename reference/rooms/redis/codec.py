@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 from roomwire.reference.rooms.broker import EventDraft, EventKind, RoomEvent
@@ -24,34 +25,41 @@ _KIND_OF = {"m": EventKind.USER_MSG, "j": EventKind.JOIN, "l": EventKind.LEAVE}
 RENAME = "r"
 
 
-def _fragment(fields: dict[str, Any]) -> str:
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:-1]
+def _string(value: str | None) -> str:
+    """A JSON string literal (non-ASCII kept) or `null`: C's `encode_basestring`, with no encoder to build."""
+    return "null" if value is None else encode_basestring(value)
+
+
+def _utf8(text: str) -> bytes:
+    """UTF-8, with an unpaired surrogate (valid JSON from a client: `"\\ud800"`) written back as its JSON escape:
+    it only ever stands inside a JSON string here, and Redis takes bytes, not text."""
+    return text.encode("utf-8", "backslashreplace")
 
 
 def nickname_json(nickname: str | None) -> str:
     """How the members hash stores a nickname (JSON, so the reaper's Lua can paste it into a message)."""
-    return json.dumps(nickname, ensure_ascii=False)
+    return _utf8(_string(nickname)).decode()
 
 
-def body(draft: EventDraft, member: str | None, origin: str, *, quiet: bool = False) -> str:
-    """The fragment for `draft`; the script adds `s`, `t` and `c`."""
-    fields: dict[str, Any] = {"k": _KIND[draft.kind], "n": draft.nickname}
+def body(draft: EventDraft, member: str | None, origin: str, *, quiet: bool = False) -> bytes:
+    """The fragment for `draft` (`"k":…,"n":…,…`, no braces); the script adds `s`, `t` and `c`."""
+    parts = ['"k":"', _KIND[draft.kind], '","n":', _string(draft.nickname)]
     if draft.content is not None:
-        fields["x"] = draft.content
+        parts += (',"x":', encode_basestring(draft.content))
     if draft.id is not None:
-        fields["i"] = draft.id
+        parts += (',"i":', encode_basestring(draft.id))
     if draft.reason is not None:
-        fields["r"] = draft.reason.value
+        parts += (',"r":"', draft.reason.value, '"')
     if member is not None:
-        fields["m"] = member
-    fields["o"] = origin
+        parts += (',"m":"', member, '"')  # member and instance ids are hex digits, a dot and digits
+    parts += (',"o":"', origin, '"')
     if quiet:
-        fields["q"] = 1
-    return _fragment(fields)
+        parts.append(',"q":1')
+    return _utf8("".join(parts))
 
 
-def rename_message(member: str, nickname: str | None) -> str:
-    return "{" + _fragment({"k": RENAME, "m": member, "n": nickname}) + "}"
+def rename_message(member: str, nickname: str | None) -> bytes:
+    return _utf8(f'{{"k":"{RENAME}","m":"{member}","n":{_string(nickname)}}}')
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +77,28 @@ class Incoming:
         return self.event.seq if self.event is not None else 0
 
 
-def decode(room: str, data: bytes | str) -> Incoming:
-    """Parse one message of `room`.
+def decode_all(room: str, data: bytes | str) -> list[Incoming]:
+    """Parse one message of `room`'s channel: one event (an object) or a batch of them (an array, scripts.PUBLISH).
 
     Raises:
         ValueError: not a message of this encoding (another program wrote to our channel).
     """
     fields = json.loads(data)
+    if isinstance(fields, list):
+        return [_incoming(room, one) for one in fields]
+    return [_incoming(room, fields)]
+
+
+def decode(room: str, data: bytes | str) -> Incoming:
+    """Parse one event of `room` (a history entry, a script's answer).
+
+    Raises:
+        ValueError: not a message of this encoding (another program wrote to our channel).
+    """
+    return _incoming(room, json.loads(data))
+
+
+def _incoming(room: str, fields: Any) -> Incoming:
     kind = fields["k"]
     nickname = fields.get("n")
     if kind == RENAME:

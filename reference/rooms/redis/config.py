@@ -14,7 +14,7 @@ fields (every other query parameter is redis-py's own, e.g. `?ssl_cert_reqs=none
 | `timeout` | `2`        | seconds a Redis command or connect may take before the instance counts Redis as lost     |
 | `backoff` | `5`        | cap, in seconds, of the reconnect backoff (full jitter, from 0.1 s doubling); at most    |
 |           |            | `lease / 2`, so that after a Redis restart every instance is back before any lease ends  |
-| `room_ttl`| `86400`    | seconds an empty room's `seq` and history are kept in Redis                              |
+| `room_ttl`| (setting)  | seconds an empty room's `seq` and history are kept in Redis; default `empty_room_ttl_s`  |
 """
 
 from __future__ import annotations
@@ -31,6 +31,18 @@ _OURS = ("prefix", "lease", "timeout", "backoff", "room_ttl")
 _PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
+@dataclass(frozen=True)
+class HistoryBounds:
+    """What the rooms' history may hold in Redis (RECON-005, the `Settings` `memory://` has too): events per
+    room, bytes of all rooms' events together (the oldest event of any room goes first), and how long and how
+    many rooms are kept once empty."""
+
+    events: int = 100  # `resume_history`
+    total_bytes: int = 64 * 1024 * 1024  # `resume_history_bytes`
+    empty_rooms: int = 1000  # `empty_rooms_kept`
+    empty_ttl_s: float = 300.0  # `empty_room_ttl_s`, unless the URL's `room_ttl` says otherwise
+
+
 @dataclass(frozen=True, kw_only=True)
 class RedisOptions:
     """Where Redis is and how this broker uses it (see the module docstring)."""
@@ -40,7 +52,7 @@ class RedisOptions:
     lease_s: float = 15.0
     timeout_s: float = 2.0
     backoff_s: float = 5.0
-    room_ttl_s: int = 86400
+    room_ttl_s: int | None = None  # None: the bounds' `empty_ttl_s`
 
     def __post_init__(self) -> None:
         if not _PREFIX.match(self.prefix):
@@ -51,7 +63,7 @@ class RedisOptions:
             raise ConfigError(f"{SETTING}: timeout must be positive and at most lease / 2")
         if not 0 < self.backoff_s <= self.lease_s / 2:
             raise ConfigError(f"{SETTING}: backoff must be positive and at most lease / 2")
-        if self.room_ttl_s < 1:
+        if self.room_ttl_s is not None and self.room_ttl_s < 1:
             raise ConfigError(f"{SETTING}: room_ttl must be at least 1 second")
 
     @classmethod
@@ -79,7 +91,7 @@ class RedisOptions:
                 lease_s=float(ours.get("lease", 15.0)),
                 timeout_s=float(ours.get("timeout", 2.0)),
                 backoff_s=float(ours.get("backoff", 5.0)),
-                room_ttl_s=int(ours.get("room_ttl", 86400)),
+                room_ttl_s=int(ours["room_ttl"]) if "room_ttl" in ours else None,
             )
         except ValueError as exc:
             raise ConfigError(f"{SETTING}: a parameter of {redact(url)!r} does not parse ({exc})") from None

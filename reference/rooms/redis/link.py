@@ -33,6 +33,7 @@ LOST = (
     redis_errors.ConnectionError,
     redis_errors.TimeoutError,
     redis_errors.ReadOnlyError,  # a replica promoted away under us
+    redis_errors.OutOfMemoryError,  # Redis at `maxmemory` refuses every write: rooms cannot span instances now
     OSError,
     TimeoutError,
 )

@@ -134,6 +134,7 @@ async def _sweep(store: Store, instance: Instance, idle_before: set[str]) -> set
     idle_now = {name for name, local in instance.rooms.items() if local.idle}
     gone = idle_now & idle_before
     await store.unsubscribe_idle(lambda: instance.forget_idle(gone))  # under the send lock: no SUBSCRIBE between
+    await store.forget_rooms(sorted(name for name in gone if name not in instance.rooms))  # the reaper's list
     return idle_now - gone
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, Member, RoomEvent, kept_range
+from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, Member, kept_range
 from roomwire.reference.rooms.redis.codec import body, decode, nickname_json, rename_message
 from roomwire.reference.rooms.redis.state import Departure, LocalRoom
 from roomwire.reference.rooms.redis.store import Store
@@ -53,13 +53,9 @@ async def join(
     return Joined(seq=seq, members=names, replay=replay, complete=complete)
 
 
-async def publish(store: Store, room: str, draft: EventDraft) -> RoomEvent:
-    """Next `seq`, history and PUBLISH in one script (SPEC §5)."""
-    fragment = body(draft, None, store.instance.me)
-    message = await store.publish_event(room, fragment, presence=draft.kind is not EventKind.USER_MSG)
-    event = decode(room, message).event
-    assert event is not None
-    return event
+def fragment(store: Store, draft: EventDraft) -> bytes:
+    """A chat message's part of its Redis message; the PUBLISH script adds `seq` and `ts` (batch.py sends it)."""
+    return body(draft, None, store.instance.me)
 
 
 async def leave(store: Store, room: str, departure: Departure, *, quiet: bool = False) -> None:

@@ -320,7 +320,17 @@ class LocalRoom:
         if member_id is not None:
             del self.ids[member_id]
             self.snapshot = tuple(self.members)
+            if not self.members:
+                self._nobody_left()
         return member_id
+
+    def _nobody_left(self) -> None:
+        """The last local member left: where delivery stood no longer matters, and may be wrong by the next join
+        (Redis forgets a room that stays empty, RECON-005, and its `seq` starts again from 0). The next join's
+        `start` sets it again; events meanwhile are for nobody here."""
+        self.delivered = None
+        self.buffer.clear()
+        self.recent.clear()
 
     @property
     def dirty(self) -> bool:
@@ -345,6 +355,8 @@ class LocalRoom:
         """Take one message from the channel (a gap before it asks for a repair from history: `on_gap`)."""
         if item.event is None:
             self._mirror(item)
+        elif not self.members:
+            return  # nobody here to deliver to; a join reads the room afresh (and adds its member first)
         elif self.delivered is None or self.holding:
             self.buffer.append(item)
         elif self._take(item):
@@ -354,9 +366,21 @@ class LocalRoom:
         """The room's seq as a join read it: events up to it are not for this instance's members."""
         if self.delivered is None:
             self.delivered = seq
+            if seq < self.shared:  # Redis forgot the room (empty too long, RECON-005) and began it again
+                self.shared = seq
+                self._since_join(seq + 1)
         self.shared = max(self.shared, seq)
         if not self.holding and self._drain():
             self._on_gap(self)
+
+    def _since_join(self, join: int) -> None:
+        """Keep what arrived from the join at `join` on: the channel brings events in publish order, so whatever
+        came before it was published in the room's previous life, with `seq`s that mean nothing now."""
+        for index, item in enumerate(self.buffer):
+            if item.seq == join:
+                del self.buffer[:index]
+                return
+        self.buffer.clear()
 
     def subscribed_now(self) -> None:
         """Redis confirmed the room's channel: every event published from now on reaches this instance."""
@@ -370,6 +394,8 @@ class LocalRoom:
         """After a repair: deliver what history had and what waited, in seq order; gaps that remain are loss."""
         items = sorted([*self.buffer, *extra], key=lambda item: item.seq)
         self.buffer, self.holding = [], False
+        if self.delivered is None and not self.members:
+            return  # nobody to deliver to; the next join starts from its own `seq`
         if self.delivered is None:
             self.delivered = 0
         for item in items:
@@ -433,14 +459,15 @@ class LocalRoom:
 
     def welcome_seq_alone(self) -> int:
         """The welcome's `seq` of a join while Redis is lost: what was delivered here (all this instance knows)."""
-        if self.delivered is None:
-            self.delivered = self.shared
+        if self.delivered is None:  # the last outage seq given here, if any (the room was left meanwhile)
+            self.delivered = self.shared if self.outage_next is None else self.outage_next - 1
             self.release(())
         return self.delivered
 
     def deliver_alone(self, event: RoomEvent) -> None:
         """An event with an outage `seq`, to this instance's members only."""
-        self.delivered = event.seq
+        if self.members:
+            self.delivered = event.seq
         self._to_members(event)
 
     def lifted(self, counter: int) -> None:

@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from redis import exceptions as redis_errors
+from redis.exceptions import NoScriptError
+
 from roomwire.reference.rooms.redis import scripts
-from roomwire.reference.rooms.redis.config import RedisOptions
+from roomwire.reference.rooms.redis.config import HistoryBounds, RedisOptions
 from roomwire.reference.rooms.redis.link import Link
 from roomwire.reference.rooms.redis.scripts import BLOCK, Keys
 from roomwire.reference.rooms.redis.state import Instance
@@ -22,8 +25,8 @@ if TYPE_CHECKING:
 
 #: The scripts of scripts.py, by the name `_run` knows them by.
 _SCRIPTS = {name.lower(): getattr(scripts, name) for name in (
-    "PUBLISH", "JOIN", "LEAVE_IF_PRESENT", "REAP_ROOM", "STORE_NICKNAMES", "JUMP", "START", "HEARTBEAT", "CLAIM",
-    "BUDGET",
+    "PUBLISH", "JOIN", "LEAVE_IF_PRESENT", "REAP_ROOM", "FORGET_ROOM", "STORE_NICKNAMES", "JUMP", "START",
+    "HEARTBEAT", "CLAIM", "BUDGET",
 )}  # fmt: skip
 
 
@@ -35,14 +38,14 @@ class Store:
         options: RedisOptions,
         instance: Instance,
         *,
-        history: int,
+        bounds: HistoryBounds,
         on_message: Callable[[bytes, bytes], None],
         on_lost: Callable[[BaseException], None],
     ) -> None:
         self.options = options
         self.keys = Keys(options.prefix)
         self.instance = instance
-        self.history = history
+        self.bounds = bounds
         self.link: Link | None = None
         self._on_message = on_message
         self._on_lost = on_lost
@@ -83,9 +86,12 @@ class Store:
         """One Lua script of scripts.py (EVALSHA; loaded again after a Redis restart)."""
         return await self._scripts[script](keys=keys, args=args)
 
-    @property
-    def _ttl_ms(self) -> int:
-        return self.options.room_ttl_s * 1000
+    def _room_args(self, room: str) -> list[str | int]:
+        """The first ARGV of every room script (scripts._ROOM): where it is, and the bounds of its history."""
+        bounds, ttl_s = self.bounds, self.options.room_ttl_s
+        ttl_ms = int((bounds.empty_ttl_s if ttl_s is None else ttl_s) * 1000)
+        return [self.keys.prefix, room, self.keys.channel(room), bounds.events, bounds.total_bytes, ttl_ms,
+                bounds.empty_rooms]  # fmt: skip
 
     @property
     def _lease_ms(self) -> int:
@@ -105,25 +111,43 @@ class Store:
         await self.link.unsubscribe_idle(lambda: [self.keys.channel(room) for room in pick()])
 
     async def join_room(
-        self, room: str, member: str, nickname: str, fragment: str, *, capacity: int, history: bool, announce: bool
+        self, room: str, member: str, nickname: str, fragment: bytes, *, capacity: int, history: bool, announce: bool
     ) -> Any:
         """The JOIN script: register the member and publish its join (`announce`: to the history too)."""
         keys = [*self.keys.room_keys(room), self.keys.instance_rooms(self.instance.me)]
-        args = (member, nickname, capacity, int(history), room, self.keys.channel(room), self.history, fragment)
-        return await self._run("join", keys, *args, int(announce), self._ttl_ms)
+        args = (member, nickname, capacity, int(history), fragment, int(announce))
+        return await self._run("join", keys, *self._room_args(room), *args)
 
-    async def publish_event(self, room: str, fragment: str, *, presence: bool) -> bytes:
-        """The PUBLISH script: next `seq`, history and PUBLISH in one step."""
-        keys, channel = self.keys.room_keys(room), self.keys.channel(room)
-        message = await self._run("publish", keys, channel, self.history, fragment, int(presence), 1, self._ttl_ms)
-        assert isinstance(message, bytes)
-        return message
+    async def publish_many(
+        self, batches: Sequence[tuple[str, Sequence[bytes]]]
+    ) -> list[tuple[int, int] | redis_errors.ResponseError]:
+        """The PUBLISH script once per (room, fragments), all in one pipeline (one write, one read): for each, the
+        first `seq` it took and its `ts`, or the error Redis answered (an `OutOfMemoryError`, say). A room may
+        appear more than once; Redis runs them in this order. Raises one of `link.LOST` when the link fails."""
+        if not self.reachable:  # lost, or recovering: the batch goes the outage path, in order
+            raise redis_errors.ConnectionError("the Redis link is closed")
+        script = self._scripts["publish"]
+        replies = await self._publish_pipeline(script.sha, batches)
+        again = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if again:  # Redis restarted (or flushed its scripts): load it, run the ones that did not run, in order
+            script.sha = await self._client.script_load(script.script)
+            retried = await self._publish_pipeline(script.sha, [batches[i] for i in again])
+            for i, reply in zip(again, retried, strict=True):
+                replies[i] = reply
+        return [reply if isinstance(reply, redis_errors.ResponseError) else (int(reply[0]), int(reply[1]))
+                for reply in replies]  # fmt: skip
 
-    async def leave_room(self, room: str, member: str, fragment: str, *, store: bool) -> bytes | None:
+    async def _publish_pipeline(self, sha: str, batches: Sequence[tuple[str, Sequence[bytes]]]) -> list[Any]:
+        pipe = self._client.pipeline(transaction=False)
+        for room, fragments in batches:
+            keys = self.keys.room_keys(room)
+            pipe.evalsha(sha, len(keys), *keys, *self._room_args(room), *fragments)
+        return list(await pipe.execute(raise_on_error=False))
+
+    async def leave_room(self, room: str, member: str, fragment: bytes, *, store: bool) -> bytes | None:
         """The LEAVE_IF_PRESENT script: the leave's message, or None when someone else removed the member."""
-        keys, channel = self.keys.room_keys(room), self.keys.channel(room)
-        args = (channel, self.history, member, fragment, int(store), self._ttl_ms)
-        message = await self._run("leave_if_present", keys, *args)
+        args = (*self._room_args(room), member, fragment, int(store))
+        message = await self._run("leave_if_present", self.keys.room_keys(room), *args)
         return message if isinstance(message, bytes) else None
 
     async def forget_member(self, room: str, member: str) -> None:
@@ -135,10 +159,16 @@ class Store:
         args = [room]
         for member, nickname, only_present in entries:
             args += [member, nickname, "1" if only_present else "0"]
-        keys = [self.keys.members(room), self.keys.instance_rooms(self.instance.me)]
+        keys = [self.keys.members(room), self.keys.instance_rooms(self.instance.me), self.keys.bounds[0]]
         return [raw.decode() for raw in await self._run("store_nicknames", keys, *args)]
 
-    async def publish_rename(self, room: str, message: str) -> None:
+    async def forget_rooms(self, rooms: Iterable[str]) -> None:
+        """The FORGET_ROOM script per room this instance has no member in any more: a reaper need not visit it."""
+        me = self.instance.me
+        for room in rooms:
+            await self._run("forget_room", [self.keys.members(room), self.keys.instance_rooms(me)], room, me)
+
+    async def publish_rename(self, room: str, message: bytes) -> None:
         await self._client.publish(self.keys.channel(room), message)
 
     async def history_of(self, room: str) -> list[bytes]:
@@ -181,8 +211,7 @@ class Store:
 
     async def reap_room(self, room: str, instance: str, reason: str) -> int:
         """The REAP_ROOM script: announce every member of `instance` in `room` as left; how many."""
-        keys, channel = self.keys.room_keys(room), self.keys.channel(room)
-        return int(await self._run("reap_room", keys, channel, self.history, instance, reason, self._ttl_ms))
+        return int(await self._run("reap_room", self.keys.room_keys(room), *self._room_args(room), instance, reason))
 
     async def reaped(self, instance: str) -> None:
         """The dead instance's members are announced: its claim and its room set go."""
