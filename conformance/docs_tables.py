@@ -46,7 +46,7 @@ def checks_table(registry: Registry = REGISTRY) -> str:
         also = [f"also `{c.name}`" for c in registry.checks.values() if rid in c.requirement_ids[1:]]
         cells = own + also or [f"not covered: {NOT_COVERED.get(rid, 'no check').split(':', 1)[0]}"]
         proof = proofs[rid]
-        proven = ", ".join(f"`{v}`" for v in proof.variants) if proof.variants else (proof.note or "none")
+        proven = proof.names("`") or "none"
         rows.append(f"| {rid} | {req.level.value} | {'; '.join(cells)} | {proven} |")
     return "\n".join(rows)
 
