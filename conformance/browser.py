@@ -471,7 +471,8 @@ class _SocketDriver:
             return
         steps.append("not the reference page: chatting over a WebSocket opened inside it")
         try:
-            chat = {"type": "user_msg", "nickname": self.options.nickname, "content": "leak scan: hello room"}
+            chat: dict[str, object] = {"type": "user_msg", "content": "leak scan: hello room"}
+            chat["nickname"] = self.options.nickname  # the seed protocol's; roomwire/1 ignores it (IDENT-002)
             await self._exchange([chat])
             steps.append("sent a chat message")
             await self._ask("leak scan: say hello in one short sentence")

@@ -1,9 +1,10 @@
-"""`--bundled seed-fixed --profile seed` with its page in chromium: the seed's design, fixed, holds all nine items,
-and its page with the seed's defect put back (`page_inserts_html`) fails exactly CLIENT-004.
+"""`--bundled seed-fixed --profile seed` with its page in chromium: the seed's design, fixed, holds all nine items, and
+its page with the seed's defect put back (`page_inserts_html`) fails exactly CLIENT-004.
 
-Two suite runs in all, each shared by the assertions about it (whole-suite runs are the suite's most expensive
-tests): the whole suite on `seed-fixed` (its page used by default, as the bundled reference's is), and the page
-checks alone on the page defect. The non-browser side is tests/conformance/test_seed_profile.py.
+Two suite runs in all (and one scan of a page without the ids), each shared by the assertions about it (whole-suite runs
+are the suite's most expensive tests): the whole suite on `seed-fixed` (its page used by default, as the bundled
+reference's is), and the page checks alone on the page defect. The non-browser side is
+tests/conformance/test_seed_profile.py.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import asyncio
 
 import pytest
 
+from roomwire.conformance.browser import scan_page_for_secret
+from roomwire.conformance.bundled import bundled_target
 from roomwire.conformance.checklist import ItemStatus, checklist
 from roomwire.conformance.outcomes import Status
 from roomwire.conformance.profiles import SEED, profile
@@ -19,8 +22,9 @@ from roomwire.conformance.registry import NOT_COVERED
 from roomwire.conformance.runner import RunResult
 from roomwire.conformance.suite import OWN_PAGE, SuiteConfig, run_suite
 from roomwire.targets.seed_fixed import DEFECTS, judged_in_browser
+from tests.conformance.test_seed_profile import explain, statuses
 
-from .conftest import require_chromium
+from .conftest import html_site, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,14 +37,6 @@ AI_BUDGET_RPM = 120
 def run(variant: str, only: tuple[str, ...] = (), browser: str | None = None) -> RunResult:
     config = SuiteConfig(variant=variant, only=only, profile=SEED, ai_budget_rpm=AI_BUDGET_RPM, browser=browser)
     return asyncio.run(run_suite(config))
-
-
-def statuses(result: RunResult, status: Status) -> set[str]:
-    return {rid for rid, r in result.results.items() if r.status is status}
-
-
-def explain(result: RunResult, ids: set[str]) -> str:
-    return "; ".join(f"{rid}: {result.results[rid].detail[:300]}" for rid in sorted(ids))
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +79,17 @@ def test_the_seed_page_defect_fails_exactly_its_requirement(defect: str) -> None
     assert not errors, explain(result, errors)
     assert failed == fails, f"unexpected: {explain(result, failed - fails)}; missing: {sorted(fails - failed)}"
     assert statuses(result, Status.PASS) == {*PAGE, "SEC-005"} - fails, explain(result, set(result.results))
+
+
+@pytest.mark.timeout(120)
+async def test_a_page_without_the_ids_is_used_over_the_seed_protocol() -> None:
+    """Any other page is used through a socket opened inside it: without a welcome to wait for, it sends once the
+    socket is open, with the nickname in its user_msg (a roomwire/1 wait would time out)."""
+    require_chromium()
+    async with bundled_target("seed-fixed") as bundle:
+        with html_site("<!doctype html><title>not a chat page</title>") as page_url:
+            result = await scan_page_for_secret(
+                page_url, bundle.canary, chat_url=bundle.url, double_url=bundle.double_url, welcome=False
+            )
+    assert result.steps[2:4] == ("sent a chat message", "asked the AI and saw the answer end"), result.notes
+    assert not result.findings and not [n for n in result.notes if "did not finish" in n], result.notes
