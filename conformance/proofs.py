@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from roomwire.conformance.profiles import SEED
+from roomwire.conformance.profiles import SEED_ONLY
 from roomwire.conformance.registry import NOT_COVERED, REGISTRY, Need, Registry
 
 #: Checkable requirements no bundled target can fail, and why.
@@ -87,7 +87,7 @@ def unproven(registry: Registry = REGISTRY) -> list[str]:
     """Checkable requirements without a bundled target that fails them, and requirements with a seed-form check
     (one that runs under `--profile seed` only) without a `seed-fixed:DEFECT` that fails it (a test keeps this
     empty)."""
-    seed_forms = {c.requirement_id for c in registry.checks.values() if c.profiles == frozenset({SEED})}
+    seed_forms = {c.requirement_id for c in registry.checks.values() if c.profiles == frozenset(SEED_ONLY)}
     return [
         p.requirement_id
         for p in proof_matrix(registry)
