@@ -52,11 +52,17 @@ def checks_table(registry: Registry = REGISTRY) -> str:
 
 
 def variants_table() -> str:
-    """One row per broken target: its defect and the requirements it must fail."""
+    """One row per broken target: its defect and the requirements it must fail (`seed-fixed:*`: under the seed
+    profile)."""
     from roomwire.targets.broken import VARIANTS
+    from roomwire.targets.seed_fixed import BUNDLED_NAME, DEFECTS
 
     rows = ["| variant | defect | must fail |", "|---|---|---|"]
     rows += [f"| `{v.name}` | {v.defect} | {', '.join(sorted(v.fails))} |" for v in VARIANTS.values()]
+    rows += [
+        f"| `{BUNDLED_NAME}:{name}` | {defect} | {', '.join(sorted(fails.split()))} (--profile seed) |"
+        for name, (defect, fails) in DEFECTS.items()
+    ]
     return "\n".join(rows)
 
 
