@@ -46,7 +46,8 @@ LISTENING_PREFIX = "seed_fixed listening on "
 NEUTRAL_NAME = "누군가"
 #: Frames one member may have waiting; past it the member does not read and is closed (the seed's 6th defect).
 SEND_QUEUE_FRAMES = 512
-#: An answer whose upstream sends nothing for this long is ended with a notice (no client spins forever).
+#: An answer whose upstream sends nothing for this long is ended with a notice (no client spins forever);
+#: `--ai-silence-s` (the bundled target: the reference's bundled ai_timeout_s, so the suite's stall waits are short).
 AI_SILENCE_S = 30.0
 BAD_FRAME_TEXT = "잘못된 메시지 형식입니다."
 AI_ERROR_TEXT = "AI 응답 중 오류가 발생했습니다. 잠시 후 다시 시도해 주세요."
@@ -186,13 +187,13 @@ async def _close(ws: WebSocket) -> None:
         await asyncio.wait_for(ws.close(code=1013), 5.0)
 
 
-def create_app(settings: Settings, defect: str | None = None) -> FastAPI:
+def create_app(settings: Settings, defect: str | None = None, silence_s: float = AI_SILENCE_S) -> FastAPI:
     """The app: the seed's route at /api/v1/ws/chat/{room_id}, fixed (see the module docstring)."""
     register_secret(settings.GEMINI_API_KEY)  # masked in answers (and in any log record of this process)
     gemini = genai.Client(api_key=settings.GEMINI_API_KEY)
     manager = ConnectionManager(defect)
     router = APIRouter()
-    chat = Chat(settings, gemini, manager)
+    chat = Chat(settings, gemini, manager, silence_s)
 
     @router.websocket("/ws/chat/{room_id}")
     async def chat_ws(ws: WebSocket, room_id: str) -> None:
@@ -227,6 +228,7 @@ class Chat:
     settings: Settings
     gemini: genai.Client
     manager: ConnectionManager
+    silence_s: float = AI_SILENCE_S
 
     async def handle(self, room_id: str, member: Member, text: str) -> None:
         defect = self.manager.defect
@@ -301,12 +303,12 @@ class Chat:
                     temperature=0.8,
                 ),
             ),
-            AI_SILENCE_S,
+            self.silence_s,
         )
         chunks = aiter(stream)
         while True:
             try:
-                chunk = await asyncio.wait_for(anext(chunks), AI_SILENCE_S)
+                chunk = await asyncio.wait_for(anext(chunks), self.silence_s)
             except StopAsyncIteration:
                 return
             if chunk.text:
@@ -319,13 +321,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--defect", choices=sorted(DEFECTS), help="put one defect back (a broken target)")
+        parser.add_argument(
+            "--ai-silence-s", type=float, default=AI_SILENCE_S, help="end an answer whose upstream is silent this long"
+        )
 
     return serve(
         argv,
         prog="python -m roomwire.targets.seed_fixed",
         description=__doc__.split("\n")[0],
         prefix=LISTENING_PREFIX,
-        build=lambda args: create_app(Settings.from_env(os.environ), args.defect),
+        build=lambda args: create_app(Settings.from_env(os.environ), args.defect, args.ai_silence_s),
         arguments=arguments,
     )
 
