@@ -107,6 +107,7 @@ class ScanOptions:
     nickname: str = "leak-scan"
     timeout_s: float = 20.0
     executable: str | None = None
+    welcome: bool = True  # the protocol has a welcome (roomwire.conformance.profiles.Profile.welcome)
 
 
 async def scan_page_for_secret(
@@ -119,6 +120,7 @@ async def scan_page_for_secret(
     nickname: str = "leak-scan",
     timeout_s: float = 20.0,
     executable: str | None = None,
+    welcome: bool = True,
 ) -> BrowserScanResult:
     """Load `page_url`, use it, provoke upstream errors, and report every place `secret` shows up in the browser.
 
@@ -132,6 +134,8 @@ async def scan_page_for_secret(
         nickname: the nickname to join with.
         timeout_s: the longest wait for any one step.
         executable: chromium to use (default: `chromium` on PATH).
+        welcome: the target's protocol has a welcome; without one (`--profile seed`) the in-page socket of a page
+            that is not driven through its UI sends once it is open, and its chat messages carry the nickname.
 
     Raises:
         UsageError: the secret is too short to search for, or a URL is not http(s)/ws(s).
@@ -149,6 +153,7 @@ async def scan_page_for_secret(
         nickname=nickname,
         timeout_s=timeout_s,
         executable=executable,
+        welcome=welcome,
     )
     resolve_chromium(executable)  # before Playwright starts: a missing browser is a clear HarnessError
     async with async_playwright() as playwright:
@@ -403,7 +408,8 @@ class _UiDriver:
             return
         nickname = self.markup["another member's nickname"]
         url = _with_nickname(self.sockets.urls[0], nickname)
-        outcome = await self.page.evaluate(MEMBER_JS, [url, self.markup["another member's message"], self.timeout_ms])
+        message = self.markup["another member's message"]
+        outcome = await self.page.evaluate(MEMBER_JS, [url, message, self.timeout_ms, nickname])
         if outcome != "ok":
             self.page_notes.append(f"the second member (a socket opened inside the page) did not finish: {outcome}")
             return
@@ -465,7 +471,9 @@ class _SocketDriver:
             return
         steps.append("not the reference page: chatting over a WebSocket opened inside it")
         try:
-            await self._exchange([{"type": "user_msg", "content": "leak scan: hello room"}])
+            chat: dict[str, object] = {"type": "user_msg", "content": "leak scan: hello room"}
+            chat["nickname"] = self.options.nickname  # the seed protocol's; roomwire/1 ignores it (IDENT-002)
+            await self._exchange([chat])
             steps.append("sent a chat message")
             await self._ask("leak scan: say hello in one short sentence")
             steps.append("asked the AI and saw the answer end")
@@ -477,7 +485,8 @@ class _SocketDriver:
         await self._exchange([{"type": "ai_msg", "id": "leak-scan", "content": question, "history": []}])
 
     async def _exchange(self, frames: list[dict[str, object]]) -> None:
-        outcome = await self.page.evaluate(_IN_PAGE_EXCHANGE, [self.url, frames, self.options.timeout_s * 1000])
+        args = [self.url, frames, self.options.timeout_s * 1000, self.options.welcome]
+        outcome = await self.page.evaluate(_IN_PAGE_EXCHANGE, args)
         if outcome != "ok":
             raise _ExchangeFailed(f"the in-page WebSocket exchange did not finish: {outcome}")
 
@@ -486,10 +495,10 @@ class _ExchangeFailed(Exception):
     """The in-page socket could not complete an exchange (noted in the result, not raised to the caller)."""
 
 
-#: Opens the chat socket inside the page, waits for the welcome, sends the frames (an ai_msg waits for its
-#: ai_done), closes. Resolves to "ok" or to why not; it never rejects.
+#: Opens the chat socket inside the page, waits for the welcome (without one: for the open), sends the frames (an
+#: ai_msg waits for its ai_done), closes. Resolves to "ok" or to why not; it never rejects.
 _IN_PAGE_EXCHANGE = """
-([url, frames, timeoutMs]) => new Promise((resolve) => {
+([url, frames, timeoutMs, welcome]) => new Promise((resolve) => {
   let ws;
   try { ws = new WebSocket(url); } catch (error) { resolve('could not open: ' + error); return; }
   const queue = frames.slice();
@@ -502,6 +511,7 @@ _IN_PAGE_EXCHANGE = """
     ws.send(JSON.stringify(frame));
     if (frame.type === 'ai_msg') waitingForDone = true; else setTimeout(next, 200);
   };
+  if (!welcome) ws.onopen = next;
   ws.onmessage = (event) => {
     let frame;
     try { frame = JSON.parse(event.data); } catch (e) { return; }

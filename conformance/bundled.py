@@ -134,6 +134,7 @@ def target_command(variant: str | None, double_url: str, port: int) -> list[str]
     if is_seed_fixed(variant):  # `seed-fixed`, or `seed-fixed:DEFECT` (one defect put back)
         _, _, defect = (variant or "").partition(":")
         command = [sys.executable, "-m", "roomwire.targets.seed_fixed", "--port", str(port), "--log-level", "warning"]
+        command += ["--ai-silence-s", BUNDLED_SETTINGS["ROOMWIRE_AI_TIMEOUT_S"]]  # a stalled answer ends as fast
         return command + (["--defect", defect] if defect else [])
     name = variant or "reference"
     return [sys.executable, "-m", "roomwire.targets.broken", name, "--port", str(port), "--gemini-base-url", double_url]

@@ -32,8 +32,9 @@ them. Without URL the suite starts the bundled reference server and Gemini doubl
 shows (SEC-003, SEC-005), and a page with the reference page's element ids is judged on CLIENT-001/002/004/005.
 A bare --browser (after the URLs) loads the page the target serves at / (the bundled reference's own page).
 Chromium: `chromium` on PATH, or $ROOMWIRE_CHROMIUM; without it the browser checks are ERROR (exit 3).
-Without URL the bundled reference's page is used by default when chromium and Playwright are installed
-(--no-browser: not); when they are not, those checks are SKIP and the report says how to get them.
+Without URL the bundled reference's page (and --bundled seed-fixed's) is used by default when chromium and
+Playwright are installed (--no-browser: not); when they are not, those checks are SKIP and the report says how
+to get them.
 
 Exit codes: 0 every selected MUST passed; 1 a requirement failed (a SHOULD only with --strict);
 2 usage error; 3 the harness could not run (target unreachable, harness error). Docs: docs/conformance.md.

@@ -46,17 +46,23 @@ def checks_table(registry: Registry = REGISTRY) -> str:
         also = [f"also `{c.name}`" for c in registry.checks.values() if rid in c.requirement_ids[1:]]
         cells = own + also or [f"not covered: {NOT_COVERED.get(rid, 'no check').split(':', 1)[0]}"]
         proof = proofs[rid]
-        proven = ", ".join(f"`{v}`" for v in proof.variants) if proof.variants else (proof.note or "none")
+        proven = proof.names("`") or "none"
         rows.append(f"| {rid} | {req.level.value} | {'; '.join(cells)} | {proven} |")
     return "\n".join(rows)
 
 
 def variants_table() -> str:
-    """One row per broken target: its defect and the requirements it must fail."""
+    """One row per broken target: its defect and the requirements it must fail (`seed-fixed:*`: under the seed
+    profile)."""
     from roomwire.targets.broken import VARIANTS
+    from roomwire.targets.seed_fixed import BUNDLED_NAME, DEFECTS
 
     rows = ["| variant | defect | must fail |", "|---|---|---|"]
     rows += [f"| `{v.name}` | {v.defect} | {', '.join(sorted(v.fails))} |" for v in VARIANTS.values()]
+    rows += [
+        f"| `{BUNDLED_NAME}:{name}` | {defect} | {', '.join(sorted(fails.split()))} (--profile seed) |"
+        for name, (defect, fails) in DEFECTS.items()
+    ]
     return "\n".join(rows)
 
 

@@ -104,9 +104,10 @@ RECORDER_JS = """
 MISSING_IDS_JS = "(ids) => ids.filter((id) => document.getElementById(id) === null)"
 
 #: Another member, from a socket opened inside the page: joins with `url` (its nickname in the query), sends one
-#: chat message, waits for its broadcast, leaves. Resolves to "ok" or why not; never rejects.
+#: chat message (its nickname in the frame too: the seed protocol's, roomwire/1 ignores it), waits for its
+#: broadcast, leaves; without a welcome it sends 1.5 s after the open. Resolves to "ok" or why not; never rejects.
 MEMBER_JS = """
-([url, content, timeoutMs]) => new Promise((resolve) => {
+([url, content, timeoutMs, nickname]) => new Promise((resolve) => {
   let ws;
   try { ws = new WebSocket(url); } catch (error) { resolve('could not open: ' + error); return; }
   let sent = false;
@@ -120,7 +121,7 @@ MEMBER_JS = """
   const send = () => {
     if (sent) return;
     sent = true;
-    ws.send(JSON.stringify({ type: 'user_msg', content: content, id: 'rw-probe' }));
+    ws.send(JSON.stringify({ type: 'user_msg', nickname: nickname, content: content, id: 'rw-probe' }));
   };
   ws.onopen = () => { fallback = setTimeout(send, 1500); };
   ws.onmessage = (event) => {
@@ -275,7 +276,7 @@ class NoticeSeen:
     line: str | None  # the log line that showed it, as it was when it appeared
 
     def label(self) -> str:
-        return f"{self.event}{'/' + self.code if self.code else ''}"
+        return f"{self.event or 'system'}{'/' + self.code if self.code else ''}"  # the seed's have no event
 
     def to_json(self) -> dict[str, object]:
         return {

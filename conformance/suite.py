@@ -32,6 +32,8 @@ Restart = Callable[[], Awaitable[None]]
 
 #: `--browser` without a value: the page the target itself serves at `/`.
 OWN_PAGE = "/"
+#: The bundled targets that serve their own chat page at `/`, used by default (`--bundled`; None: the reference).
+OWN_PAGE_TARGETS = (None, "reference", "seed-fixed")
 
 
 def check_browser_page(value: str) -> None:
@@ -186,14 +188,15 @@ def browser_page(config: SuiteConfig) -> tuple[str | None, str | None]:
     """The page the browser checks use, and, when a run that would use one by default cannot, why not.
 
     `--browser` is always obeyed (chromium missing is then an ERROR). Without it, a run of the bundled reference
-    (no URL, no broken variant) uses its own page when Playwright and chromium are here (a newcomer's first run
+    or the fixed seed (`--bundled seed-fixed`: both serve their own page at `/`; no URL, no broken variant) uses
+    that page when Playwright and chromium are here (a newcomer's first run
     has no SKIP a flag would have turned into a verdict; `--no-browser` turns that off), and otherwise its
     CLIENT-* and browser-side key checks are SKIP saying how to get them, never ERROR. A URL target needs
     `--browser`: only its owner knows where its page is.
     """
     if config.browser is not None:
         return config.browser, None
-    if config.urls or config.variant not in (None, "reference") or not config.default_browser:
+    if config.urls or config.variant not in OWN_PAGE_TARGETS or not config.default_browser:
         return None, None
     from roomwire.conformance.chromium import unavailable
 

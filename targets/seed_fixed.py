@@ -12,7 +12,9 @@ roomwire.targets.seed_fastapi (the seed's five types: `user_msg`, `ai_msg` in; `
 4. a frame that is not JSON, has no `type`, or misses a field gets a `system` notice and changes nothing else;
 5. the log names an error's type, never its text (which can echo the key); answers are scrubbed of the key;
 6. each member has a bounded send queue drained by its own writer: one that stops reading is closed when its queue
-   fills and announced as left, and never stalls its room.
+   fills and announced as left, and never stalls its room;
+7. the seed's page (served at `/`, seed_page.html: its own `ws.onmessage`) inserts wire text as text, never HTML,
+   starts a new AI bubble per question, keeps the answers in its history and reconnects after a drop.
 
 The AI answer is still awaited in the read loop, as the seed does (roomwire/1's AI-005 is not part of the seed
 protocol). `--defect NAME` serves it with one defect put back (`DEFECTS`): the broken targets that prove the seed
@@ -29,9 +31,11 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, WebSocket
+from fastapi.responses import HTMLResponse
 from google import genai
 from google.genai import errors, types
 
@@ -42,11 +46,18 @@ LISTENING_PREFIX = "seed_fixed listening on "
 NEUTRAL_NAME = "누군가"
 #: Frames one member may have waiting; past it the member does not read and is closed (the seed's 6th defect).
 SEND_QUEUE_FRAMES = 512
-#: An answer whose upstream sends nothing for this long is ended with a notice (no client spins forever).
+#: An answer whose upstream sends nothing for this long is ended with a notice (no client spins forever);
+#: `--ai-silence-s` (the bundled target: the reference's bundled ai_timeout_s, so the suite's stall waits are short).
 AI_SILENCE_S = 30.0
 BAD_FRAME_TEXT = "잘못된 메시지 형식입니다."
 AI_ERROR_TEXT = "AI 응답 중 오류가 발생했습니다. 잠시 후 다시 시도해 주세요."
 AI_RATE_LIMITED_TEXT = "AI 사용량이 많습니다. 잠시 후 다시 시도해 주세요."
+#: The page's headers: not judged under the seed profile (SEC-009 is roomwire/1's), sent because they cost nothing.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "frame-ancestors 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 log = logging.getLogger("roomwire.targets.seed_fixed")
 
 #: Defects to put back: name -> (what is wrong, the seed-profile requirements it must fail and no other).
@@ -68,13 +79,35 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "extra_frame_type": ("sends an `ai_start` frame, a type the seed protocol lacks, before each answer", "FRAME-001"),
     "escapes_content": ("HTML-escapes the content it broadcasts", "CHAT-002"),
     "broadcasts_twice": ("sends every user_msg to each member twice", "CHAT-004"),
+    # judged in the browser only (`--browser`): tests/browser/test_seed_page.py
+    "page_inserts_html": (
+        "its page inserts a chat message's content as HTML, as the seed's addMessage may",
+        "CLIENT-004",
+    ),
 }
+#: The page defect's edit of seed_page.html (one line of its addMessage).
+PAGE_DEFECT_EDIT = ("text.textContent = msg.content;", "text.innerHTML = msg.content;")
 #: The bundled name of the fixed seed; `seed-fixed:NAME` serves it with defect NAME put back.
 BUNDLED_NAME = "seed-fixed"
 
 
 def bundled_names() -> list[str]:
     return [BUNDLED_NAME, *(f"{BUNDLED_NAME}:{name}" for name in DEFECTS)]
+
+
+def judged_in_browser(defect: str) -> bool:
+    """A defect of the page: only a run with `--browser` can fail it."""
+    return all(rid.startswith("CLIENT-") for rid in DEFECTS[defect][1].split())
+
+
+def page_html(defect: str | None = None) -> str:
+    """The chat page served at `/` (with `page_inserts_html`, its defect put back)."""
+    html = resources.files("roomwire.targets").joinpath("seed_page.html").read_text(encoding="utf-8")
+    if defect == "page_inserts_html":
+        old, new = PAGE_DEFECT_EDIT
+        assert html.count(old) == 1, "seed_page.html's addMessage changed: update PAGE_DEFECT_EDIT"
+        html = html.replace(old, new)
+    return html
 
 
 @dataclass
@@ -154,13 +187,13 @@ async def _close(ws: WebSocket) -> None:
         await asyncio.wait_for(ws.close(code=1013), 5.0)
 
 
-def create_app(settings: Settings, defect: str | None = None) -> FastAPI:
+def create_app(settings: Settings, defect: str | None = None, silence_s: float = AI_SILENCE_S) -> FastAPI:
     """The app: the seed's route at /api/v1/ws/chat/{room_id}, fixed (see the module docstring)."""
     register_secret(settings.GEMINI_API_KEY)  # masked in answers (and in any log record of this process)
     gemini = genai.Client(api_key=settings.GEMINI_API_KEY)
     manager = ConnectionManager(defect)
     router = APIRouter()
-    chat = Chat(settings, gemini, manager)
+    chat = Chat(settings, gemini, manager, silence_s)
 
     @router.websocket("/ws/chat/{room_id}")
     async def chat_ws(ws: WebSocket, room_id: str) -> None:
@@ -179,6 +212,12 @@ def create_app(settings: Settings, defect: str | None = None) -> FastAPI:
 
     app = FastAPI()
     app.include_router(router, prefix="/api/v1")
+    page = page_html(defect)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def chat_page() -> HTMLResponse:
+        return HTMLResponse(page, headers=PAGE_HEADERS)
+
     return app
 
 
@@ -189,6 +228,7 @@ class Chat:
     settings: Settings
     gemini: genai.Client
     manager: ConnectionManager
+    silence_s: float = AI_SILENCE_S
 
     async def handle(self, room_id: str, member: Member, text: str) -> None:
         defect = self.manager.defect
@@ -263,12 +303,12 @@ class Chat:
                     temperature=0.8,
                 ),
             ),
-            AI_SILENCE_S,
+            self.silence_s,
         )
         chunks = aiter(stream)
         while True:
             try:
-                chunk = await asyncio.wait_for(anext(chunks), AI_SILENCE_S)
+                chunk = await asyncio.wait_for(anext(chunks), self.silence_s)
             except StopAsyncIteration:
                 return
             if chunk.text:
@@ -281,13 +321,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--defect", choices=sorted(DEFECTS), help="put one defect back (a broken target)")
+        parser.add_argument(
+            "--ai-silence-s", type=float, default=AI_SILENCE_S, help="end an answer whose upstream is silent this long"
+        )
 
     return serve(
         argv,
         prog="python -m roomwire.targets.seed_fixed",
         description=__doc__.split("\n")[0],
         prefix=LISTENING_PREFIX,
-        build=lambda args: create_app(Settings.from_env(os.environ), args.defect),
+        build=lambda args: create_app(Settings.from_env(os.environ), args.defect, args.ai_silence_s),
         arguments=arguments,
     )
 

@@ -30,6 +30,7 @@ from roomwire.conformance.page_behaviour import (
     judge_typing,
     judge_wait,
 )
+from roomwire.conformance.profiles import ROOMWIRE_1_ONLY
 from roomwire.conformance.registry import Need, requirement
 from roomwire.conformance.shared import Exchange, shared
 from roomwire.conformance.target import PLACEHOLDER
@@ -72,6 +73,7 @@ async def _scan(ctx: CheckContext) -> BrowserScanResult:
         double_url=upstream.base_url if upstream is not None else None,
         room=ctx.room(),
         timeout_s=ctx.timeouts.ai,
+        welcome=ctx.profile.welcome,
     )
 
 
@@ -118,7 +120,10 @@ async def the_page_shows_every_system_notice(ctx: CheckContext) -> None:
     judge(ctx, judge_notices(scan.page), scan)
 
 
-@requirement("CLIENT-002", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER, shares=[SCAN])
+#: The seed protocol has no `retry_after` (SPEC.md §17: CLIENT-002's seed form is the first half only).
+@requirement(
+    "CLIENT-002", needs=[Need.BROWSER], exclusive=True, order=BROWSER_ORDER, shares=[SCAN], profiles=ROOMWIRE_1_ONLY
+)
 async def the_page_shows_the_retry_after_wait(ctx: CheckContext) -> None:
     """A notice with retry_after shows the wait in seconds beside its content."""
     scan = await scan_in_browser(ctx)
