@@ -10,8 +10,9 @@ Modules, one job each: `registry` (checks bound to requirement IDs), `checks/` (
 fault proxy), `session` and `preflight` (what a run knows), `upstream` (the Gemini double's control API),
 `runner` (verdicts), `report`/`report_files` (console, JSON, JUnit, HTML), `bundled` (the reference and the
 double started for a run without URL), `suite` (one call), `cli` (`roomwire check`), `plugin` (pytest),
-`browser`/`browser_evidence` (the key-leak scan of a chat page in chromium) and `page_behaviour` (what the page
-was seen to do, judged for CLIENT-*), used by `--browser`.
+`browser`/`browser_evidence` (the key-leak scan of a chat page in chromium), `page_drivers` (how the scan uses
+the page), `page_behaviour` (what the page was seen to do) and `page_verdicts` (CLIENT-* judged from it), used by
+`--browser`.
 The package imports nothing heavy itself, so `roomwire --help` stays fast.
 """
 
