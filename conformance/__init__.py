@@ -18,30 +18,26 @@ The package imports nothing heavy itself, so `roomwire --help` stays fast.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from roomwire.spec.exports import lazy_getattr
 
 if TYPE_CHECKING:
     from roomwire.conformance.registry import REGISTRY, Need, requirement
     from roomwire.conformance.runner import RunResult
     from roomwire.conformance.suite import SuiteConfig, run_suite
 
+#: Public name -> module (roomwire.spec.exports), loaded on first use.
 _EXPORTS = {
-    "REGISTRY": ("registry", "REGISTRY"),
-    "Need": ("registry", "Need"),
-    "requirement": ("registry", "requirement"),
-    "RunResult": ("runner", "RunResult"),
-    "SuiteConfig": ("suite", "SuiteConfig"),
-    "run_suite": ("suite", "run_suite"),
+    "REGISTRY": "registry",
+    "Need": "registry",
+    "requirement": "registry",
+    "RunResult": "runner",
+    "SuiteConfig": "suite",
+    "run_suite": "suite",
 }
 
 __all__ = ["REGISTRY", "Need", "RunResult", "SuiteConfig", "requirement", "run_suite"]
 
 
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attribute = _EXPORTS[name]
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())
