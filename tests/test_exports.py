@@ -15,7 +15,7 @@ from types import ModuleType
 import pytest
 
 from roomwire.spec.exports import lazy_getattr
-from tests.test_import_graph import ROOT, folders
+from tests.support.layout import ROOT, folders
 
 
 def lazy_packages() -> list[str]:

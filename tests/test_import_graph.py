@@ -8,34 +8,10 @@ package counts as an import of its `__init__`; an import of a module does not co
 from __future__ import annotations
 
 import ast
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def folders() -> dict[str, str]:
-    """setup.py's one folder mapping (it runs `setup()` only as __main__)."""
-    spec = importlib.util.spec_from_file_location("roomwire_setup", ROOT / "setup.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    mapping: dict[str, str] = module.FOLDERS
-    return mapping
-
-
-def modules() -> dict[str, Path]:
-    """Every module of ours by its import name."""
-    found: dict[str, Path] = {}
-    for folder, package in folders().items():
-        for path in (ROOT / folder).rglob("*.py"):
-            parts = path.relative_to(ROOT / folder).with_suffix("").parts
-            if "__pycache__" in parts:
-                continue
-            name = ".".join((package, *parts))
-            found[name.removesuffix(".__init__")] = path
-    return found
+from tests.support.layout import modules
 
 
 def imported(name: str, path: Path, known: set[str]) -> Iterator[str]:

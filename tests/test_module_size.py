@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.layout import ROOT
+
 LIMIT = 500
 
 #: Folders that are not the repository's own code: environments, caches, build output.

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
 
 from roomwire.cli import main
 from tests.conformance.toy import Toy, toy_in_thread
-
-
-def free_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = int(sock.getsockname()[1])
-    sock.close()
-    return port
+from tests.support.processes import free_port
 
 
 def test_list_prints_every_requirement_with_its_checks(capsys: pytest.CaptureFixture[str]) -> None:
