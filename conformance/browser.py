@@ -141,7 +141,8 @@ class _Collector:
         self.websockets = 0
         self.errors: list[str] = []
 
-    def check(self, text: str, place: Place, where: str, resource_type: str | None = None) -> None:
+    def scan(self, text: str, place: Place, where: str, resource_type: str | None = None) -> None:
+        """Search `text` for the key where the browser showed it, and count the place as searched."""
         self.searched[place] += 1
         self.findings += search(text, self.needles, place=place, where=where, resource_type=resource_type)
 
@@ -165,36 +166,36 @@ class _Collector:
     def _page(self, page: Page) -> None:
         page.on("websocket", self._websocket)
         page.on("console", self._console)
-        page.on("pageerror", lambda error: self.check(str(error), "console", f"uncaught error on {page.url}"))
+        page.on("pageerror", lambda error: self.scan(str(error), "console", f"uncaught error on {page.url}"))
 
     async def _request(self, request: Request) -> None:
         headers = await request.all_headers()
         text = "\n".join([request.url, *(f"{k}: {v}" for k, v in headers.items()), request.post_data or ""])
-        self.check(text, "request", f"{request.method} {request.url}")
+        self.scan(text, "request", f"{request.method} {request.url}")
 
     async def _response(self, response: Response) -> None:
         where = f"{response.status} {response.url}"
         headers = await response.all_headers()
-        self.check("\n".join(f"{k}: {v}" for k, v in headers.items()), "response_header", where)
+        self.scan("\n".join(f"{k}: {v}" for k, v in headers.items()), "response_header", where)
         if response.request.resource_type == "websocket" or 300 <= response.status < 400:
             return  # no body: an upgrade or a redirect
         body = (await response.body()).decode("utf-8", errors="replace")
         kind = response.request.resource_type
-        self.check(body, "script" if kind == "script" else "response_body", where, kind)
+        self.scan(body, "script" if kind == "script" else "response_body", where, kind)
 
     def _websocket(self, ws: WebSocket) -> None:
         self.websockets += 1
         number = self.websockets
-        self.check(ws.url, "ws_url", ws.url)
+        self.scan(ws.url, "ws_url", ws.url)
         ws.on("framesent", lambda payload: self._frame(payload, "ws_frame_sent", number, ws.url))
         ws.on("framereceived", lambda payload: self._frame(payload, "ws_frame_received", number, ws.url))
 
     def _frame(self, payload: str | bytes, place: Place, number: int, url: str) -> None:
         text = payload if isinstance(payload, str) else payload.decode("utf-8", errors="replace")
-        self.check(text, place, f"socket #{number} {url}, frame {self.searched[place] + 1}")
+        self.scan(text, place, f"socket #{number} {url}, frame {self.searched[place] + 1}")
 
     def _console(self, message: ConsoleMessage) -> None:
-        self.check(message.text, "console", f"console.{message.type} on {message.page.url if message.page else '?'}")
+        self.scan(message.text, "console", f"console.{message.type} on {message.page.url if message.page else '?'}")
 
 
 async def _scan(
@@ -249,7 +250,7 @@ async def _watch_handshakes(context: BrowserContext, page: Page, collector: _Col
         headers = event.get("response", {}).get("headers", {})
         text = "\n".join(f"{k}: {v}" for k, v in headers.items())
         url = urls.get(str(event.get("requestId")), "?")
-        collector.check(text, "response_header", f"WebSocket handshake {url}")
+        collector.scan(text, "response_header", f"WebSocket handshake {url}")
 
     cdp.on("Network.webSocketCreated", created)
     cdp.on("Network.webSocketHandshakeResponseReceived", handshake)
@@ -326,21 +327,21 @@ async def _snapshot(context: BrowserContext, page: Page, collector: _Collector) 
     for frame in page.frames:
         where = frame.url or "about:blank"
         try:
-            collector.check(await frame.content(), "dom", where)
+            collector.scan(await frame.content(), "dom", where)
             for place, name, value in await frame.evaluate(_HIDDEN_DOM):
-                collector.check(value, place, f"{where} {name}")
+                collector.scan(value, place, f"{where} {name}")
             for name, value in await frame.evaluate(_GLOBALS, [baseline, _MAX_GLOBALS_CHARS]):
-                collector.check(value, "global", f"{where} window.{name}")
+                collector.scan(value, "global", f"{where} window.{name}")
             storage = await frame.evaluate(_STORAGE)
         except PlaywrightError as exc:
             collector.errors.append(f"could not read frame {where}: {exc.message.splitlines()[0]}")
             continue
         stores: tuple[tuple[Place, str], ...] = (("local_storage", "local"), ("session_storage", "session"))
         for place, key in stores:
-            collector.check(_pairs(storage[key]), place, f"{storage['origin']} ({len(storage[key])} items)")
+            collector.scan(_pairs(storage[key]), place, f"{storage['origin']} ({len(storage[key])} items)")
     for cookie in await context.cookies():
         text = f"{cookie.get('name', '')}={cookie.get('value', '')}"
-        collector.check(text, "cookie", f"{cookie.get('domain', '?')}{cookie.get('path', '')} {cookie.get('name', '')}")
+        collector.scan(text, "cookie", f"{cookie.get('domain', '?')}{cookie.get('path', '')} {cookie.get('name', '')}")
 
 
 async def _blank_globals(context: BrowserContext) -> list[str]:
