@@ -4,6 +4,7 @@ whatever the target answers (a status, garbage, silence, a refused connection) b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,16 +28,15 @@ def test_the_path_is_sent_as_given_and_host_can_be_replaced() -> None:
 
 @asynccontextmanager
 async def answering(answer: bytes | None) -> AsyncIterator[Endpoint]:
-    """A server that reads the request head and sends `answer` (None: sends nothing and keeps the connection)."""
+    """A server that reads the request head and sends `answer` (None: sends nothing and keeps the connection);
+    every connection it accepted is closed on the way out (a server's close leaves them open)."""
+    accepted: list[asyncio.StreamWriter] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
         await reader.readuntil(b"\r\n\r\n")
         if answer is not None:
             writer.write(answer)
-            await writer.drain()
-            writer.close()
-        else:
-            await reader.read()  # until the client gives up
             writer.close()
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
@@ -44,6 +44,10 @@ async def answering(answer: bytes | None) -> AsyncIterator[Endpoint]:
         yield endpoint(server.sockets[0].getsockname()[1])
     finally:
         server.close()
+        for writer in accepted:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
         await server.wait_closed()
 
 
