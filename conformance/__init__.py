@@ -10,37 +10,34 @@ Modules, one job each: `registry` (checks bound to requirement IDs), `checks/` (
 fault proxy), `session` and `preflight` (what a run knows), `upstream` (the Gemini double's control API),
 `runner` (verdicts), `report`/`report_files` (console, JSON, JUnit, HTML), `bundled` (the reference and the
 double started for a run without URL), `suite` (one call), `cli` (`roomwire check`), `plugin` (pytest),
-`browser`/`browser_evidence` (the key-leak scan of a chat page in chromium) and `page_behaviour` (what the page
-was seen to do, judged for CLIENT-*), used by `--browser`.
+`browser`/`browser_evidence` (the key-leak scan of a chat page in chromium), `page_drivers` (how the scan uses
+the page), `page_behaviour` (what the page was seen to do) and `page_verdicts` (CLIENT-* judged from it), used by
+`--browser`.
 The package imports nothing heavy itself, so `roomwire --help` stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from roomwire.spec.exports import lazy_getattr
 
 if TYPE_CHECKING:
     from roomwire.conformance.registry import REGISTRY, Need, requirement
     from roomwire.conformance.runner import RunResult
     from roomwire.conformance.suite import SuiteConfig, run_suite
 
+#: Public name -> module (roomwire.spec.exports), loaded on first use.
 _EXPORTS = {
-    "REGISTRY": ("registry", "REGISTRY"),
-    "Need": ("registry", "Need"),
-    "requirement": ("registry", "requirement"),
-    "RunResult": ("runner", "RunResult"),
-    "SuiteConfig": ("suite", "SuiteConfig"),
-    "run_suite": ("suite", "run_suite"),
+    "REGISTRY": "registry",
+    "Need": "registry",
+    "requirement": "registry",
+    "RunResult": "runner",
+    "SuiteConfig": "suite",
+    "run_suite": "suite",
 }
 
 __all__ = ["REGISTRY", "Need", "RunResult", "SuiteConfig", "requirement", "run_suite"]
 
 
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attribute = _EXPORTS[name]
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())

@@ -8,7 +8,8 @@ scan therefore sees what DevTools sees, with the server configured to use a cana
    every WebSocket (URL, handshake headers, each frame in both directions) and every console line.
 2. It uses the page as a person would: join a room, chat, ask the AI. A page with the reference page's element
    ids (`#join-form`, `#message-input`, ...) is driven through its own UI; any other page gets a WebSocket opened
-   inside it to `chat_url`, so the server's frames still cross the browser.
+   inside it to `chat_url`, so the server's frames still cross the browser (`page_drivers` does the using;
+   this module records and searches).
 3. With `double_url`, it makes the upstream fail through the Gemini double: a `key_echo` fault (a 403 body that
    contains the caller's key, as Google's CONSUMER_SUSPENDED does) and a `rate_limit` 429, then asks again each
    time, so the error path's frames are scanned too.
@@ -26,12 +27,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import httpx
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -52,21 +51,8 @@ from .browser_evidence import BrowserScanResult, Finding, Needle, Place, needles
 from .chromium import CHROMIUM_ENV as CHROMIUM_ENV
 from .chromium import chromium_executable as chromium_executable
 from .chromium import resolve_chromium
-from .page_behaviour import (
-    MEMBER_JS,
-    MISSING_IDS_JS,
-    PAGE_IDS,
-    RECORDER_JS,
-    SPINNER_GRACE_S,
-    AnswerSeen,
-    Exchange,
-    MarkupSeen,
-    PageObservations,
-    PageSockets,
-    answer_seen,
-    markup_texts,
-    notices_seen,
-)
+from .page_behaviour import MISSING_IDS_JS, PAGE_IDS, PageObservations
+from .page_drivers import ScanOptions, SocketDriver, UiDriver
 
 #: Flags for chromium on a machine with no network but loopback: without the background-networking ones,
 #: chromium's own connections (updates, sync, safe browsing) are refused many at a time at every start.
@@ -80,9 +66,6 @@ CHROMIUM_ARGS: tuple[str, ...] = (
     "--disable-sync",
 )
 
-#: Faults provoked through the double, in order: the one that echoes the key, then a 429 (the page may then
-#: refuse AI questions until its retry_after wait is over, so it comes last).
-UPSTREAM_FAULTS: tuple[str, ...] = ("key_echo", "rate_limit")
 
 _MAX_GLOBALS_CHARS = 2_000_000
 
@@ -95,19 +78,6 @@ async def launch_chromium(playwright: Playwright, *, executable: str | None = No
     """
     path = resolve_chromium(executable)
     return await playwright.chromium.launch(executable_path=path, args=list(CHROMIUM_ARGS), headless=True)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScanOptions:
-    """How to use the page. `room` and `nickname` default to fresh names, so scans never share a room."""
-
-    chat_url: str | None = None
-    double_url: str | None = None
-    room: str | None = None
-    nickname: str = "leak-scan"
-    timeout_s: float = 20.0
-    executable: str | None = None
-    welcome: bool = True  # the protocol has a welcome (roomwire.conformance.profiles.Profile.welcome)
 
 
 async def scan_page_for_secret(
@@ -175,7 +145,8 @@ class _Collector:
         self.websockets = 0
         self.errors: list[str] = []
 
-    def check(self, text: str, place: Place, where: str, resource_type: str | None = None) -> None:
+    def scan(self, text: str, place: Place, where: str, resource_type: str | None = None) -> None:
+        """Search `text` for the key where the browser showed it, and count the place as searched."""
         self.searched[place] += 1
         self.findings += search(text, self.needles, place=place, where=where, resource_type=resource_type)
 
@@ -199,36 +170,36 @@ class _Collector:
     def _page(self, page: Page) -> None:
         page.on("websocket", self._websocket)
         page.on("console", self._console)
-        page.on("pageerror", lambda error: self.check(str(error), "console", f"uncaught error on {page.url}"))
+        page.on("pageerror", lambda error: self.scan(str(error), "console", f"uncaught error on {page.url}"))
 
     async def _request(self, request: Request) -> None:
         headers = await request.all_headers()
         text = "\n".join([request.url, *(f"{k}: {v}" for k, v in headers.items()), request.post_data or ""])
-        self.check(text, "request", f"{request.method} {request.url}")
+        self.scan(text, "request", f"{request.method} {request.url}")
 
     async def _response(self, response: Response) -> None:
         where = f"{response.status} {response.url}"
         headers = await response.all_headers()
-        self.check("\n".join(f"{k}: {v}" for k, v in headers.items()), "response_header", where)
+        self.scan("\n".join(f"{k}: {v}" for k, v in headers.items()), "response_header", where)
         if response.request.resource_type == "websocket" or 300 <= response.status < 400:
             return  # no body: an upgrade or a redirect
         body = (await response.body()).decode("utf-8", errors="replace")
         kind = response.request.resource_type
-        self.check(body, "script" if kind == "script" else "response_body", where, kind)
+        self.scan(body, "script" if kind == "script" else "response_body", where, kind)
 
     def _websocket(self, ws: WebSocket) -> None:
         self.websockets += 1
         number = self.websockets
-        self.check(ws.url, "ws_url", ws.url)
+        self.scan(ws.url, "ws_url", ws.url)
         ws.on("framesent", lambda payload: self._frame(payload, "ws_frame_sent", number, ws.url))
         ws.on("framereceived", lambda payload: self._frame(payload, "ws_frame_received", number, ws.url))
 
     def _frame(self, payload: str | bytes, place: Place, number: int, url: str) -> None:
         text = payload if isinstance(payload, str) else payload.decode("utf-8", errors="replace")
-        self.check(text, place, f"socket #{number} {url}, frame {self.searched[place] + 1}")
+        self.scan(text, place, f"socket #{number} {url}, frame {self.searched[place] + 1}")
 
     def _console(self, message: ConsoleMessage) -> None:
-        self.check(message.text, "console", f"console.{message.type} on {message.page.url if message.page else '?'}")
+        self.scan(message.text, "console", f"console.{message.type} on {message.page.url if message.page else '?'}")
 
 
 async def _scan(
@@ -249,11 +220,11 @@ async def _scan(
     missing = tuple(await page.evaluate(MISSING_IDS_JS, list(PAGE_IDS)))
     observed: PageObservations | None = None
     if await _is_reference_page(page):
-        ui = _UiDriver(page, options, missing)
+        ui = UiDriver(page, options, missing)
         await ui.run(steps, notes)
         observed = await ui.observations()
     else:
-        await _SocketDriver(page, options).run(steps, notes)
+        await SocketDriver(page, options).run(steps, notes)
         observed = PageObservations(missing=missing) if missing else None
     await _settle_network(page)
     await collector.settle()
@@ -283,7 +254,7 @@ async def _watch_handshakes(context: BrowserContext, page: Page, collector: _Col
         headers = event.get("response", {}).get("headers", {})
         text = "\n".join(f"{k}: {v}" for k, v in headers.items())
         url = urls.get(str(event.get("requestId")), "?")
-        collector.check(text, "response_header", f"WebSocket handshake {url}")
+        collector.scan(text, "response_header", f"WebSocket handshake {url}")
 
     cdp.on("Network.webSocketCreated", created)
     cdp.on("Network.webSocketHandshakeResponseReceived", handshake)
@@ -300,260 +271,6 @@ async def _settle_network(page: Page) -> None:
     except PlaywrightTimeout:
         pass
     await asyncio.sleep(0.3)
-
-
-class _Stalled(Exception):
-    """The page or the server stopped answering while the page was used (noted in the result, not raised)."""
-
-
-class _UiDriver:
-    """Uses a page with the reference page's element ids the way a person does, and watches what it shows.
-
-    With every id of `PAGE_IDS` present it also records the page's behaviour (roomwire.conformance.page_behaviour):
-    its own chat message and a second member (a socket opened inside the page) carry markup, and a second question
-    follows the first, so that the CLIENT-* checks have something to judge.
-    """
-
-    def __init__(self, page: Page, options: ScanOptions, missing: tuple[str, ...] = ()) -> None:
-        self.page = page
-        self.options = options
-        self.timeout_ms = options.timeout_s * 1000
-        self.missing = missing
-        self.observing = False
-        self.sockets = PageSockets()
-        self.token = secrets.token_hex(3)
-        self.markup = markup_texts(self.token)
-        self.sockets.ignore.add(self.token)  # the second member's socket: its nickname holds the token
-        self.answers: list[AnswerSeen] = []
-        self.page_notes: list[str] = []
-        self.grace_s = SPINNER_GRACE_S * max(1.0, options.timeout_s / 20.0)
-        page.on("websocket", self.sockets.attach)
-
-    async def run(self, steps: list[str], notes: list[str]) -> None:
-        page, room = self.page, self.options.room or "lobby"
-        if not self.missing:
-            self.observing = bool(await page.evaluate(RECORDER_JS))
-        try:
-            await page.fill("#room-input", room)
-            await page.fill("#nickname-input", self.options.nickname)
-            await page.click("#join-button")
-            await page.wait_for_selector('#status[data-state="open"]', timeout=self.timeout_ms)
-            steps.append(f"joined room {room} as {self.options.nickname} through the page's form")
-            await self._type("#tab-chat", self.markup["the page's own chat message"])
-            await page.click("#send-button")
-            await page.wait_for_selector("#chat-log li.msg.user.mine", timeout=self.timeout_ms)
-            steps.append("sent a chat message and saw it broadcast")
-            await self._ask("leak scan: say hello in one short sentence")
-            steps.append("asked the AI and saw the answer end")
-            await self._ask("leak scan: and now say goodbye in two short sentences")
-            steps.append("asked again and saw the second answer end")
-            await self._second_member(steps)
-            await _provoke_faults(self.options, self._ask, steps, notes)
-        except PlaywrightTimeout as exc:
-            notes.append(f"the page stopped responding while it was used: {exc.message.splitlines()[0]}")
-        except _Stalled as exc:
-            notes.append(f"the page stopped responding while it was used: {exc}")
-
-    async def _type(self, tab: str, text: str) -> None:
-        await self.page.click(tab)
-        await self.page.fill("#message-input", text)
-        await self.page.wait_for_selector("#send-button:not([disabled])", timeout=self.timeout_ms)
-
-    async def _ask(self, question: str) -> None:
-        """Ask through the page; returns once the page's socket got the ai_done (and the spinner had its chance)."""
-        await self._type("#tab-ai", question)
-        mark, before = await self._mark()
-        asked = len(self.sockets.exchanges)
-        await self.page.click("#send-button")
-        await self._wait(lambda: len(self.sockets.exchanges) > asked, f"the page never sent {question!r}")
-        exchange = self.sockets.exchanges[asked]
-        try:
-            await asyncio.wait_for(exchange.done.wait(), self.options.timeout_s)
-        except TimeoutError:
-            await self._record(exchange, mark, before, None)
-            raise _Stalled(f"no ai_done for {question!r} within {self.options.timeout_s:g} s") from None
-        stopped = await self._spinner_stops() if self.observing else None
-        await self._record(exchange, mark, before, stopped)
-
-    async def _mark(self) -> tuple[int, list[str]]:
-        if not self.observing:
-            return 0, []
-        data = await self.page.evaluate("() => window.__roomwirePage(Number.MAX_SAFE_INTEGER)")
-        return int(data["total"]), list(data["bubbles"])
-
-    async def _record(self, exchange: Exchange, mark: int, before: list[str], stopped: bool | None) -> None:
-        if not self.observing:
-            return
-        data = await self.page.evaluate("(n) => window.__roomwirePage(n)", mark)
-        states = [(list(texts), bool(spinner)) for texts, spinner in data["states"]]
-        self.answers.append(answer_seen(exchange, states, before, list(data["bubbles"]), stopped))
-
-    async def _spinner_stops(self) -> bool:
-        try:
-            await self.page.wait_for_function("() => !window.__roomwireSpinnerShown()", timeout=self.grace_s * 1000)
-        except PlaywrightTimeout:
-            return False
-        return True
-
-    async def _wait(self, condition: Callable[[], bool], what: str) -> None:
-        deadline = asyncio.get_running_loop().time() + self.options.timeout_s
-        while not condition():
-            if asyncio.get_running_loop().time() > deadline:
-                raise _Stalled(what)
-            await asyncio.sleep(0.02)
-
-    async def _second_member(self, steps: list[str]) -> None:
-        """Another member joins the room from a socket opened inside the page, writes markup and leaves."""
-        if not self.observing or not self.sockets.urls:
-            return
-        nickname = self.markup["another member's nickname"]
-        url = _with_nickname(self.sockets.urls[0], nickname)
-        message = self.markup["another member's message"]
-        outcome = await self.page.evaluate(MEMBER_JS, [url, message, self.timeout_ms, nickname])
-        if outcome != "ok":
-            self.page_notes.append(f"the second member (a socket opened inside the page) did not finish: {outcome}")
-            return
-        if self.sockets.saw("system", "join", nickname):
-            try:
-                await self._wait(lambda: self.sockets.saw("system", "leave", nickname), "no leave notice")
-            except _Stalled:
-                self.page_notes.append("the page never received the second member's leave notice")
-        steps.append("another member (a socket opened inside the page) joined, wrote markup and left")
-
-    async def observations(self) -> PageObservations:
-        """What the page showed (roomwire.conformance.page_behaviour), read after everything was done."""
-        if not self.observing:
-            return PageObservations(missing=self.missing or PAGE_IDS, notes=tuple(self.page_notes))
-        frames = list(self.sockets.received)
-        await asyncio.sleep(0.3)  # the page renders what arrived before this moment
-        data = await self.page.evaluate("() => window.__roomwirePage(Number.MAX_SAFE_INTEGER)")
-        lines = [str(line) for line in data["lines"]]
-        added = [(str(log), str(text)) for log, text in data["added"]]
-        markup = tuple(
-            MarkupSeen(
-                what=what,
-                text=text,
-                arrived=any(text in (frame.get("content"), frame.get("nickname")) for frame in frames),
-                shown=any(text in line for line in lines),
-            )
-            for what, text in self.markup.items()
-        )
-        return PageObservations(
-            answers=tuple(self.answers),
-            notices=notices_seen(frames, lines, added),
-            markup=markup,
-            probes=tuple(str(p) for p in data["probes"]),
-            script_ran=bool(data["ran"]),
-            notes=tuple(self.page_notes),
-            spinner_grace_s=self.grace_s,
-        )
-
-
-def _with_nickname(url: str, nickname: str) -> str:
-    """The page's socket URL for another member: its own nickname, no `since`."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("nickname", "since")]
-    query.append(("nickname", nickname))
-    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
-
-
-class _SocketDriver:
-    """Drives any other page by opening the chat WebSocket from inside it, so the frames still cross the browser."""
-
-    def __init__(self, page: Page, options: ScanOptions) -> None:
-        self.page = page
-        self.options = options
-        self.url = _chat_url(options.chat_url, options.room or "lobby", options.nickname)
-
-    async def run(self, steps: list[str], notes: list[str]) -> None:
-        if self.url is None:
-            notes.append("not the reference page and no chat_url: the page was loaded and scanned, not used")
-            return
-        steps.append("not the reference page: chatting over a WebSocket opened inside it")
-        try:
-            chat: dict[str, object] = {"type": "user_msg", "content": "leak scan: hello room"}
-            chat["nickname"] = self.options.nickname  # the seed protocol's; roomwire/1 ignores it (IDENT-002)
-            await self._exchange([chat])
-            steps.append("sent a chat message")
-            await self._ask("leak scan: say hello in one short sentence")
-            steps.append("asked the AI and saw the answer end")
-            await _provoke_faults(self.options, self._ask, steps, notes)
-        except _ExchangeFailed as exc:
-            notes.append(str(exc))
-
-    async def _ask(self, question: str) -> None:
-        await self._exchange([{"type": "ai_msg", "id": "leak-scan", "content": question, "history": []}])
-
-    async def _exchange(self, frames: list[dict[str, object]]) -> None:
-        args = [self.url, frames, self.options.timeout_s * 1000, self.options.welcome]
-        outcome = await self.page.evaluate(_IN_PAGE_EXCHANGE, args)
-        if outcome != "ok":
-            raise _ExchangeFailed(f"the in-page WebSocket exchange did not finish: {outcome}")
-
-
-class _ExchangeFailed(Exception):
-    """The in-page socket could not complete an exchange (noted in the result, not raised to the caller)."""
-
-
-#: Opens the chat socket inside the page, waits for the welcome (without one: for the open), sends the frames (an
-#: ai_msg waits for its ai_done), closes. Resolves to "ok" or to why not; it never rejects.
-_IN_PAGE_EXCHANGE = """
-([url, frames, timeoutMs, welcome]) => new Promise((resolve) => {
-  let ws;
-  try { ws = new WebSocket(url); } catch (error) { resolve('could not open: ' + error); return; }
-  const queue = frames.slice();
-  let waitingForDone = false;
-  const finish = (why) => { clearTimeout(timer); try { ws.close(1000); } catch (e) {} resolve(why); };
-  const timer = setTimeout(() => finish('timed out'), timeoutMs);
-  const next = () => {
-    if (queue.length === 0) { finish('ok'); return; }
-    const frame = queue.shift();
-    ws.send(JSON.stringify(frame));
-    if (frame.type === 'ai_msg') waitingForDone = true; else setTimeout(next, 200);
-  };
-  if (!welcome) ws.onopen = next;
-  ws.onmessage = (event) => {
-    let frame;
-    try { frame = JSON.parse(event.data); } catch (e) { return; }
-    if (frame && frame.type === 'system' && frame.event === 'welcome') next();
-    else if (frame && frame.type === 'ai_done' && waitingForDone) { waitingForDone = false; next(); }
-  };
-  ws.onclose = (event) => finish(queue.length || waitingForDone ? 'closed early with ' + event.code : 'ok');
-})
-"""
-
-
-Asker = Callable[[str], Awaitable[None]]
-
-
-def _chat_url(template: str | None, room: str, nickname: str) -> str | None:
-    if template is None:
-        return None
-    url = template.replace("{room_id}", room)
-    return url + ("&" if "?" in url else "?") + f"nickname={nickname}"
-
-
-async def _provoke_faults(options: ScanOptions, ask: Asker, steps: list[str], notes: list[str]) -> None:
-    """Make upstream fail once per kind (matched by a marker in the question, so other clients are untouched)."""
-    if options.double_url is None:
-        notes.append("no double_url: no upstream error was provoked, so the error path was not scanned")
-        return
-    async with httpx.AsyncClient(base_url=options.double_url, timeout=options.timeout_s) as client:
-        for kind in UPSTREAM_FAULTS:
-            marker = f"leak-scan-{kind}-{secrets.token_hex(4)}"
-            fault: dict[str, object] = {"kind": kind, "count": 1, "match": marker}
-            if kind == "rate_limit":
-                fault["retry_delay_s"] = 2
-            response = await client.post("/_double/faults", json=fault)
-            if response.status_code != 201:
-                notes.append(f"the double refused the {kind} fault (HTTP {response.status_code})")
-                continue
-            await ask(f"{marker}: are you there?")
-            taken = await client.get("/_double/faults")
-            if any(f.get("match") == marker for f in taken.json().get("faults", [])):
-                notes.append(f"the {kind} fault was never taken: the server did not call the double")
-            else:
-                steps.append(f"made upstream fail with {kind} and saw the answer end")
 
 
 #: Values of the page's own globals (names a blank page lacks), JSON-encoded with a size cap; functions skipped.
@@ -614,21 +331,21 @@ async def _snapshot(context: BrowserContext, page: Page, collector: _Collector) 
     for frame in page.frames:
         where = frame.url or "about:blank"
         try:
-            collector.check(await frame.content(), "dom", where)
+            collector.scan(await frame.content(), "dom", where)
             for place, name, value in await frame.evaluate(_HIDDEN_DOM):
-                collector.check(value, place, f"{where} {name}")
+                collector.scan(value, place, f"{where} {name}")
             for name, value in await frame.evaluate(_GLOBALS, [baseline, _MAX_GLOBALS_CHARS]):
-                collector.check(value, "global", f"{where} window.{name}")
+                collector.scan(value, "global", f"{where} window.{name}")
             storage = await frame.evaluate(_STORAGE)
         except PlaywrightError as exc:
             collector.errors.append(f"could not read frame {where}: {exc.message.splitlines()[0]}")
             continue
         stores: tuple[tuple[Place, str], ...] = (("local_storage", "local"), ("session_storage", "session"))
         for place, key in stores:
-            collector.check(_pairs(storage[key]), place, f"{storage['origin']} ({len(storage[key])} items)")
+            collector.scan(_pairs(storage[key]), place, f"{storage['origin']} ({len(storage[key])} items)")
     for cookie in await context.cookies():
         text = f"{cookie.get('name', '')}={cookie.get('value', '')}"
-        collector.check(text, "cookie", f"{cookie.get('domain', '?')}{cookie.get('path', '')} {cookie.get('name', '')}")
+        collector.scan(text, "cookie", f"{cookie.get('domain', '?')}{cookie.get('path', '')} {cookie.get('name', '')}")
 
 
 async def _blank_globals(context: BrowserContext) -> list[str]:

@@ -164,7 +164,8 @@ class InProcessServer:
     async def start(self) -> str:
         from roomwire.reference.server import running_server
         from roomwire.reference.settings import Settings
-        from roomwire.targets.broken import VARIANTS, app_options, apply_patches
+        from roomwire.targets.broken import VARIANTS
+        from roomwire.targets.broken.launch import app_options, apply_patches
 
         variant = VARIANTS.get(self.variant or "")
         changes = {"port": self.port, "gemini": "real", "gemini_base_url": self.double_url}

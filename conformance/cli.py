@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     config = config_from_args(args)
     if config.variant is not None:
-        listing.check_variant(config.variant)
+        listing.require_bundled_target(config.variant)
     return _run_suite(config, args)
 
 

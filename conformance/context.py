@@ -3,19 +3,23 @@
 Every helper that concludes "the target broke it" raises `SpecViolation` for the check's own requirement
 unless told another ID the check declared (`also=`), with the expectation and what actually arrived, so the
 report can always print Expected / Actual next to the transcripts.
+
+A context knows its check only as a `CheckDeclaration` (what the check declared when it registered), so this
+module needs nothing of the registry, and the registry can name `CheckContext` as the type every check takes:
+no import circle (tests/test_import_graph.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from roomwire.conformance.client import Client
 from roomwire.conformance.driver import Driver
 from roomwire.conformance.frames import Predicate, summarize
 from roomwire.conformance.outcomes import NotSent, Skip
 from roomwire.conformance.profiles import Profile
-from roomwire.conformance.registry import Check
 from roomwire.conformance.session import Session, Timeouts
 from roomwire.conformance.transcript import Transcript
 from roomwire.conformance.upstream import Upstream
@@ -24,11 +28,31 @@ from roomwire.spec.limits import Limits
 from roomwire.spec.protocol import Received
 
 
+class CheckDeclaration(Protocol):
+    """What a context reads of its check: `roomwire.conformance.registry.Check` is one; a shared exchange's own
+    context carries another (roomwire.conformance.shared)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def requirement_ids(self) -> tuple[str, ...]: ...
+
+    @property
+    def requirement_id(self) -> str: ...
+
+    @property
+    def prepare(self) -> Callable[[Session], object] | None: ...
+
+    @property
+    def shares(self) -> tuple[object, ...]: ...
+
+
 def prepared_key(check_name: str) -> str:
     return f"prepared {check_name}"
 
 
-def prepare_check(check: Check, session: Session) -> None:
+def prepare_check(check: CheckDeclaration, session: Session) -> None:
     """Run `check.prepare` (synchronous: it blocks the loop) and keep its result, or its error, in the memo."""
     assert check.prepare is not None
     try:
@@ -40,7 +64,7 @@ def prepare_check(check: Check, session: Session) -> None:
 class CheckContext:
     """Passed to every check; see the module docstring."""
 
-    def __init__(self, session: Session, check: Check, driver: Driver) -> None:
+    def __init__(self, session: Session, check: CheckDeclaration, driver: Driver) -> None:
         self.session = session
         self.check = check
         self.driver = driver

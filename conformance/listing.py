@@ -46,7 +46,8 @@ def targets_text() -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_variant(name: str) -> None:
+def require_bundled_target(name: str) -> None:
+    """Refuse a `--bundled` name that is not a bundled target (a usage error, exit 2) before anything starts."""
     from roomwire.targets.broken import VARIANTS
     from roomwire.targets.seed_fixed import bundled_names
 

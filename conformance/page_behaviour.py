@@ -1,4 +1,4 @@
-"""What the chat page did while the browser scan used it, and the verdicts on SPEC.md §14 drawn from it.
+"""What the chat page did while the browser scan used it: the observations SPEC.md §14's verdicts are drawn from.
 
 Theory of operation. `roomwire.conformance.browser` drives a page that has the reference page's element ids
 (`PAGE_IDS`) through its own UI. While it does, this module's pieces watch the page, with no help from it:
@@ -12,21 +12,17 @@ Theory of operation. `roomwire.conformance.browser` drives a page that has the r
 * The scan sends text with markup (its own chat message, and another member's nickname and message, sent from a
   second socket opened inside the page) whose elements, had they been made, carry a `data-rw-probe` attribute.
 
-The judges (`judge_*`) are pure functions of the resulting `PageObservations`, each returning a `PageVerdict`:
-pass (with what was observed), fail (expected and actual), or skip (why the page's behaviour could not be
-observed: it lacks the ids, no answer came in two chunks, no notice had a `retry_after`, ...). A verdict is only
-ever drawn from something seen; what was not seen is a skip, never a pass.
+The result is a `PageObservations`; `roomwire.conformance.page_verdicts` judges it. This module watches and
+records only: nothing here decides pass or fail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from playwright.async_api import WebSocket
@@ -253,14 +249,14 @@ class AnswerSeen:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "question": _short(self.question),
+            "question": shortened(self.question),
             "chunks": len(self.chunks),
             "status": self.status,
             "dom_states": len(self.states),
             "spinner_stopped": self.spinner_stopped,
             "new_bubble": self.new_bubble,
             "earlier_bubbles_changed": self.earlier_changed,
-            "final_text": _short(self.final_text or ""),
+            "final_text": shortened(self.final_text or ""),
         }
 
 
@@ -282,10 +278,10 @@ class NoticeSeen:
         return {
             "event": self.event,
             "code": self.code,
-            "content": _short(self.content),
+            "content": shortened(self.content),
             "retry_after": self.retry_after,
             "shown": self.shown,
-            "line": _short(self.line or ""),
+            "line": shortened(self.line or ""),
         }
 
 
@@ -376,193 +372,7 @@ def _contains(line: str, text: str) -> bool:
     return text in line or " ".join(text.split()) in " ".join(line.split())
 
 
-# --- verdicts -----------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PageVerdict:
-    status: Literal["pass", "fail", "skip"]
-    detail: str
-    expected: str = ""
-    actual: str = ""
-
-
-def _unobservable(page: PageObservations | None) -> PageVerdict | None:
-    if page is None:
-        return PageVerdict("skip", "the page was not used through its UI, so its behaviour was not observed")
-    if page.missing:
-        ids = ", ".join(f"#{i}" for i in page.missing)
-        return PageVerdict(
-            "skip",
-            f"the page lacks the reference page's element ids {ids}: its behaviour cannot be observed "
-            "(the key-leak scan still ran); docs/page.md lists the ids --browser reads",
-        )
-    return None
-
-
-def _with_notes(reason: str, page: PageObservations) -> str:
-    return reason + (f" ({'; '.join(page.notes)})" if page.notes else "")
-
-
-def judge_typing(page: PageObservations | None) -> PageVerdict:
-    """CLIENT-001, first half: the bubble shows the answer as it stood after each chunk, in order."""
-    if (unobservable := _unobservable(page)) is not None:
-        return unobservable
-    assert page is not None
-    # an answer without a bubble of its own is CLIENT-005's failure, not a missing typing effect
-    judged = [a for a in page.answers if a.status in ("ok", "truncated") and len(a.chunks) >= 2 and a.new_bubble]
-    if not judged:
-        reason = "no answer reached a new bubble in two or more chunks, so the typing effect could not be observed"
-        return PageVerdict("skip", _with_notes(reason, page))
-    for answer in judged:
-        texts = [text for text, _ in answer.states if text is not None]
-        prefixes = ["".join(answer.chunks[: n + 1]) for n in range(len(answer.chunks))]
-        missing, position = [], 0
-        for n, prefix in enumerate(prefixes):
-            following = prefixes[n + 1] if n + 1 < len(prefixes) else None
-            shows = [prefix in text and not (following and following in text) for text in texts]
-            hit = next((j for j in range(position, len(texts)) if shows[j]), None)
-            if hit is None:
-                missing.append(n + 1)
-            else:
-                position = hit
-        if missing:
-            distinct = list(dict.fromkeys(texts))
-            return PageVerdict(
-                "fail",
-                "",
-                expected=f"the AI bubble shows the answer as it stands after each of its {len(prefixes)} ai_chunk "
-                "frames, in order (the typing effect)",
-                actual=f"for {_short(answer.question)!r} the bubble never showed it as it stood after chunk(s) "
-                f"{', '.join(map(str, missing))}; its texts were: {' | '.join(_short(t) for t in distinct) or 'none'}",
-            )
-    counts = ", ".join(str(len(a.chunks)) for a in judged)
-    return PageVerdict("pass", f"{len(judged)} answer(s) ({counts} chunks) grew in their bubble chunk by chunk")
-
-
-def judge_spinner(page: PageObservations | None) -> PageVerdict:
-    """CLIENT-001, second half: a spinner shows while an answer is pending and stops on `ai_done`."""
-    if (unobservable := _unobservable(page)) is not None:
-        return unobservable
-    assert page is not None
-    ended = [a for a in page.answers if a.status is not None]
-    if not ended:
-        return PageVerdict("skip", _with_notes("no AI answer ended (no ai_done reached the page)", page))
-    expected = "a spinner while the answer is pending, hidden once ai_done arrives"
-    shown_while_pending = 0
-    for answer in ended:
-        what = f"{_short(answer.question)!r} (ai_done {answer.status})"
-        if answer.spinner_stopped is False:
-            return PageVerdict(
-                "fail", "", expected, f"{what}: the spinner still showed {page.spinner_grace_s:g} s after ai_done"
-            )
-        final = answer.final_text
-        pending = [(text, spinner) for text, spinner in answer.states if text != final]
-        early = [text for text, spinner in pending if text and not spinner]
-        if len(answer.chunks) >= 2 and early:
-            partial = _short(early[0])
-            return PageVerdict("fail", "", expected, f"{what}: no spinner while the bubble showed {partial!r}")
-        if any(spinner for _, spinner in pending):
-            shown_while_pending += 1
-        elif pending:
-            return PageVerdict(
-                "fail", "", expected, f"{what}: no spinner in any of {len(pending)} page states before the answer"
-            )
-    if not shown_while_pending:
-        return PageVerdict("skip", "no page state between a question and its answer was observed")
-    statuses = ", ".join(sorted({str(a.status) for a in ended}))
-    return PageVerdict(
-        "pass", f"the spinner showed while {len(ended)} answer(s) were pending and stopped on ai_done ({statuses})"
-    )
-
-
-def judge_new_bubble(page: PageObservations | None) -> PageVerdict:
-    """CLIENT-005: each question gets a new AI bubble; earlier bubbles do not change."""
-    if (unobservable := _unobservable(page)) is not None:
-        return unobservable
-    assert page is not None
-    ended = [a for a in page.answers if a.status is not None]
-    if len(ended) < 2:
-        return PageVerdict("skip", _with_notes(f"{len(ended)} question(s) answered: two are needed", page))
-    for answer in ended:
-        if not answer.new_bubble or answer.earlier_changed:
-            changed = f"{answer.earlier_changed} earlier bubble(s) changed"
-            what = "no new AI bubble" if not answer.new_bubble else changed
-            return PageVerdict(
-                "fail",
-                "",
-                "every question starts a new AI bubble and leaves the earlier ones as they were",
-                f"{_short(answer.question)!r}: {what}",
-            )
-    return PageVerdict("pass", f"{len(ended)} questions, each answered in a new AI bubble; earlier bubbles unchanged")
-
-
-def judge_notices(page: PageObservations | None) -> PageVerdict:
-    """CLIENT-002, first half: every `system` frame's `content` is on the page."""
-    if (unobservable := _unobservable(page)) is not None:
-        return unobservable
-    assert page is not None
-    if not page.notices:
-        return PageVerdict("skip", _with_notes("no system frame with a content reached the page", page))
-    missing = [n for n in page.notices if not n.shown]
-    if missing:
-        return PageVerdict(
-            "fail",
-            "",
-            "every system frame's content shown in #chat-log or #ai-log",
-            "not shown: " + "; ".join(f"{n.label()} {_short(n.content)!r}" for n in missing),
-        )
-    kinds = ", ".join(dict.fromkeys(n.label() for n in page.notices))
-    return PageVerdict("pass", f"{len(page.notices)} system notices shown ({kinds})")
-
-
-_NUMBER = re.compile(r"(?<![\d:.])(\d+)(?![\d:])")
-
-
-def judge_wait(page: PageObservations | None) -> PageVerdict:
-    """CLIENT-002, second half: a notice with `retry_after` shows the wait, in whole seconds, beside its content."""
-    if (unobservable := _unobservable(page)) is not None:
-        return unobservable
-    assert page is not None
-    waits = [n for n in page.notices if n.retry_after is not None and n.retry_after > 0]
-    if not waits:
-        reason = "no notice with retry_after reached the page (with --double the scan provokes Gemini's 429)"
-        return PageVerdict("skip", _with_notes(reason, page))
-    for notice in waits:
-        assert notice.retry_after is not None
-        limit = math.ceil(notice.retry_after)
-        extra = (notice.line or "").replace(notice.content, "", 1)
-        if notice.line is None or not any(1 <= int(n) <= limit for n in _NUMBER.findall(extra)):
-            return PageVerdict(
-                "fail",
-                "",
-                f"the {notice.label()} notice shows its wait (retry_after {notice.retry_after:g}): a number of "
-                f"seconds from 1 to {limit} beside the content",
-                f"its line read {_short(notice.line or '(no line)')!r}",
-            )
-    return PageVerdict("pass", "the wait shown beside " + ", ".join(f"{n.label()}" for n in waits))
-
-
-def judge_markup(page: PageObservations | None) -> PageVerdict:
-    """CLIENT-004: text with markup from the wire is shown literally and makes no element."""
-    if (unobservable := _unobservable(page)) is not None:
-        return unobservable
-    assert page is not None
-    expected = "text from the wire shown as text: the markup literally, no element made from it"
-    if page.probes or page.script_ran:
-        made = "; ".join(page.probes) or "its onerror handler ran"
-        return PageVerdict("fail", "", expected, f"the page made elements from wire text: {made}")
-    arrived = [m for m in page.markup if m.arrived]
-    if not arrived:
-        return PageVerdict("skip", _with_notes("no text with markup reached the page", page))
-    hidden = [m for m in arrived if not m.shown]
-    if hidden:
-        return PageVerdict(
-            "fail", "", expected, "; ".join(f"{m.what} {m.text!r} is not on the page as written" for m in hidden)
-        )
-    return PageVerdict("pass", "markup shown as text in " + ", ".join(m.what for m in arrived))
-
-
-def _short(text: str) -> str:
+def shortened(text: str) -> str:
+    """One line of at most `_TEXT_CHARS` characters, for a verdict's detail."""
     text = " ".join(text.split())
     return text if len(text) <= _TEXT_CHARS else text[: _TEXT_CHARS - 1] + "…"

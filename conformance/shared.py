@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from roomwire.conformance.driver import Driver
-from roomwire.conformance.registry import Check
 from roomwire.spec.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ def start(session: Session, exchange: Exchange[T]) -> tuple[asyncio.Task[T], Dri
 
     entry = session.memo.get(_key(exchange.name))
     if entry is None:
-        check = Check(name=f"shared {exchange.name}", requirement_ids=("CONN-001",), func=_never)
+        check = _ExchangeCheck(name=f"shared {exchange.name}")
         driver = Driver(session, check.name, f"x-{exchange.name}")
         own = CheckContext(session, check, driver)
         # a context of its own: the exchange holds no check's concurrency slot and must not release one
@@ -77,5 +76,16 @@ def start(session: Session, exchange: Exchange[T]) -> tuple[asyncio.Task[T], Dri
     return cast("tuple[asyncio.Task[T], Driver]", entry)
 
 
-async def _never(ctx: CheckContext) -> None:
-    """A shared exchange is not a check; its context only lends it a driver and the run's knowledge."""
+@dataclass(frozen=True)
+class _ExchangeCheck:
+    """What an exchange's own context carries for a check (a `CheckDeclaration`): a shared exchange is not a
+    check; its context only lends it a driver and the run's knowledge, and it never reaches a verdict."""
+
+    name: str
+    requirement_ids: tuple[str, ...] = ("CONN-001",)
+    prepare: None = None
+    shares: tuple[object, ...] = ()
+
+    @property
+    def requirement_id(self) -> str:
+        return self.requirement_ids[0]

@@ -17,8 +17,9 @@ Documentation: docs/gemini-double.md.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from roomwire.spec.exports import lazy_getattr
 
 if TYPE_CHECKING:
     from .config import DEFAULT_MODELS, DEFAULT_QUOTA_RPM, LATENCY_PRESETS, ConfigError, DoubleConfig
@@ -28,26 +29,26 @@ if TYPE_CHECKING:
     from .server import DoubleThread, RunningDouble, serve_double
     from .shapes import ShapeError, check_response, check_stream_body
 
-#: Public name -> (module, attribute). Loaded on first use, so that `roomwire --help` (which imports
+#: Public name -> module (roomwire.spec.exports). Loaded on first use, so that `roomwire --help` (which imports
 #: `roomwire.gemini_double.cli`, and so this package) does not pay for Hypercorn and httpx.
 _EXPORTS = {
-    "DEFAULT_MODELS": ("config", "DEFAULT_MODELS"),
-    "DEFAULT_QUOTA_RPM": ("config", "DEFAULT_QUOTA_RPM"),
-    "LATENCY_PRESETS": ("config", "LATENCY_PRESETS"),
-    "ConfigError": ("config", "ConfigError"),
-    "DoubleConfig": ("config", "DoubleConfig"),
-    "AsyncDoubleControl": ("control", "AsyncDoubleControl"),
-    "DoubleControl": ("control", "DoubleControl"),
-    "DoubleControlError": ("control", "DoubleControlError"),
-    "FAULT_KINDS": ("faults", "KINDS"),
-    "FAKE_API_KEY": ("keys", "FAKE_API_KEY"),
-    "fingerprint": ("keys", "fingerprint"),
-    "DoubleThread": ("server", "DoubleThread"),
-    "RunningDouble": ("server", "RunningDouble"),
-    "serve_double": ("server", "serve_double"),
-    "ShapeError": ("shapes", "ShapeError"),
-    "check_response": ("shapes", "check_response"),
-    "check_stream_body": ("shapes", "check_stream_body"),
+    "DEFAULT_MODELS": "config",
+    "DEFAULT_QUOTA_RPM": "config",
+    "LATENCY_PRESETS": "config",
+    "ConfigError": "config",
+    "DoubleConfig": "config",
+    "AsyncDoubleControl": "control",
+    "DoubleControl": "control",
+    "DoubleControlError": "control",
+    "FAULT_KINDS": "faults:KINDS",
+    "FAKE_API_KEY": "keys",
+    "fingerprint": "keys",
+    "DoubleThread": "server",
+    "RunningDouble": "server",
+    "serve_double": "server",
+    "ShapeError": "shapes",
+    "check_response": "shapes",
+    "check_stream_body": "shapes",
 }
 
 __all__ = [
@@ -71,10 +72,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attribute = _EXPORTS[name]
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())

@@ -36,8 +36,9 @@ Modules, one job each (docs/reference.md draws how a frame goes through them):
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from roomwire.spec.exports import lazy_getattr
 
 if TYPE_CHECKING:
     from .app import create_app
@@ -46,7 +47,8 @@ if TYPE_CHECKING:
     from .server import RunningServer, running_server, serve
     from .settings import Settings
 
-#: Loaded on first use: `roomwire --help` imports this package (for `cli`) and must not pay for Quart or the SDK.
+#: Loaded on first use (roomwire.spec.exports): `roomwire --help` imports this package (for `cli`) and must not
+#: pay for Quart or the SDK.
 _EXPORTS = {
     "create_app": "app",
     "Broker": "rooms.broker",
@@ -60,9 +62,4 @@ _EXPORTS = {
 __all__ = ["Broker", "Connection", "RunningServer", "Settings", "create_app", "running_server", "serve"]
 
 
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _EXPORTS, globals())

@@ -8,34 +8,10 @@ package counts as an import of its `__init__`; an import of a module does not co
 from __future__ import annotations
 
 import ast
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def folders() -> dict[str, str]:
-    """setup.py's one folder mapping (it runs `setup()` only as __main__)."""
-    spec = importlib.util.spec_from_file_location("roomwire_setup", ROOT / "setup.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    mapping: dict[str, str] = module.FOLDERS
-    return mapping
-
-
-def modules() -> dict[str, Path]:
-    """Every module of ours by its import name."""
-    found: dict[str, Path] = {}
-    for folder, package in folders().items():
-        for path in (ROOT / folder).rglob("*.py"):
-            parts = path.relative_to(ROOT / folder).with_suffix("").parts
-            if "__pycache__" in parts:
-                continue
-            name = ".".join((package, *parts))
-            found[name.removesuffix(".__init__")] = path
-    return found
+from tests.support.layout import modules
 
 
 def imported(name: str, path: Path, known: set[str]) -> Iterator[str]:
@@ -97,24 +73,11 @@ def circles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-#: Circles known when this test was written, to be untied by the work that owns them (issue 14's report names
-#: them); a circle that is gone must leave this list, so it can never come back unnoticed.
-KNOWN = [
-    # a check's type names its context; shared answers (issue 11) name both
-    ["roomwire.conformance.context", "roomwire.conformance.registry", "roomwire.conformance.shared"],
-]
-
-
 def test_nothing_of_ours_imports_in_a_circle() -> None:
     edges = graph()
     assert "roomwire.reference.rooms.redis.state" in edges["roomwire.reference.rooms.redis.broker"]  # it sees
-    found = circles(edges)
-    assert [c for c in found if c not in KNOWN] == [], "new import circles"
-    assert [c for c in KNOWN if c not in found] == [], "untied: take them off KNOWN"
-
-
-def test_the_reference_package_has_no_circle_at_all() -> None:
-    assert not [c for c in circles(graph()) if any(name.startswith("roomwire.reference") for name in c)]
+    assert "roomwire.conformance.context" in edges["roomwire.conformance.registry"]  # TYPE_CHECKING counts
+    assert circles(edges) == []
 
 
 def test_a_circle_is_found() -> None:

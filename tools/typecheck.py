@@ -6,6 +6,7 @@ mapping, nor of setuptools' editable import hooks. So this script builds a tree 
 
     python tools/typecheck.py            # the whole package and tests/
     python tools/typecheck.py tests/spec # only some test paths (the package is always checked)
+    python tools/typecheck.py --tree     # only build .typecheck/ (editors and pyright read it: pyproject.toml)
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def build_tree() -> Path:
 
 def main(argv: list[str]) -> int:
     tree = build_tree()
+    if argv == ["--tree"]:
+        return 0
     targets = argv or ["tests"]
     env = dict(os.environ, MYPYPATH=str(tree))
     command = [sys.executable, "-m", "mypy", str(tree / "roomwire"), *targets]

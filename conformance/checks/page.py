@@ -7,7 +7,7 @@ check, these and the key checks SEC-003/SEC-005 (secrets.py), reads that one sca
 
 The page's behaviour can be judged only on a page that exposes the reference page's element ids
 (roomwire.conformance.page_behaviour.PAGE_IDS); any other page is still scanned for the key, and these checks
-are SKIP naming the missing ids. Each verdict comes from what the page showed (roomwire.conformance.page_behaviour):
+are SKIP naming the missing ids. Each verdict comes from what the page showed (roomwire.conformance.page_verdicts):
 what could not be observed is a SKIP with the reason, never a pass. CLIENT-003 (reconnect) and FRAME-003 are
 not checked (registry.NOT_COVERED says why).
 
@@ -21,7 +21,7 @@ import secrets
 from typing import TYPE_CHECKING
 
 from roomwire.conformance.context import CheckContext
-from roomwire.conformance.page_behaviour import (
+from roomwire.conformance.page_verdicts import (
     PageVerdict,
     judge_markup,
     judge_new_bubble,

@@ -4,12 +4,13 @@ its checks can fail (a check that cannot fail is a defect; STYLE.md "Conformance
 Each `Variant` is the reference with one seam replaced (a `Connection` method, the AI client, one setting or
 one Hypercorn option) and names the requirement IDs the suite must report as FAIL against it; every other
 requirement must not fail. `python -m roomwire.targets.broken NAME` serves one (see `__main__`), and
-`roomwire check --bundled NAME` checks one. tests/conformance/test_broken_variants.py holds them to it.
+`roomwire check --bundled NAME` checks one (both through `launch`). tests/conformance/test_broken_variants.py holds
+them to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -471,31 +472,3 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
         )
     }
 )
-
-
-def app_options(variant: Variant) -> dict[str, Any]:
-    """`create_app` keyword arguments for `variant` (imports the reference only when called)."""
-    from roomwire.targets.broken import connections, defects, hardening, upstream
-
-    options: dict[str, Any] = {}
-    if variant.connection:
-        module = next(m for m in (connections, defects, hardening) if hasattr(m, variant.connection))
-        options["connection_class"] = getattr(module, variant.connection)
-    if variant.ai_client:
-        options["ai_client_factory"] = getattr(upstream, variant.ai_client)
-    return options
-
-
-def apply_patches(variant: Variant) -> Callable[[], None]:
-    """Process-wide patches (the launcher runs one variant per process); returns what undoes them."""
-    from roomwire.targets.broken import hardening, patches
-
-    undos: list[Callable[[], None]] = [
-        getattr(patches if hasattr(patches, name) else hardening, name)() for name in variant.patches
-    ]
-
-    def undo() -> None:
-        for step in reversed(undos):
-            step()
-
-    return undo

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from roomwire.targets.broken import VARIANTS, app_options, apply_patches
+    from roomwire.targets.broken import VARIANTS
+    from roomwire.targets.broken.launch import app_options, apply_patches
 
     parser = argparse.ArgumentParser(prog="python -m roomwire.targets.broken")
     parser.add_argument("variant", choices=["reference", *VARIANTS])

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,15 +20,12 @@ from pathlib import Path
 
 import httpx
 
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 20.0
+from tests.support import processes
+from tests.support.processes import free_port
+from tests.support.timing import UNIT
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+START_TIMEOUT_S = 6 * UNIT
+STOP_TIMEOUT_S = 4 * UNIT
 
 
 class ReferenceProcess:
@@ -73,19 +69,12 @@ class ReferenceProcess:
                 pass
             time.sleep(0.1)
         self.stop(signal.SIGKILL)
-        raise RuntimeError(f"roomwire serve did not answer /healthz within {START_TIMEOUT_S} s:\n{self.log()}")
+        raise RuntimeError(f"roomwire serve did not answer /healthz within {START_TIMEOUT_S:g} s:\n{self.log()}")
 
     def stop(self, signum: signal.Signals = signal.SIGTERM) -> int | None:
         """Send `signum` and wait for the exit (SIGKILL after STOP_TIMEOUT_S); returns the exit code."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return None if process is None else process.returncode
-        process.send_signal(signum)
-        try:
-            return process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return process.wait(STOP_TIMEOUT_S)
+        return None if process is None else processes.stop(process, signum, STOP_TIMEOUT_S)
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")[-4000:]

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
 
 from roomwire.cli import main
 from tests.conformance.toy import Toy, toy_in_thread
-
-
-def free_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = int(sock.getsockname()[1])
-    sock.close()
-    return port
+from tests.support.processes import free_port
 
 
 def test_list_prints_every_requirement_with_its_checks(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,10 +81,14 @@ def test_level_must_leaves_shoulds_out(tmp_path: Path) -> None:
 
 
 def test_progress_total_counts_every_check_of_a_selected_requirement() -> None:
+    import roomwire.conformance.checks  # noqa: F401 - registers the checks
+    from roomwire.conformance.registry import REGISTRY
     from roomwire.conformance.suite import SuiteConfig, selected_count
 
-    assert selected_count(SuiteConfig(only=("INPUT-003",))) == 2
-    assert selected_count(SuiteConfig(only=("labelled_and_generated_bad_frames_get_the_specs_answer",))) == 2
+    assert selected_count(SuiteConfig(only=("CHAT-001",))) == len(REGISTRY.for_requirement("CHAT-001"))
+    several = REGISTRY.for_requirement("INPUT-003")  # counted from the registry: a new check changes no number here
+    assert len(several) > 1 and selected_count(SuiteConfig(only=("INPUT-003",))) == len(several)
+    assert selected_count(SuiteConfig(only=(several[0].name,))) == len(several)  # a check selects its requirement
 
 
 def test_without_browser_the_page_requirements_skip_with_the_option_named(tmp_path: Path) -> None:

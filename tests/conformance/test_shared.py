@@ -4,11 +4,13 @@ each reader's evidence; a check must declare what it reads."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.driver import Driver
+from roomwire.conformance.registry import Check
 from roomwire.conformance.shared import Exchange, shared, start
 from roomwire.spec.errors import HarnessError
 from tests.conformance.conftest import CtxFactory
@@ -25,13 +27,19 @@ async def _join_one(ctx: CheckContext) -> str:
 ONE = Exchange("one", _join_one, ai_requests=0, doc="a member joins")
 
 
+def redeclared(ctx: CheckContext, **changes: Any) -> Check:
+    """The context's registered check with `changes` (a context knows its check only as a declaration)."""
+    assert isinstance(ctx.check, Check)
+    return dataclasses.replace(ctx.check, **changes)
+
+
 async def test_an_exchange_is_made_once_and_lends_its_transcripts(toy_ctx: CtxFactory) -> None:
     made.clear()
     async with toy_ctx() as ctx:
-        reader = CheckContext(ctx.session, dataclasses.replace(ctx.check, shares=(ONE,)), ctx.driver)
+        reader = CheckContext(ctx.session, redeclared(ctx, shares=(ONE,)), ctx.driver)
         other = CheckContext(
             ctx.session,
-            dataclasses.replace(ctx.check, name="other", shares=(ONE,)),
+            redeclared(ctx, name="other", shares=(ONE,)),
             Driver(ctx.session, "other", "o"),
         )
         assert await shared(reader, ONE) == await shared(other, ONE) == "A"

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import psutil
 
-from tests.loadtest.servers import CLEAN_ENV, ROOT, probe_command, reference, start_locust, stats_rows, stop
+from tests.loadtest.servers import CLEAN_ENV, ROOT, probe_command, reference, start_locust, stats_rows
+from tests.support.processes import stop
 
 
 def cpu_percent(process: psutil.Process, seconds: float) -> float:

@@ -11,13 +11,14 @@ import contextlib
 import csv
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.processes import running, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILE = ROOT / "loadtest" / "locustfile.py"
@@ -26,35 +27,11 @@ PYTHON = sys.executable
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_", "ROOMWIRE_"))}
 
 
-def stop(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group, then SIGKILL if it lingers; never leaves a child behind."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
-
-
 @contextlib.contextmanager
 def started(command: Sequence[str], pattern: str, *, env: dict[str, str] | None = None) -> Iterator[str]:
     """Start `command` and yield the first match of `pattern` (group 1) on its stdout, e.g. its URL."""
-    process = subprocess.Popen(
-        list(command),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-        env={**CLEAN_ENV, **(env or {})},
-        start_new_session=True,
-    )
-    try:
+    env = {**CLEAN_ENV, **(env or {})}
+    with running(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env) as process:
         assert process.stdout is not None
         deadline = time.monotonic() + 60
         for line in process.stdout:
@@ -66,8 +43,6 @@ def started(command: Sequence[str], pattern: str, *, env: dict[str, str] | None 
         else:
             raise RuntimeError(f"{command[:4]} exited with {process.wait()} before announcing itself")
         yield match.group(1)
-    finally:
-        stop(process)
 
 
 def room_server(*flags: str) -> contextlib.AbstractContextManager[str]:

@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.loadtest.servers import CLEAN_ENV, LOCUSTFILE, PYTHON, gemini_double, reference, run_locust, stop
+from tests.loadtest.servers import CLEAN_ENV, LOCUSTFILE, PYTHON, gemini_double, reference, run_locust
+from tests.support.processes import free_port, stop
 
 pytestmark = pytest.mark.loadtest
 
 USERS = 6
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

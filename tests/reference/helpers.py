@@ -1,7 +1,8 @@
 """What the reference server's tests share: a server on port 0, a Gemini double, and a checking client.
 
 Every server runs in the test's own event loop (`running_server`) and is stopped by the `async with`, also when
-the test fails. Timeouts scale from `UNIT`; an assertion that something does *not* arrive waits `QUIET`.
+the test fails. Timeouts scale from `UNIT` (tests.support.timing); an assertion that something does *not*
+arrive waits `QUIET`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from roomwire.reference.server import RunningServer, running_server
 from roomwire.reference.settings import Settings
 from roomwire.spec.messages import HistoryItem
 from roomwire.spec.protocol import ClientProtocol
+from tests.support.timing import UNIT
 
-UNIT = 5.0
 QUIET = 0.5
 
 #: What every test server starts from: no address exemption (tests all come from 127.0.0.1), quick closes.

@@ -17,7 +17,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from roomwire.gemini_double import AsyncDoubleControl
-from tests.reference.helpers import UNIT, Client, double_server
+from tests.reference.helpers import Client, double_server
+from tests.support.timing import UNIT
 
 CANARY = "AIzaCANARY-roomwire-FAKE-test-key-00003"  # FAKE test key, a canary
 #: Variables that could point the server or the SDK elsewhere; the child never inherits them.

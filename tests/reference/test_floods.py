@@ -8,7 +8,8 @@ import logging
 
 import pytest
 
-from tests.reference.helpers import UNIT, Client, masked_frame, raw_upgrade, read_close, read_frame, serving
+from tests.reference.helpers import Client, masked_frame, raw_upgrade, read_close, read_frame, serving
+from tests.support.timing import UNIT
 
 PATH = "/api/v1/ws/chat/r?nickname=flood"
 PING, PONG, TEXT, CONTINUATION = 0x9, 0xA, 0x1, 0x0

@@ -25,17 +25,9 @@ from roomwire.reference.app import create_app, hub_of
 from roomwire.reference.connection import Connection as Connection_
 from roomwire.reference.server import listen
 from roomwire.spec.codes import CloseCode
-from tests.reference.helpers import (
-    UNIT,
-    Client,
-    double_server,
-    host_port,
-    masked_frame,
-    raw_upgrade,
-    serving,
-    settings,
-)
+from tests.reference.helpers import Client, double_server, host_port, masked_frame, raw_upgrade, serving, settings
 from tests.scaleout.members import eventually
+from tests.support.timing import UNIT
 
 
 @asynccontextmanager

@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from tests.reference.helpers import UNIT, Client, host_port, masked_frame, raw_upgrade, read_frame, serving
+from tests.reference.helpers import Client, host_port, masked_frame, raw_upgrade, read_frame, serving
+from tests.support.timing import UNIT
 
 
 async def test_a_peer_that_never_answers_pings_is_closed_and_announced_as_timeout() -> None:

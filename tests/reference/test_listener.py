@@ -12,7 +12,8 @@ import pytest
 
 from roomwire.reference import listener
 from roomwire.reference.listener import Gate, max_open_connections, quiet_accept_errors, raise_fd_limit
-from tests.reference.helpers import UNIT, Client, host_port, serving
+from tests.reference.helpers import Client, host_port, serving
+from tests.support.timing import UNIT
 
 HALF_REQUEST = b"GET /api/v1/ws/chat/r HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: web"
 

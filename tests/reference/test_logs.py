@@ -18,8 +18,9 @@ import pytest
 
 from roomwire.gemini_double import AsyncDoubleControl
 from roomwire.reference import logs, redaction
-from tests.reference.helpers import UNIT, Client, double_server
+from tests.reference.helpers import Client, double_server
 from tests.reference.test_cli import serve_process
+from tests.support.timing import UNIT
 
 CANARY = "AIzaCANARY-roomwire-FAKE-test-key-00005"  # FAKE test key, a canary
 FORGED = "\n2026-01-01 00:00:00,000 ERROR roomwire.reference: forged by upstream"

@@ -13,7 +13,8 @@ from roomwire.reference.handshake import Refusal
 from roomwire.reference.rooms.broker import BrokerUnavailable, EventDraft, EventKind, Joined, Member, RoomEvent
 from roomwire.reference.rooms.memory import MemoryBroker
 from roomwire.spec.messages import ClientUserMsg
-from tests.reference.helpers import UNIT, Client, masked_frame, raw_upgrade, read_close, serving
+from tests.reference.helpers import Client, masked_frame, raw_upgrade, read_close, serving
+from tests.support.timing import UNIT
 
 
 class Buggy(Connection):

@@ -16,7 +16,8 @@ from websockets.exceptions import ConnectionClosed
 
 from roomwire.gemini_double import AsyncDoubleControl
 from roomwire.reference.settings import Secret
-from tests.reference.helpers import UNIT, Client, double_server, host_port, serving
+from tests.reference.helpers import Client, double_server, host_port, serving
+from tests.support.timing import UNIT
 
 CANARY = "AIzaCANARY-roomwire-FAKE-test-key-00002"  # FAKE test key, a canary
 

@@ -9,7 +9,8 @@ import pytest
 
 from roomwire.reference.server import listen
 from roomwire.spec.errors import ConfigError
-from tests.reference.helpers import UNIT, Client, raw_upgrade, read_close, serving
+from tests.reference.helpers import Client, raw_upgrade, read_close, serving
+from tests.support.timing import UNIT
 
 
 def test_a_port_in_use_is_a_config_error_naming_the_address() -> None:

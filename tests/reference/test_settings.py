@@ -140,11 +140,3 @@ def test_replace_checks_again_and_env_names() -> None:
         Settings().replace(room_capacity=1)
     assert env_name("gemini_api_key") == "GEMINI_API_KEY" and env_name("port") == "ROOMWIRE_PORT"
     assert Settings(certfile="c", keyfile="k").tls and not Settings().tls
-
-
-def test_the_package_exports_lazily() -> None:
-    import roomwire.reference as package
-
-    assert package.Settings is Settings and callable(package.create_app)
-    with pytest.raises(AttributeError):
-        package.nothing_here  # noqa: B018

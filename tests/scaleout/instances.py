@@ -22,7 +22,9 @@ from typing import Any
 from roomwire.reference.rooms.redis.broker import RedisBroker
 from roomwire.reference.server import RunningServer
 from tests.reference.helpers import serving
-from tests.scaleout.members import FAST, UNIT, options
+from tests.scaleout.members import FAST, options
+from tests.support.processes import stop
+from tests.support.timing import UNIT
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "roomwire serve: "  # what the CLI prints once it listens, before the URL
@@ -56,9 +58,7 @@ class Child:
         return self.url.replace("{room_id}", room) + (f"?{query}" if query else "")
 
     def kill(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(UNIT)
+        stop(self.process, signal.SIGKILL)
 
 
 @contextlib.asynccontextmanager
@@ -71,7 +71,7 @@ async def killable_instance(redis_url: str, *, extra: str = FAST) -> AsyncIterat
     child = Child(process, "")
     try:
         assert process.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), UNIT * 3)
+        line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), UNIT * 6)
         if not line.startswith(READY):
             raise RuntimeError(f"the instance did not start: {line}{process.stdout.read()}")
         child.url = line.removeprefix(READY).strip()

@@ -16,8 +16,8 @@ from roomwire.reference.rooms.broker import EventDraft, EventKind, Joined, RoomE
 from roomwire.reference.rooms.redis.broker import RedisBroker
 from roomwire.reference.rooms.redis.config import RedisOptions
 from roomwire.spec.codes import CloseCode, LeaveReason
+from tests.support.timing import UNIT
 
-UNIT = 10.0  # seconds: the generous bound of every wait
 FAST = "lease=3&timeout=1&backoff=1"  # leases a test outlives, yet long enough for a busy CI machine
 
 
@@ -89,7 +89,7 @@ async def say(broker: RedisBroker, room: str, nickname: str, content: str) -> Ro
     return await broker.publish(room, EventDraft(EventKind.USER_MSG, nickname=nickname, content=content))
 
 
-async def eventually(check: Callable[[], bool], within: float = UNIT, what: str = "the condition") -> None:
+async def eventually(check: Callable[[], bool], within: float = 2 * UNIT, what: str = "the condition") -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not check():

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import free_port, stop
+
 BINARY = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -34,13 +36,6 @@ def require_redis_server() -> str:
     if os.environ.get("CI"):
         pytest.fail(f"{reason}: CI must run the Redis tests")
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisServer:
@@ -85,20 +80,13 @@ class RedisServer:
     def kill(self) -> None:
         """SIGKILL: no goodbye to the clients, their sockets just end."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            process.wait(10)
+        if process is not None:
+            stop(process, signal.SIGKILL)
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        if process is not None:
+            stop(process)
 
     def log_tail(self) -> str:
         with contextlib.suppress(OSError):

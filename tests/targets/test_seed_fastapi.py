@@ -26,8 +26,9 @@ from websockets.exceptions import ConnectionClosed
 
 from roomwire.gemini_double import AsyncDoubleControl, DoubleConfig, DoubleThread
 from roomwire.targets.seed_fastapi import FAKE_SEED_API_KEY, LISTENING_PREFIX
+from tests.support.processes import running, stop
+from tests.support.timing import UNIT
 
-UNIT = 2.0
 QUIET = 1.0
 #: Rooms to try a racy failure in before calling it absent.
 TRIES = 10
@@ -67,29 +68,21 @@ def seed_server(extra_env: dict[str, str] | None = None) -> Iterator[SeedServer]
     env = {k: v for k, v in os.environ.items() if k not in SDK_ENV}
     env.update(extra_env or {})
     command = [sys.executable, "-m", "roomwire.targets.seed_fastapi", "--host", "127.0.0.1", "--port", "0"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     reader: threading.Thread | None = None
-    try:
-        assert process.stdout is not None and process.stderr is not None
-        first = process.stdout.readline()
-        assert first.startswith(LISTENING_PREFIX), f"seed copy did not start: {first!r}"
-        server = SeedServer(process=process, port=int(first.rsplit(":", 1)[1]))
-        stderr = process.stderr
-        reader = threading.Thread(target=lambda: server.log_lines.extend(iter(stderr.readline, "")), daemon=True)
-        reader.start()
-        yield server
-    finally:
-        process.terminate()
+    with running(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - only if uvicorn ignores SIGTERM
-            process.kill()
-            process.wait()
-        if reader is not None:
-            reader.join(timeout=5)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+            assert process.stdout is not None and process.stderr is not None
+            first = process.stdout.readline()
+            assert first.startswith(LISTENING_PREFIX), f"seed copy did not start: {first!r}"
+            server = SeedServer(process=process, port=int(first.rsplit(":", 1)[1]))
+            stderr = process.stderr
+            reader = threading.Thread(target=lambda: server.log_lines.extend(iter(stderr.readline, "")), daemon=True)
+            reader.start()
+            yield server
+        finally:
+            stop(process)  # before the reader is joined: it reads until the child's stderr ends
+            if reader is not None:
+                reader.join(timeout=UNIT)
 
 
 @pytest.fixture
