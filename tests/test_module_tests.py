@@ -68,6 +68,11 @@ ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
     "roomwire.conformance.session": (("conformance/test_plan.py", "conformance/test_prepare.py"), "a run's state"),
     "roomwire.conformance.suite": (("conformance/test_cli.py", "conformance/test_broken_variants.py"), "run_suite"),
     "roomwire.conformance.transcript": (("conformance/test_evidence.py",), "transcripts as evidence"),
+    "roomwire.conformance.profiles": (("conformance/test_seed_profile.py",), "what each profile carries"),
+    "roomwire.targets.seed_fixed": (
+        ("targets/test_seed_fixed_page.py", "conformance/test_seed_profile.py"),
+        "its page, and its defects judged under --profile seed",
+    ),
     "roomwire.attacks.probes": (("attacks/test_admission.py", "attacks/test_presence.py"), "the attacks' probes"),
     "roomwire.attacks.runner": (("attacks/test_cli.py",), "`roomwire attack` runs every attack through it"),
     "roomwire.loadtest.lifecycle": (("loadtest/test_client.py", "loadtest/test_locustfile.py"), "a user's life"),
