@@ -3,7 +3,7 @@
 The double is a raw ASGI app, not a Quart app, for two reasons: the `abort` fault must end a chunked response
 without its terminating chunk (an ASGI app that returns before `more_body=False` makes Hypercorn close the
 connection mid-body, which a framework's response object never does), and a load test must never be slowed by
-the double (see loadtest/bench/gemini_double_rps.py). `Any` appears only in the ASGI message dicts.
+the double (see bench/gemini_double_rps.py). `Any` appears only in the ASGI message dicts.
 """
 
 from __future__ import annotations

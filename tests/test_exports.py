@@ -15,13 +15,13 @@ from types import ModuleType
 import pytest
 
 from roomwire.spec.exports import lazy_getattr
-from tests.support.layout import ROOT, folders
+from tests.support.layout import ROOT, packages
 
 
 def lazy_packages() -> list[str]:
     """Every package of ours whose `__init__` assigns `__getattr__` (found by reading, so a new one is seen)."""
     found = []
-    for folder, package in folders().items():
+    for folder, package in packages().items():
         for path in sorted((ROOT / folder).rglob("__init__.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             assigned = [

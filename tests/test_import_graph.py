@@ -1,8 +1,10 @@
 """No module of ours imports in a circle, counting every import: at module level, inside functions, and under
 `TYPE_CHECKING` (a circle that only the type checker sees is still two modules that cannot be read apart).
 
-The graph spans every folder setup.py maps into `roomwire` (spec, reference, conformance, ...). An import of a
-package counts as an import of its `__init__`; an import of a module does not count as one of its parents.
+The graph spans every folder setup.py maps into `roomwire` (spec, reference, conformance, ...) and `bench/`, which
+is not installed: it may import `roomwire`, but nothing of `roomwire` may import it (a user's install has no
+`bench`). An import of a package counts as an import of its `__init__`; an import of a module does not count as one
+of its parents.
 """
 
 from __future__ import annotations
@@ -89,3 +91,11 @@ def test_relative_and_package_imports_resolve() -> None:
     edges = graph()
     assert "roomwire.reference.app" in edges["roomwire.reference"]  # `from .app import create_app`
     assert "roomwire.reference.rooms.redis.outage" in edges["roomwire.reference.rooms.redis.presence"]
+
+
+def test_the_installed_package_never_imports_the_benchmarks() -> None:
+    edges = graph()
+    assert "roomwire.reference.hub" in edges["bench.frame_path"]  # it sees bench's imports of roomwire
+    assert "bench.servers" in edges["bench.run"]  # ... and bench's own
+    upward = {name: sorted(o for o in others if o.split(".")[0] == "bench") for name, others in edges.items()}
+    assert {name: others for name, others in upward.items() if others and not name.startswith("bench")} == {}

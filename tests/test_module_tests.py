@@ -1,7 +1,7 @@
 """Tests mirror modules, and this test says so (python-websockets' `tests/maxi_cov.py` is the model).
 
-Every module of the packages setup.py maps has its own test module: `<folder>/<path>/<name>.py` is tested by
-`tests/<folder>/test_<name>.py` (or `test_<path>_<name>.py`, or `test_<parent>_<name>.py` for a module in a
+Every module of the packages setup.py maps, and of `bench/`, has its own test module: `<folder>/<path>/<name>.py` is
+tested by `tests/<folder>/test_<name>.py` (or `test_<path>_<name>.py`, or `test_<parent>_<name>.py` for a module in a
 sub-package: `reference/rooms/redis/state.py` -> `tests/reference/test_redis_state.py`). A module that another
 test module covers is listed in `ELSEWHERE` with that module; one that no unit test should target is in `EXEMPT`
 with the reason. Both lists are checked too, so an entry cannot outlive its module or point at a test that is
@@ -87,8 +87,8 @@ EXEMPT = {
     "the checks' shared helpers have their own test_checks_<name>.py",
     "roomwire.targets.broken.": "the broken variants are the suite's proof; tests/conformance/test_broken_variants.py "
     "runs each and requires it to fail exactly its requirements",
-    "roomwire.loadtest.bench.": "benchmarks (to leave the installed package, issue 14): tests/loadtest/"
-    "test_bench_smoke.py runs each briefly, test_bench_baselines.py checks their recorded baselines",
+    "bench.": "the benchmarks (bench/, not installed): tests/loadtest/test_bench_smoke.py runs them briefly, "
+    "test_bench_baselines.py their baselines, tests/reference/test_redis_bench.py the scale-out one",
 }
 
 

@@ -2,10 +2,11 @@
 
 setup.py maps top-level folders (`spec/`, `reference/`, ...) to `roomwire.*`; mypy knows nothing of that
 mapping, nor of setuptools' editable import hooks. So this script builds a tree of symlinks
-(`.typecheck/roomwire/spec -> ../../spec`, ...) and points mypy at it. Usage:
+(`.typecheck/roomwire/spec -> ../../spec`, ...) and points mypy at it. `bench/` (the benchmarks, not installed)
+is a plain top-level package and is checked as it stands. Usage:
 
-    python tools/typecheck.py            # the whole package and tests/
-    python tools/typecheck.py tests/spec # only some test paths (the package is always checked)
+    python tools/typecheck.py            # the whole package, bench/ and tests/
+    python tools/typecheck.py tests/spec # only some test paths (the package and bench/ are always checked)
     python tools/typecheck.py --tree     # only build .typecheck/ (editors and pyright read it: pyproject.toml)
 """
 
@@ -42,9 +43,9 @@ def main(argv: list[str]) -> int:
     tree = build_tree()
     if argv == ["--tree"]:
         return 0
-    targets = argv or ["tests"]
+    targets = [target for target in argv or ["tests"] if (ROOT / target).resolve() != ROOT / "bench"]
     env = dict(os.environ, MYPYPATH=str(tree))
-    command = [sys.executable, "-m", "mypy", str(tree / "roomwire"), *targets]
+    command = [sys.executable, "-m", "mypy", str(tree / "roomwire"), "bench", *targets]
     return subprocess.call(command, cwd=ROOT, env=env)
 
 

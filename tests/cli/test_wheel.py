@@ -1,5 +1,6 @@
 """A built wheel installs only `roomwire` (no generic top-level names such as `spec`), carries every module and
-data file of the mapped folders, and works when installed: its schemas, SPEC.md and fixtures load."""
+data file of the mapped folders and none of the benchmarks (`bench/`, built alongside), and works when installed:
+its schemas, SPEC.md and fixtures load."""
 
 from __future__ import annotations
 
@@ -63,10 +64,13 @@ def _packaged(name: str, folders: dict[str, str]) -> bool:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """Build a wheel from a copy of the tree (so no build/ or egg-info lands in it) and list what it should hold."""
+    """Build a wheel from a copy of the tree (so no build/ or egg-info lands in it) and list what it should hold.
+
+    The copy has `bench/` too, as a clone has: the wheel must leave it out by setup.py's mapping, not by luck."""
     folders = _folders()
     source = tmp_path_factory.mktemp("source")
-    files = [n for n in _project_files() if _packaged(n, folders) or n in ("setup.py", "pyproject.toml", "README.md")]
+    top = ("setup.py", "pyproject.toml", "README.md")
+    files = [n for n in _project_files() if _packaged(n, folders) or n in top or n.startswith("bench/")]
     for name in files:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, source / name)
@@ -110,6 +114,13 @@ def test_every_module_and_data_file_of_the_mapped_folders_is_in_the_wheel(built:
             missing.append(name)
     assert missing == [], "not in the wheel (add the file type to [tool.setuptools.package-data]?)"
     assert not [n for n in names if "/tests/" in n or "__pycache__" in n]
+
+
+def test_no_benchmark_module_is_in_the_wheel(built: tuple[Path, list[str]]) -> None:
+    names = zipfile.ZipFile(built[0]).namelist()
+    assert (ROOT / "bench" / "run.py").is_file()  # the benchmarks exist in the tree the wheel was built from
+    assert [n for n in names if "bench" in n.split("/")] == []
+    assert not [n for n in names if n.endswith(("node_ws.py", "scaleout.py", "ceiling.py"))]
 
 
 def test_the_spec_and_its_data_are_inside(built: tuple[Path, list[str]]) -> None:

@@ -10,15 +10,16 @@ import asyncio
 import contextlib
 import json
 import math
+import os
 import shutil
 import subprocess
-import sys
+from pathlib import Path
 
 import psutil
 import pytest
 from websockets.asyncio.client import connect
 
-from roomwire.loadtest.bench import ceiling, node_ws, servers
+from bench import ceiling, child, node_ws, servers
 
 
 async def test_the_ceiling_server_broadcasts_a_user_msg_to_its_room_only(
@@ -55,7 +56,7 @@ async def test_the_ceiling_server_broadcasts_a_user_msg_to_its_room_only(
 
 @pytest.mark.skipif(
     node_ws.installed() is None or shutil.which("node") is None,
-    reason="the node target's pinned ws is not installed: python -m roomwire.loadtest.bench.node_ws --install "
+    reason="the node target's pinned ws is not installed: python -m bench.node_ws --install "
     "(tox does it; tests never download)",
 )
 async def test_the_node_ws_server_welcomes_announces_and_broadcasts_to_its_room_only() -> None:
@@ -86,11 +87,12 @@ async def test_the_node_ws_server_welcomes_announces_and_broadcasts_to_its_room_
 
 @pytest.mark.slow
 @pytest.mark.parametrize("client", ["httpx", "sdk"])
-def test_the_double_rps_benchmark_runs_both_servers_and_reports(client: str) -> None:
-    command = [sys.executable, "-m", "roomwire.loadtest.bench.gemini_double_rps", "--seconds", "0.5",
-               "--rounds", "1", "--concurrency", "4", "--client", client, "--json"]  # fmt: skip
+def test_the_double_rps_benchmark_runs_both_servers_and_reports(client: str, tmp_path: Path) -> None:
+    command = child.command("bench.gemini_double_rps", "--seconds", "0.5", "--rounds", "1", "--concurrency", "4",
+                            "--client", client, "--json")  # fmt: skip
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False, cwd=tmp_path,
+                          env=child.environment())  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before, "a server outlived the benchmark"
     result = json.loads(done.stdout)
@@ -100,3 +102,16 @@ def test_the_double_rps_benchmark_runs_both_servers_and_reports(client: str) -> 
     for key in ("rps_ratio_double_to_baseline", "cpu_ratio_double_to_baseline", "double_capacity_per_core_rps"):
         assert math.isfinite(result[key]) and result[key] > 0, key
     assert result["settings"]["client"] == client
+
+
+def test_a_benchmark_child_runs_the_repositorys_bench_wherever_the_caller_stands(tmp_path: Path) -> None:
+    """`bench/` is not installed: a child finds it by the repository's root on PYTHONPATH, never by the caller's
+    working directory (here a decoy `bench` package that must not run)."""
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "__init__.py").write_text("raise SystemExit('the decoy bench ran')\n", encoding="utf-8")
+    env = child.environment({k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    done = subprocess.run(child.command("bench.ceiling", "--help"), capture_output=True, text=True, timeout=60,
+                          check=False, cwd=tmp_path, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "python -m bench.ceiling" in done.stdout
+    assert env["PYTHONPATH"] == str(child.ROOT)

@@ -11,21 +11,21 @@ import asyncio
 import json
 import math
 import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
-from roomwire.loadtest.bench.ai import _TAG, Sample, Upstream, added
-from roomwire.loadtest.bench.direct import question
-from roomwire.loadtest.bench.profile import breakdown, function_of, package_of
-from roomwire.loadtest.bench.report import HEADLINES, Run, summarize, table
-from roomwire.loadtest.bench.room import chat_frame
-from roomwire.loadtest.bench.run import SCENARIOS
-from roomwire.loadtest.bench.servers import HOST, running
-from roomwire.loadtest.bench.storm import PER_ADDRESS, storm
-from roomwire.loadtest.bench.wsclient import open_connection
+from bench import child
+from bench.ai import _TAG, Sample, Upstream, added
+from bench.direct import question
+from bench.profile import breakdown, function_of, package_of
+from bench.report import HEADLINES, Run, summarize, table
+from bench.room import chat_frame
+from bench.run import SCENARIOS
+from bench.servers import HOST, running
+from bench.storm import PER_ADDRESS, storm
+from bench.wsclient import open_connection
 
 TARGETS = ("seed", "reference")
 
@@ -34,10 +34,11 @@ TARGETS = ("seed", "reference")
 @pytest.mark.timeout(600)
 def test_quick_benchmark_produces_a_well_formed_result(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    command = [sys.executable, "-m", "roomwire.loadtest.bench", "--quick", "--targets", ",".join(TARGETS),
-               "--idle-connections", "200", "--json", str(out)]  # fmt: skip
+    command = child.command("bench", "--quick", "--targets", ",".join(TARGETS), "--idle-connections", "200",
+                            "--json", str(out))  # fmt: skip
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=540, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=540, check=False, cwd=tmp_path,
+                          env=child.environment())  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before, "a benchmark process outlived it"
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from bench import child
 from tests.scaleout.redis_server import require_redis_server
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -22,9 +22,13 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 async def test_the_scaleout_benchmark_measures_every_configuration(tmp_path: Path) -> None:
     require_redis_server()
     results = tmp_path / "results.json"
-    command = [sys.executable, "-m", "roomwire.loadtest.bench.scaleout", "--quick", "--scenarios", "capacity10"]
+    command = child.command("bench.scaleout", "--quick", "--scenarios", "capacity10", "--json", str(results))
     process = await asyncio.create_subprocess_exec(
-        *command, "--json", str(results), cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command,
+        cwd=tmp_path,
+        env=child.environment(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await asyncio.wait_for(process.communicate(), 540)
     assert process.returncode == 0, output.decode(errors="replace")[-4000:]

@@ -32,7 +32,7 @@ from typing import IO
 
 import psutil
 
-from . import node_ws
+from . import child, node_ws
 from .wsclient import open_connection
 
 HOST = "127.0.0.1"
@@ -66,7 +66,7 @@ def command(target: str, port: int, gemini_url: str | None, *, limits: bool = Fa
         return [python, "-m", "roomwire", "serve", "--host", HOST, "--port", str(port), *lifted,
                 "--log-level", "WARNING", *upstream]  # fmt: skip
     if target == "ceiling":
-        return [python, "-m", "roomwire.loadtest.bench.ceiling", "--host", HOST, "--port", str(port)]
+        return child.command("bench.ceiling", "--host", HOST, "--port", str(port))
     if target == "node":
         return node_ws.command(HOST, port)
     raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
@@ -74,6 +74,8 @@ def command(target: str, port: int, gemini_url: str | None, *, limits: bool = Fa
 
 def environment(target: str, gemini_url: str | None, extra: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SDK_ENV}
+    if target == "ceiling":
+        env = child.environment(env)  # `bench.ceiling` is found at the repository's root (child.py)
     env["PYTHONUNBUFFERED"] = "1"
     if gemini_url and target == "seed":
         env["GOOGLE_GEMINI_BASE_URL"] = gemini_url  # the SDK's own variable: the seed's code is unchanged

@@ -46,7 +46,7 @@ async def serve_forever(host: str, port: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench.ceiling")
+    parser = argparse.ArgumentParser(prog="python -m bench.ceiling")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@ It runs pinned to the *server's* core, where the servers make the same SDK call,
 `ai` scenario drives through a server (`askers` closed loops, each asking again as soon as its answer ended, the
 same tagged questions), so what it measures is what the SDK alone adds on that core, per request:
 
-    python -m roomwire.loadtest.bench.direct --url http://127.0.0.1:PORT/ --askers 20 --questions 25 --run 123456
+    python -m bench.direct --url http://127.0.0.1:PORT/ --askers 20 --questions 25 --run 123456
 
 prints one JSON object on stdout: for every question `[asker, n, sent_ns, first_ns]` (`time.monotonic_ns()`, the
 clock the double's journal uses, so `ai.py` pairs each with its journal entry), and the CPU seconds the whole run
@@ -75,7 +75,7 @@ async def measure(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench.direct")
+    parser = argparse.ArgumentParser(prog="python -m bench.direct")
     parser.add_argument("--url", required=True)
     parser.add_argument("--askers", type=int, default=20)
     parser.add_argument("--questions", type=int, default=25)

@@ -12,7 +12,7 @@ Each server runs in its own process pinned to the last CPU, the client (httpx, o
 `--client sdk`) to the first. Besides requests per second the report gives the server's CPU time per request
 (from /proc), which does not depend on how fast the client is: 1000 / cpu_ms is what one core can serve.
 
-    python loadtest/bench/gemini_double_rps.py --seconds 5 --rounds 3 --concurrency 16 --client httpx
+    python -m bench.gemini_double_rps --seconds 5 --rounds 3 --concurrency 16 --client httpx
 
 Prints a table and one JSON line (`--json` prints only the JSON). Exit 0, or 3 when a server does not start.
 """
@@ -34,6 +34,9 @@ from typing import Any
 import httpx
 
 from roomwire.gemini_double.asgi import Receive, Scope, Send
+
+from .child import command as child_command
+from .child import environment as child_environment
 
 FAKE_KEY = "AIzaFAKE-roomwire-gemini-double-test-00"  # FAKE test key (the double's FAKE_API_KEY)
 PROMPT = "How do tide pools form? [[sentences=3]]"
@@ -123,10 +126,11 @@ def _cpu_seconds(pid: int) -> float:
 async def running(target: str, server_cpu: int | None) -> AsyncIterator[tuple[str, int]]:
     """Start `target` in its own process; yield (base URL, pid); always stop it."""
     if target == "double":
-        argv = ["-m", "roomwire", "gemini-double", "--port", "0", "--latency", "zero", "--quota", "off"]
+        argv, env = [sys.executable, "-m", "roomwire", "gemini-double", "--port", "0", "--latency", "zero",
+                     "--quota", "off"], None  # fmt: skip
     else:
-        argv = ["-m", "roomwire.loadtest.bench.gemini_double_rps", "--serve-baseline"]
-    child = await asyncio.create_subprocess_exec(sys.executable, *argv, stdout=asyncio.subprocess.PIPE)
+        argv, env = child_command("bench.gemini_double_rps", "--serve-baseline"), child_environment()
+    child = await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.PIPE)
     try:
         if server_cpu is not None:
             os.sched_setaffinity(child.pid, {server_cpu})

@@ -1,6 +1,6 @@
 """Where one Redis core saturates: the broker's PUBLISH script, driven by redis-benchmark, per batch size.
 
-    python -m roomwire.loadtest.bench.redis_publish --batches 1,10,40 --subscribers 2 --requests 100000
+    python -m bench.redis_publish --batches 1,10,40 --subscribers 2 --requests 100000
 
 starts a `redis-server` pinned to CPU 1 (no persistence), loads scripts.PUBLISH, subscribes `--subscribers`
 connections (standing for instances) to one room's channel and drains them, then runs `redis-benchmark` pinned
@@ -120,7 +120,7 @@ def measure(batches: list[int], subscribers: int, requests: int) -> list[tuple[s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench.redis_publish")
+    parser = argparse.ArgumentParser(prog="python -m bench.redis_publish")
     parser.add_argument("--batches", default="1,10,40", help="chat messages per script call, comma-separated")
     parser.add_argument("--subscribers", type=int, default=2, help="subscribed instances")
     parser.add_argument("--requests", type=int, default=200_000)
@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'command':<34} {'calls/s':>12} {'messages/s':>12}")  # noqa: T201
     for name, calls, messages in rows:
         print(f"{name:<34} {calls:>12,.0f} {messages:>12,.0f}")  # noqa: T201
-    print(f"command: {' '.join([sys.executable, '-m', 'roomwire.loadtest.bench.redis_publish', *sys.argv[1:]])}")  # noqa: T201
+    print(f"command: {' '.join([sys.executable, '-m', 'bench.redis_publish', *sys.argv[1:]])}")  # noqa: T201
     return 0
 
 

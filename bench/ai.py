@@ -44,6 +44,8 @@ from dataclasses import dataclass
 
 from roomwire.reference.ai import TRANSPORT
 
+from .child import command as child_command
+from .child import environment as child_environment
 from .direct import question
 from .servers import HOST, Server, free_port, spawn, stop
 from .wsclient import open_connection
@@ -168,11 +170,11 @@ async def direct_samples(
 ) -> tuple[list[Sample], float]:
     """The load of `server_samples` with no server: SDK streams from `cpu` (`direct.py`, its own process), through
     the reference's client on its transport unless another `variant` is asked for (sdk.py); samples and CPU s."""
-    argv = [sys.executable, "-m", "roomwire.loadtest.bench.direct", "--url", url, "--askers", str(askers),
-            "--questions", str(questions), "--run", str(run), "--transport", variant,
-            "--first-asker", str(first_asker)]  # fmt: skip
+    argv = child_command("bench.direct", "--url", url, "--askers", str(askers), "--questions", str(questions),
+                         "--run", str(run), "--transport", variant, "--first-asker", str(first_asker))  # fmt: skip
     child = await asyncio.create_subprocess_exec(
         *argv,
+        env=child_environment(),
         stdout=asyncio.subprocess.PIPE,
         preexec_fn=(lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None,
     )

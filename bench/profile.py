@@ -1,7 +1,7 @@
 """Where a server's time goes under fan-out load: py-spy samples it while the capacity scenario drives it.
 
-    python -m roomwire.loadtest.bench.profile --target reference --room-size 10 --seconds 10 --out prof/
-    python -m roomwire.loadtest.bench.profile --target reference --scenario storm --seconds 10 --out prof/
+    python -m bench.profile --target reference --room-size 10 --seconds 10 --out prof/
+    python -m bench.profile --target reference --scenario storm --seconds 10 --out prof/
 
 starts the target pinned to the server core, drives the closed-loop fan-out (`fanout.capacity`) for `--seconds`,
 and meanwhile runs `py-spy record --nonblocking` on the server (from the load generator's core). It writes
@@ -153,7 +153,7 @@ async def _storms(server: servers.Server, seconds: float) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench.profile")
+    parser = argparse.ArgumentParser(prog="python -m bench.profile")
     parser.add_argument("--target", default="reference", choices=[t for t in servers.TARGETS if t != "node"])
     parser.add_argument("--scenario", default="capacity", choices=["capacity", "storm"])
     parser.add_argument("--room-size", type=int, default=10)

@@ -1,6 +1,6 @@
 """The SDK's own cost per answer on each transport it supports: the floor under every server's AI path.
 
-    python -m roomwire.loadtest.bench.sdk --rounds 4 --questions 25 --json sdk-results.json
+    python -m bench.sdk --rounds 4 --questions 25 --json sdk-results.json
 
 google-genai streams through aiohttp when aiohttp is installed, else through httpx2 (or httpx). For each variant
 below, in an order rotated every round, `direct.py` runs `--askers` concurrent closed loops of SDK streams against
@@ -58,7 +58,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 brief = entry.error or ", ".join(f"{k}={entry.metrics[k]:.4g}" for k, _, _ in HEADLINES)
                 print(f"round {round_} {variant:<13} {brief}", flush=True)  # noqa: T201
     return {
-        "command": shlex.join([sys.executable, "-m", "roomwire.loadtest.bench.sdk", *sys.argv[1:]]),
+        "command": shlex.join([sys.executable, "-m", "bench.sdk", *sys.argv[1:]]),
         "pinned": {"server_cpu": server_cpu, "loadgen_cpu": loadgen_cpu},
         "double": shlex.join(double_argv),
         "machine": machine(),
@@ -68,7 +68,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench.sdk", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.sdk", description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--askers", type=int, default=20)
     parser.add_argument("--questions", type=int, default=25, help="counted questions per asker")

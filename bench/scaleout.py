@@ -1,6 +1,6 @@
 """Scale-out benchmark: fan-out with two reference instances on one Redis, next to one instance, side by side.
 
-    python -m roomwire.loadtest.bench.scaleout [--quick] [--rounds 3] [--json scaleout-results.json]
+    python -m bench.scaleout [--quick] [--rounds 3] [--json scaleout-results.json]
 
 Configurations, each started fresh for every run (`roomwire serve --no-limits`, fake Gemini):
 
@@ -208,7 +208,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 brief = entry.error or ", ".join(f"{k}={v:.4g}" for k, v in entry.metrics.items())
                 print(f"round {round_} {scenario:<11} {config:<8} {brief}", flush=True)  # noqa: T201
     return {
-        "command": shlex.join([sys.executable, "-m", "roomwire.loadtest.bench.scaleout", *sys.argv[1:]]),
+        "command": shlex.join([sys.executable, "-m", "bench.scaleout", *sys.argv[1:]]),
         "pinned": cpus[0] is not None,
         "machine": machine_facts(),
         "server_commands": commands,
@@ -219,7 +219,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    prog, about = "python -m roomwire.loadtest.bench.scaleout", __doc__.split("\n")[0]
+    prog, about = "python -m bench.scaleout", __doc__.split("\n")[0]
     parser = argparse.ArgumentParser(prog=prog, description=about)
     parser.add_argument("--quick", action="store_true", help="one short round")
     parser.add_argument("--rounds", type=int, help="rounds (default 3, 1 with --quick)")

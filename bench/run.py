@@ -2,9 +2,9 @@
 
 Usage (`--help` for every option):
 
-    python -m roomwire.loadtest.bench                   # full: 3 rounds, every scenario, seed/reference/ceiling/node
-    python -m roomwire.loadtest.bench --quick           # one short round: proves it runs, measures little
-    python -m roomwire.loadtest.bench --targets seed,ceiling --scenarios capacity10,stall
+    python -m bench                   # full: 3 rounds, every scenario, seed/reference/ceiling/node
+    python -m bench --quick           # one short round: proves it runs, measures little
+    python -m bench --targets seed,ceiling --scenarios capacity10,stall
 
 This process is the load generator and pins itself to `--loadgen-cpu`; every server is a fresh process pinned to
 `--server-cpu` (the Gemini double, for the AI scenario, shares the load generator's core). In round `r` the
@@ -117,7 +117,7 @@ SCENARIOS: dict[str, tuple[Callable[[Launch, Options], Awaitable[dict[str, float
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one short round, 1,000 idle connections")
     parser.add_argument("--rounds", type=int, help="rounds (default 3, 1 with --quick)")
     parser.add_argument(
@@ -191,7 +191,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 runs.append(run)
                 print(f"round {round_} {scenario:<11} {target:<9} {run.error or _brief(run.metrics)}", flush=True)  # noqa: T201
     return {
-        "command": shlex.join([sys.executable, "-m", "roomwire.loadtest.bench", *sys.argv[1:]]),
+        "command": shlex.join([sys.executable, "-m", "bench", *sys.argv[1:]]),
         "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "seconds": round(time.monotonic() - started, 1),
         "quick": args.quick,

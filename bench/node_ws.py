@@ -1,6 +1,6 @@
 """The `node` target: a chat fan-out server on Node's `ws` library, the stack a Node team would pick.
 
-    python -m roomwire.loadtest.bench.node_ws --install     # once: `npm ci` of the pinned `ws`; prints the script
+    python -m bench.node_ws --install     # once: `npm ci` of the pinned `ws`; prints the script
 
 `node/server.js` is the server (its header says what it speaks); `node/package.json` and `node/package-lock.json`
 pin `ws` (8.23.1, no optional native add-ons). `npm ci` installs it into a cache directory named after the lock
@@ -83,7 +83,7 @@ def command(host: str, port: int) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     about = __doc__.split("\n")[0]
-    parser = argparse.ArgumentParser(prog="python -m roomwire.loadtest.bench.node_ws", description=about)
+    parser = argparse.ArgumentParser(prog="python -m bench.node_ws", description=about)
     parser.add_argument("--install", action="store_true", help="npm ci the pinned ws into the cache")
     args = parser.parse_args(argv)
     if args.install:

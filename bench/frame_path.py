@@ -4,7 +4,7 @@ Real `Connection`s on a real `Hub` and broker, driven through `Connection.run` w
 only counts: each received frame goes `on_text` (classification) → `publish` → `deliver` to every member → outbox
 → flush. No Hypercorn, wsproto or kernel: what the app's own code costs per frame, for A/B runs of a change:
 
-    python -m roomwire.loadtest.bench.frame_path --members 10 --frames 20000 --rounds 5
+    python -m bench.frame_path --members 10 --frames 20000 --rounds 5
 
 prints one JSON object: the median and every round's CPU µs per received frame (`time.process_time`, which unlike
 wall time does not count what other processes on a busy machine take).

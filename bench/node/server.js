@@ -6,7 +6,7 @@
 // joins the room named by the path's last segment and gets a welcome (room, seq, members); the room gets its
 // join and, when it goes, its leave (seq, ts, count); every `user_msg` is serialized once with the room's next
 // seq and sent to every member without waiting for any of them. No AI, no limits, no slow-consumer policy, no
-// Origin check: a lean server, as the `websockets` ceiling is (loadtest/bench/ceiling.py; docs/benchmarks.md).
+// Origin check: a lean server, as the `websockets` ceiling is (bench/ceiling.py; docs/benchmarks.md).
 'use strict';
 
 const http = require('http');

@@ -1,5 +1,0 @@
-"""`python -m roomwire.loadtest.bench`: see `run.py`."""
-
-from .run import main
-
-raise SystemExit(main())
