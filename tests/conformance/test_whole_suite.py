@@ -31,7 +31,7 @@ SEED_RACY = frozenset({"PRES-002", "AI-011"})
 LOAD_DEPENDENT = frozenset({"FLOW-002", "LIMIT-003"})
 #: Requirements whose every check needs --browser (the page's behaviour): SKIP "needs --browser PAGE_URL" here
 #: (--no-browser; the bundled reference's page is used by default when chromium is installed);
-#: tests/browser/test_check_browser.py runs the whole suite with the browser too.
+#: `tox -e conformance` runs the whole suite with the browser too, and requires those to pass.
 BROWSER_ONLY = frozenset(
     rid
     for rid in REGISTRY.known
