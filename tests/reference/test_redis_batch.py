@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 import redis as redis_py
@@ -20,7 +20,7 @@ from roomwire.reference.rooms.redis.batch import Batcher
 from roomwire.reference.rooms.redis.broker import RedisBroker
 from roomwire.spec.codes import LeaveReason
 from tests.scaleout.members import Recorder, brokers, depart, enter, eventually
-from tests.scaleout.redis_server import RedisServer, redis_server
+from tests.scaleout.redis_server import RedisServer
 
 Calls = Sequence[tuple[str, Sequence[bytes]]]
 
@@ -201,12 +201,6 @@ async def test_close_fails_a_waiting_publish_and_stops_flushing() -> None:
 
 
 # --- on a real Redis ----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    with redis_server() as server:
-        yield server
 
 
 @pytest.mark.redis

@@ -21,15 +21,9 @@ from roomwire.reference.rooms.redis.config import HistoryBounds
 from tests.reference.helpers import Client, settings
 from tests.scaleout.instances import instances
 from tests.scaleout.members import FAST, Notices, Recorder, depart, enter, eventually, options, say
-from tests.scaleout.redis_server import RedisServer, redis_server
+from tests.scaleout.redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    with redis_server() as server:
-        yield server
 
 
 @contextlib.asynccontextmanager

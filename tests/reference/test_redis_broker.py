@@ -8,7 +8,6 @@ Real servers and real processes: test_redis_instances.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,15 +18,9 @@ from roomwire.spec.codes import CloseCode, LeaveReason
 from roomwire.spec.errors import ConfigError
 from tests.scaleout.members import Notices, Recorder, brokers, depart, enter, eventually, options, say
 from tests.scaleout.partition import partition_proxy
-from tests.scaleout.redis_server import RedisServer, redis_server
+from tests.scaleout.redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    with redis_server() as server:
-        yield server
 
 
 def consecutive(seqs: list[int]) -> bool:

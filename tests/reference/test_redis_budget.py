@@ -7,7 +7,6 @@ bytes without closing anything (tests/scaleout/partition.py), the hardest case: 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,16 +18,10 @@ from tests.reference.helpers import Client, double_server
 from tests.scaleout.instances import instances
 from tests.scaleout.members import brokers, eventually
 from tests.scaleout.partition import partition_proxy
-from tests.scaleout.redis_server import RedisServer, redis_server
+from tests.scaleout.redis_server import RedisServer
 from tests.support.timing import UNIT
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    with redis_server() as server:
-        yield server
 
 
 def alone(budget: RedisBudget) -> bool:

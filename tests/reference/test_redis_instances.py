@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,10 @@ from roomwire.reference.rooms.redis.broker import create_redis_broker
 from roomwire.spec.errors import ConfigError
 from tests.reference.helpers import Client, settings
 from tests.scaleout.instances import instances, killable_instance, serve_command
-from tests.scaleout.redis_server import RedisServer, redis_server
+from tests.scaleout.redis_server import RedisServer
 from tests.support.timing import UNIT
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    with redis_server() as server:
-        yield server
 
 
 @contextlib.asynccontextmanager
