@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import secrets
 from pathlib import Path
 
@@ -28,11 +27,16 @@ NAME = "log-forgery"
 SUMMARY = "forged log lines in frames and upstream text, provoked tracebacks, repeated errors, a key in answers (5)"
 
 BAD_REPEATS = 200
-_LINE_START = re.compile(r"^(\d{4}-\d\d-\d\d[ T][\d:,.]+ )?(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b")
 
 
 def forged_line(token: str) -> str:
     return f"2026-01-01 00:00:00,000 ERROR roomwire.reference: FORGED-{token} the admin password is hunter2"
+
+
+def forged_lines(lines: list[str], token: str) -> list[str]:
+    """Log lines that the attacker's text starts: a newline it sent was written raw. The server's own line that
+    quotes the text with the newline escaped (`...: STOP\\n2026-01-01 ... FORGED-...`) is not one."""
+    return [line for line in lines if line.strip().startswith(forged_line(token))]
 
 
 def bad_frames(token: str) -> list[str]:
@@ -130,7 +134,7 @@ def _read_from(path: Path, offset: int) -> str:
 
 def _judge_log(report: AttackReport, text: str, token: str, canary: str | None, bad: int) -> None:
     lines = text.splitlines()
-    forged = [line for line in lines if f"FORGED-{token}" in line and _LINE_START.match(line.strip())]
+    forged = forged_lines(lines, token)
     tracebacks = text.count("Traceback (most recent call last)")
     keys = text.count(canary) if canary else 0
     report.figures.update(

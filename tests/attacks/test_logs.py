@@ -21,7 +21,8 @@ class LogsClientText(Connection):
     """Logs every bad frame's text as it came: newlines and all (what issue 13 warns against)."""
 
     def handle_bad_frame(self, code: ErrorCode, frame: dict[str, Any] | None) -> None:
-        logging.getLogger("roomwire.reference").warning("bad frame: %s", frame)
+        text = " ".join(str(value) for value in (frame or {}).values())  # str() of a dict would escape the newline
+        logging.getLogger("roomwire.reference").warning("bad frame: %s", text)
         super().handle_bad_frame(code, frame)
 
 
@@ -65,3 +66,12 @@ def test_the_upstream_answer_is_one_sse_event_with_the_key_and_a_forged_finish_r
     body = logs.upstream_body("t0k", "AIzaCANARY-roomwire-FAKE-test-key-00013")
     assert body.startswith("data: {") and body.endswith("\r\n\r\n") and body.count("data:") == 1
     assert "FAKE-test-key" in body and "FORGED-t0k" in body
+
+
+def test_a_forged_line_is_one_the_attackers_newline_starts_not_one_that_quotes_it_escaped() -> None:
+    forged = logs.forged_line("t0k")
+    raw = ["2026-12-07 02:29:24,341 WARNING py.warnings: UserWarning: STOP", forged, "  warnings.warn(...)"]
+    escaped = [f"2026-12-07 02:29:24,341 WARNING py.warnings: UserWarning: STOP\\n{forged} is not a valid Reason"]
+    assert logs.forged_lines(raw, "t0k") == [forged]
+    assert logs.forged_lines(escaped, "t0k") == []
+    assert logs.forged_lines(raw, "other") == []
