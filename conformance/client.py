@@ -228,6 +228,30 @@ class Client:
         self.transcript.sent(f"<text frame of {len(payload)} raw bytes: {payload[:60]!r}>")
         return await self._send(payload, text=True)
 
+    async def send_texts_at_once(self, texts: list[str]) -> bool:
+        """Several text frames written to the socket at once, in one write: a burst the target
+        receives as one, so that its token bucket cannot refill between the frames however slow this machine is
+        (CONN-006's burst probe). False if the connection is already closed."""
+        for text in texts:
+            self.transcript.sent(text)
+        if self.closed.is_set():
+            self.transcript.note("not sent: the connection is closed")
+            return False
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                async with self.ws.send_context():
+                    for text in texts:
+                        self.ws.protocol.send_text(text.encode())
+                    # one write, so one segment on loopback and one read at the target (send_context's own
+                    # send_data would write each frame on its own)
+                    self.ws.transport.write(b"".join(self.ws.protocol.data_to_send()))
+        except ConnectionClosed:
+            self.transcript.note("not sent: the connection closed")
+            return False
+        except TimeoutError as exc:
+            raise SendStalled(f"{self.label}: the target read nothing for {self.send_timeout:.1f} s") from exc
+        return True
+
     async def _send(self, message: str | bytes, *, text: bool | None = None) -> bool:
         if self.closed.is_set():
             self.transcript.note("not sent: the connection is closed")

@@ -119,3 +119,27 @@ async def test_proxied_clients_can_be_broken(toy_ctx: CtxFactory) -> None:
         await ctx.expect(ann, frames.leave("Ghost"), "the leave of the dropped member")
         with pytest.raises(HarnessError, match="not opened through"):
             ctx.driver.proxy_of(ann)
+
+
+async def test_frames_sent_at_once_leave_in_one_write_and_arrive_in_order(toy_ctx: CtxFactory) -> None:
+    async with toy_ctx() as ctx:
+        ann = await ctx.driver.join(ctx.room(), "Ann")
+        bob = await ctx.driver.join(ctx.room(), "Bob")
+        transport = ann.ws.transport
+        writes: list[bytes] = []
+        real_write = transport.write
+
+        def counted_write(data: bytes | bytearray | memoryview) -> None:
+            writes.append(bytes(data))
+            real_write(data)
+
+        transport.write = counted_write  # type: ignore[method-assign]
+        texts = [ann.protocol.user_msg(f"b{n}", nickname="Ann") for n in range(20)]
+        assert await ann.send_texts_at_once(texts)
+        transport.write = real_write  # type: ignore[method-assign]
+        assert len(writes) == 1 and len(writes[0]) >= sum(len(t.encode()) + 6 for t in texts)  # masked frames
+        got = await bob.wait_count(lambda item: frames.kind(item) == "user_msg", 20, ctx.timeouts.frame)
+        assert [frames.data(g)["content"] for g in got] == [f"b{n}" for n in range(20)]
+        assert sum(e.direction == ">" for e in ann.transcript.events) >= 20
+        ann.abort()
+        assert await ann.wait_closed(2) and not await ann.send_texts_at_once(texts[:1])
