@@ -95,7 +95,7 @@ async def double_running(cpu: int | None) -> AsyncIterator[tuple[str, list[str]]
         await _wait_healthy(child, url)
         yield url, argv
     finally:
-        stop(child)
+        await stop(child)
 
 
 async def _wait_healthy(child: subprocess.Popen[bytes], url: str, within: float = 30.0) -> None:

@@ -99,7 +99,7 @@ async def cluster(config: str, cpus: list[int | None]) -> AsyncIterator[Cluster]
             yield result
         finally:
             for child in reversed(children):
-                stop(child)
+                await stop(child)
 
 
 async def _wait_redis(port: int, within: float = 20.0) -> None:

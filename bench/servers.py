@@ -142,7 +142,7 @@ async def running(
         await _wait_ready(child, port, ready_within, log.name)
         yield Server(target=target, port=port, argv=argv, process=psutil.Process(child.pid))
     finally:
-        stop(child)
+        await stop(child)
         log.close()
         with contextlib.suppress(OSError):
             os.unlink(log.name)
@@ -169,15 +169,20 @@ def _tail(path: str, lines: int = 30) -> str:
         return "".join(handle.readlines()[-lines:])
 
 
-def stop(child: subprocess.Popen[bytes], grace: float = 5.0) -> None:
-    """SIGTERM to the child's own process group, SIGKILL after `grace` seconds."""
+async def stop(child: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    """SIGTERM to the child's own process group, SIGKILL after `grace` seconds. Waits without blocking the loop:
+    a server closing its connections (1012) waits for this process's clients to answer, and a blocking wait here
+    made every server run out its close timeout and then be killed (5 s per launch, half of a quick run)."""
     if child.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, signal.SIGTERM)
-    try:
-        child.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            return
+        await asyncio.sleep(0.02)
+    if child.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
         child.wait()
