@@ -41,7 +41,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from importlib.metadata import version
-from time import monotonic
+from time import monotonic, time
 from typing import Any, cast
 
 from hypercorn.asyncio.tcp_server import TCPServer
@@ -55,7 +55,7 @@ from wsproto.events import CloseConnection, Message, Ping, Pong
 from wsproto.frame_protocol import CloseReason, FrameDecoder, Opcode, ParseFailed, XorMaskerSimple
 from wsproto.utilities import LocalProtocolError
 
-from roomwire.reference import idle_timer
+from roomwire.reference import fast_upgrade, idle_timer
 
 try:
     from websockets.speedups import apply_mask as _c_apply_mask
@@ -211,7 +211,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         if not self._rw:
             return await super()._accept(message)
         self.handshake.extensions = None  # decline permessage-deflate (module docstring, 6)
-        await super()._accept(message)
+        if not await self._rw_accept_raw(message):
+            await super()._accept(message)
         _unmask_in_c(self.connection)
         upgraded = getattr(self._rw_tcp(), "roomwire_upgraded", None)
         if upgraded is not None:
@@ -222,6 +223,25 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             await self._handle_events()
         transport = self._rw_transport() if isinstance(getattr(self.send, "__self__", None), h11.H11Protocol) else None
         self.scope["extensions"][EXTENSION] = {"transport": transport, "is_open": self._rw_is_open}
+
+    async def _rw_accept_raw(self, message: WebsocketAcceptEvent) -> bool:
+        """Hypercorn's `_accept` with the 101 written by us (`fast_upgrade`), when h11 has not read the request
+        and the app adds no headers; False (nothing done) otherwise."""
+        if message.get("headers") or not fast_upgrade.unread(getattr(self.send, "__self__", None)):
+            return False
+        self.state = hypercorn_ws.ASGIWebsocketState.CONNECTED
+        status_code, headers, self.connection = self.handshake.accept(message.get("subprotocol"), ())
+        transport = self._rw_transport()
+        if transport is not None and not transport.is_closing():
+            transport.write(fast_upgrade.response_head(headers, self.config))
+        await self.config.log.access(self.scope, {"status": status_code, "headers": []}, time() - self.start_time)
+        if self.config.websocket_ping_interval is None:
+            pass
+        elif getattr(self.config, "websocket_ping_timeout", None) is None:
+            self.task_group.spawn(self._send_pings)  # Hypercorn's pinging loop
+        else:
+            await self._send_pings()  # enrols with the loop's pinger: no task (see there)
+        return True
 
     def _rw_is_open(self) -> bool:
         """Whether frames may still go out: after a close frame nothing may follow it (RFC 6455 §5.5.1)."""
@@ -424,5 +444,6 @@ def install() -> bool:
     setattr(h11, "WSStream", RoomwireWSStream)  # noqa: B010 - the name is not exported; we replace it
     setattr(h2, "WSStream", RoomwireWSStream)  # noqa: B010
     idle_timer.install()
+    fast_upgrade.install(RoomwireConfig)
     _installed = True
     return True

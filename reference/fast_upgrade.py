@@ -1,0 +1,200 @@
+"""A WebSocket upgrade read and answered without h11: the plain case of a reconnect storm, parsed once.
+
+Hypercorn runs every request through h11 (34 µs to parse an upgrade, more to build, validate and serialize the
+101, and a locked, drained write): a third of a reconnect storm's CPU per admitted connection (docs/benchmarks.md).
+`RoomwireProtocolWrapper` (installed in place of Hypercorn's `ProtocolWrapper` by `hypercorn_ext.install()`, active
+only under a `RoomwireConfig`) takes a shorter path when the connection's first read is exactly one complete, plain
+WebSocket upgrade (`parse_upgrade`): `GET /origin-form HTTP/1.1`, tokens for header names, visible ASCII for
+values, one Host, one Upgrade (`websocket`), one Connection (with `upgrade`), one Sec-WebSocket-Key, one
+Sec-WebSocket-Version (13), no body, no `Expect`, at most `MAX_HEADERS` lines within h11's size limit, and nothing
+after it. The request then reaches the stream as h11 would have given it (lower-case names, values without
+surrounding whitespace), and `RoomwireWSStream` writes the 101 itself (`response_head`, the same bytes h11
+writes) straight to the transport.
+
+Anything else takes Hypercorn's path exactly as before: a request in pieces, obs-fold, bytes outside the sets
+above, duplicates, frames behind the request, any other request. The check is a subset of what h11 accepts
+(tests/reference/test_fast_upgrade.py compares them), linear in the request's size and bounded by it. A request
+that is refused (SEC-004/006/010, CONN-002, 503) is answered by h11 as before: `UpgradedConnection` hands it the
+request head on the first HTTP response, so refusals keep their status, headers and body byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from time import time
+from typing import Any
+
+import h11
+from hypercorn.asyncio import tcp_server
+from hypercorn.config import Config
+from hypercorn.events import RawData, Updated
+from hypercorn.protocol import ProtocolWrapper
+from hypercorn.protocol import h11 as hypercorn_h11
+from hypercorn.protocol.events import Request
+from hypercorn.typing import H11SendableEvent
+
+#: Header lines a fast-path request may have; more take h11's path (a browser sends about 15).
+MAX_HEADERS = 64
+_REQUEST_LINE = re.compile(rb"GET (/[\x21-\x7e]*) HTTP/1\.1")
+_NAME = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_VALUE = re.compile(rb"[\x21-\x7e](?:[\x20\x21-\x7e]*[\x21-\x7e])?")  # linear: no nested repetition to retry
+_ONCE = (b"host", b"upgrade", b"connection", b"sec-websocket-key", b"sec-websocket-version")
+_NEVER = frozenset({b"content-length", b"transfer-encoding", b"expect"})
+#: The config class under which the fast path is taken (`hypercorn_ext.RoomwireConfig`, set by `install`).
+_config_class: type[Config] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Upgrade:
+    """A plain WebSocket upgrade request, as h11 would give it to Hypercorn."""
+
+    target: bytes
+    headers: list[tuple[bytes, bytes]]  # lower-case names, values stripped of surrounding whitespace
+    head: bytes  # the request as received (for h11, should the answer be a refusal)
+
+
+def parse_upgrade(data: bytes, max_size: int) -> Upgrade | None:
+    """`data` as a plain WebSocket upgrade (module docstring), or None: then h11 reads it."""
+    end = data.find(b"\r\n\r\n", 0, max_size)
+    if end < 0 or end + 4 != len(data):
+        return None  # incomplete, too long, or something behind it
+    lines = data[:end].split(b"\r\n")
+    request_line = _REQUEST_LINE.fullmatch(lines[0])
+    if request_line is None or len(lines) > MAX_HEADERS + 1:
+        return None
+    headers: list[tuple[bytes, bytes]] = []
+    seen: dict[bytes, bytes] = {}
+    for line in lines[1:]:
+        raw_name, colon, raw_value = line.partition(b":")
+        value = raw_value.strip(b" \t")
+        if not colon or _NAME.fullmatch(raw_name) is None or (value and _VALUE.fullmatch(value) is None):
+            return None
+        name = raw_name.lower()
+        if name in _NEVER or (name in seen and name in _ONCE):
+            return None
+        seen[name] = value
+        headers.append((name, value))
+    if not _is_websocket(seen):
+        return None
+    return Upgrade(target=request_line[1], headers=headers, head=data)
+
+
+def _is_websocket(headers: dict[bytes, bytes]) -> bool:
+    connection = headers.get(b"connection", b"").lower().split(b",")
+    return (
+        b"host" in headers
+        and headers.get(b"upgrade", b"").lower() == b"websocket"
+        and any(token.strip() == b"upgrade" for token in connection)
+        and bool(headers.get(b"sec-websocket-key"))
+        and headers.get(b"sec-websocket-version") == b"13"
+    )
+
+
+class UpgradedConnection(hypercorn_h11.H11WSConnection):
+    """Hypercorn's pass-through connection of an upgraded stream, for a request h11 has not read: it reads it
+    (once, on the first HTTP response: a refusal, or an accept with headers of the app's) before answering."""
+
+    def __init__(self, h11_connection: h11.Connection, head: bytes) -> None:
+        self.buffer = bytearray()  # nothing came behind the request (`parse_upgrade`)
+        self.h11_connection = h11_connection
+        self._head: bytes | None = head
+
+    @property
+    def unread(self) -> bool:
+        return self._head is not None
+
+    def send(self, event: H11SendableEvent) -> bytes:
+        if self._head is not None:
+            self.h11_connection.receive_data(self._head)
+            self._head = None
+            request = self.h11_connection.next_event()
+            assert isinstance(request, h11.Request), request  # parse_upgrade accepts a subset of h11's requests
+        return super().send(event)
+
+
+class RoomwireProtocolWrapper(ProtocolWrapper):
+    """Hypercorn's per-connection protocol wrapper, taking the fast upgrade path of the module docstring for the
+    first read of an HTTP/1.1 connection (whatever `H11Protocol` class is installed: the Gemini double has its own)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        config = self.config
+        self._rw_fast = (
+            _config_class is not None
+            and isinstance(config, _config_class)
+            and not config.h11_pass_raw_headers
+            and isinstance(self.protocol, hypercorn_h11.H11Protocol)
+        )
+
+    async def handle(self, event: Any) -> None:
+        if self._rw_fast and isinstance(event, RawData):
+            self._rw_fast = False  # only the first read: anything after it is h11's
+            protocol = self.protocol
+            upgrade = parse_upgrade(event.data, self.config.h11_max_incomplete_size)
+            if (
+                upgrade is not None
+                and isinstance(protocol, hypercorn_h11.H11Protocol)
+                and isinstance(protocol.connection, h11.Connection)
+                and protocol.stream is None
+            ):
+                await _start(protocol, upgrade, protocol.connection)
+                return
+        await super().handle(event)
+
+
+async def _start(protocol: hypercorn_h11.H11Protocol, upgrade: Upgrade, connection: h11.Connection) -> None:
+    """What `H11Protocol._handle_events` and `_create_stream` do with an upgrade request, without h11."""
+    await protocol.send(Updated(idle=False))
+    stream = hypercorn_h11.WSStream(
+        protocol.app, protocol.config, protocol.context, protocol.task_group, protocol.ssl, protocol.client,
+        protocol.server, protocol.stream_send, hypercorn_h11.STREAM_ID,
+    )  # fmt: skip
+    protocol.stream = stream
+    protocol.connection = UpgradedConnection(connection, upgrade.head)
+    request = Request(
+        stream_id=hypercorn_h11.STREAM_ID, headers=upgrade.headers, http_version="1.1", method="GET",
+        raw_path=upgrade.target, state=protocol.connection_state,
+    )  # fmt: skip
+    await stream.handle(request)
+    protocol.keep_alive_requests += 1
+    await protocol.context.mark_request()
+
+
+def unread(protocol: object) -> bool:
+    """Whether h11 has not read the request of `protocol`'s stream: its 101 may be written without h11."""
+    connection = getattr(protocol, "connection", None)
+    return isinstance(connection, UpgradedConnection) and connection.unread
+
+
+_STATUS_101 = b"HTTP/1.1 101 \r\n"
+_default_headers: dict[int, tuple[int, list[tuple[bytes, bytes]]]] = {}
+
+
+def response_head(headers: Iterable[tuple[bytes, bytes]], config: Config) -> bytes:
+    """The 101 with `headers` and Hypercorn's own (Date, ...), as h11 serializes it (names lower case)."""
+    lines = [_STATUS_101]
+    for name, value in (*headers, *_config_headers(config)):
+        lines += (name.lower(), b": ", value, b"\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines)
+
+
+def _config_headers(config: Config) -> list[tuple[bytes, bytes]]:
+    """`config.response_headers("h11")`, made once a second: only the Date in it changes, by the second."""
+    now = int(time())
+    cached = _default_headers.get(id(config))
+    if cached is None or cached[0] != now:
+        cached = (now, config.response_headers("h11"))
+        _default_headers.clear()
+        _default_headers[id(config)] = cached
+    return cached[1]
+
+
+def install(config_class: type[Config]) -> None:
+    """Make Hypercorn's asyncio server wrap connections in `RoomwireProtocolWrapper`s, fast under `config_class`
+    (called by `hypercorn_ext.install()`)."""
+    global _config_class
+    _config_class = config_class
+    setattr(tcp_server, "ProtocolWrapper", RoomwireProtocolWrapper)  # noqa: B010 - imported by name there
