@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from time import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import h11
 from hypercorn.asyncio import tcp_server
@@ -37,17 +36,22 @@ from hypercorn.typing import H11SendableEvent
 
 #: Header lines a fast-path request may have; more take h11's path (a browser sends about 15).
 MAX_HEADERS = 64
-_REQUEST_LINE = re.compile(rb"GET (/[\x21-\x7e]*) HTTP/1\.1")
-_NAME = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_VALUE = re.compile(rb"[\x21-\x7e](?:[\x20\x21-\x7e]*[\x21-\x7e])?")  # linear: no nested repetition to retry
+_TCHAR = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]"
+_VALUE = rb"[\x21-\x7e](?:[\x20\x21-\x7e]*[\x21-\x7e])?"  # no tab, no obs-text: those go to h11
+#: The whole request, checked in one pass. Atomic lines and possessive spaces: nothing is retried, so the work is
+#: linear in the request's size whatever it holds (no pattern of spaces makes it quadratic).
+_REQUEST = re.compile(
+    rb"GET (/[\x21-\x7e]*) HTTP/1\.1\r\n((?>" + _TCHAR + rb"+:[ \t]*+(?:" + _VALUE + rb")?[ \t]*\r\n)"
+    rb"{1,%d}+)\r\n" % MAX_HEADERS
+)
+_FIELD = re.compile(rb"([^:]+):[ \t]*+([^\r]*)\r\n")  # of a block `_REQUEST` has checked
 _ONCE = (b"host", b"upgrade", b"connection", b"sec-websocket-key", b"sec-websocket-version")
 _NEVER = frozenset({b"content-length", b"transfer-encoding", b"expect"})
 #: The config class under which the fast path is taken (`hypercorn_ext.RoomwireConfig`, set by `install`).
 _config_class: type[Config] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Upgrade:
+class Upgrade(NamedTuple):
     """A plain WebSocket upgrade request, as h11 would give it to Hypercorn."""
 
     target: bytes
@@ -57,28 +61,20 @@ class Upgrade:
 
 def parse_upgrade(data: bytes, max_size: int) -> Upgrade | None:
     """`data` as a plain WebSocket upgrade (module docstring), or None: then h11 reads it."""
-    end = data.find(b"\r\n\r\n", 0, max_size)
-    if end < 0 or end + 4 != len(data):
-        return None  # incomplete, too long, or something behind it
-    lines = data[:end].split(b"\r\n")
-    request_line = _REQUEST_LINE.fullmatch(lines[0])
-    if request_line is None or len(lines) > MAX_HEADERS + 1:
+    if len(data) > max_size or not data.endswith(b"\r\n\r\n"):
+        return None  # too long, incomplete, or something behind it
+    request = _REQUEST.fullmatch(data)
+    if request is None:
         return None
-    headers: list[tuple[bytes, bytes]] = []
-    seen: dict[bytes, bytes] = {}
-    for line in lines[1:]:
-        raw_name, colon, raw_value = line.partition(b":")
-        value = raw_value.strip(b" \t")
-        if not colon or _NAME.fullmatch(raw_name) is None or (value and _VALUE.fullmatch(value) is None):
+    headers = [(name.lower(), value.rstrip(b" \t")) for name, value in _FIELD.findall(request[2])]
+    fields = dict(headers)
+    if len(fields) != len(headers):
+        names = [name for name, _ in headers]
+        if any(names.count(name) > 1 for name in _ONCE):
             return None
-        name = raw_name.lower()
-        if name in _NEVER or (name in seen and name in _ONCE):
-            return None
-        seen[name] = value
-        headers.append((name, value))
-    if not _is_websocket(seen):
+    if not _NEVER.isdisjoint(fields) or not _is_websocket(fields):
         return None
-    return Upgrade(target=request_line[1], headers=headers, head=data)
+    return Upgrade(target=request[1], headers=headers, head=data)
 
 
 def _is_websocket(headers: dict[bytes, bytes]) -> bool:
@@ -86,7 +82,7 @@ def _is_websocket(headers: dict[bytes, bytes]) -> bool:
     return (
         b"host" in headers
         and headers.get(b"upgrade", b"").lower() == b"websocket"
-        and any(token.strip() == b"upgrade" for token in connection)
+        and b"upgrade" in [token.strip() for token in connection]
         and bool(headers.get(b"sec-websocket-key"))
         and headers.get(b"sec-websocket-version") == b"13"
     )
