@@ -20,6 +20,7 @@ request head on the first HTTP response, so refusals keep their status, headers 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from time import time
@@ -162,6 +163,31 @@ def unread(protocol: object) -> bool:
     """Whether h11 has not read the request of `protocol`'s stream: its 101 may be written without h11."""
     connection = getattr(protocol, "connection", None)
     return isinstance(connection, UpgradedConnection) and connection.unread
+
+
+class HeldResponse:
+    """The 101 of a fast upgrade, held back so that it leaves in one write with the first frames (the welcome):
+    one `send()` per admitted connection fewer. Whoever writes to the connection first takes it (`take`): the
+    app's direct writes and every write of the stream. Should nothing be written soon, it goes out on its own
+    two loop turns after the accept (one turn is when the app's first frames are flushed)."""
+
+    __slots__ = ("data", "_transport")
+
+    def __init__(self, data: bytes, transport: asyncio.WriteTransport) -> None:
+        self.data = data
+        self._transport = transport
+        loop = asyncio.get_running_loop()
+        loop.call_soon(loop.call_soon, self.flush)
+
+    def take(self) -> bytes:
+        """The 101, once; then nothing."""
+        data, self.data = self.data, b""
+        return data
+
+    def flush(self) -> None:
+        """Write the 101 now, unless it is out or the connection is closing (nothing to answer)."""
+        if self.data and not self._transport.is_closing():
+            self._transport.write(self.take())
 
 
 _STATUS_101 = b"HTTP/1.1 101 \r\n"

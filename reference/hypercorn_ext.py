@@ -136,6 +136,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         self._rw_watching = False
         self._rw_early = bytearray()  # frames sent before the handshake's answer (RFC 6455 §4.1 says not to)
         self._rw_drop_input = False  # LIMIT-007 tripped: what arrives is not even parsed
+        self._rw_held: fast_upgrade.HeldResponse | None = None  # a 101 not yet written (fast_upgrade)
         rate = getattr(self.config, "roomwire_control_rate", None)
         burst = float(getattr(self.config, "roomwire_control_burst", 0))
         self._rw_control = TokenBucket(rate, burst, monotonic()) if self._rw and rate else None  # LIMIT-007
@@ -190,6 +191,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
     async def handle(self, event: Any) -> None:
         if self._rw and isinstance(event, StreamClosed):
             self._rw_closed.set()
+            if self._rw_held is not None:
+                self._rw_held.flush()  # a peer that half-closed still reads its 101
             if _holds_close_frame(self._rw_early):  # a close frame sent with the request, then FIN: a close
                 await self._rw_tell_app(CloseReason.NORMAL_CLOSURE, "close")
             await self._rw_tell_app(CloseReason.ABNORMAL_CLOSURE, "drop")  # PRES-003: TCP ended, no close frame
@@ -222,7 +225,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             self.connection.receive_data(early)
             await self._handle_events()
         transport = self._rw_transport() if isinstance(getattr(self.send, "__self__", None), h11.H11Protocol) else None
-        self.scope["extensions"][EXTENSION] = {"transport": transport, "is_open": self._rw_is_open}
+        extension = {"transport": transport, "is_open": self._rw_is_open, "held": self._rw_held}
+        self.scope["extensions"][EXTENSION] = extension
 
     async def _rw_accept_raw(self, message: WebsocketAcceptEvent) -> bool:
         """Hypercorn's `_accept` with the 101 written by us (`fast_upgrade`), when h11 has not read the request
@@ -233,7 +237,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         status_code, headers, self.connection = self.handshake.accept(message.get("subprotocol"), ())
         transport = self._rw_transport()
         if transport is not None and not transport.is_closing():
-            transport.write(fast_upgrade.response_head(headers, self.config))
+            self._rw_held = fast_upgrade.HeldResponse(fast_upgrade.response_head(headers, self.config), transport)
         await self.config.log.access(self.scope, {"status": status_code, "headers": []}, time() - self.start_time)
         if self.config.websocket_ping_interval is None:
             pass
@@ -259,7 +263,10 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             kind = message["type"]
             if kind == SEND_FRAMES:
                 if not self.closed and self.connection.state is ConnectionState.OPEN:
-                    await self.send(Data(stream_id=self.stream_id, data=cast(dict[str, Any], message)["data"]))
+                    data = cast(dict[str, Any], message)["data"]
+                    if self._rw_held is not None and self._rw_held.data:
+                        data = self._rw_held.take() + data
+                    await self.send(Data(stream_id=self.stream_id, data=data))
                 return
             if kind == "websocket.close" and self.state is hypercorn_ws.ASGIWebsocketState.CONNECTED:
                 self._rw_watch()
@@ -305,6 +312,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
     async def _send_wsproto_event(self, event: Any) -> None:
         """Hypercorn's, but nothing is written to a transport that is closing (asyncio would warn per write)."""
         if self._rw:
+            if self._rw_held is not None:
+                self._rw_held.flush()  # the 101 first
             transport = self._rw_transport()
             if transport is not None and transport.is_closing():
                 with contextlib.suppress(LocalProtocolError):
