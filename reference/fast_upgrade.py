@@ -144,7 +144,7 @@ class RoomwireProtocolWrapper(ProtocolWrapper):
 async def _start(protocol: hypercorn_h11.H11Protocol, upgrade: Upgrade, connection: h11.Connection) -> None:
     """What `H11Protocol._handle_events` and `_create_stream` do with an upgrade request, without h11."""
     await protocol.send(Updated(idle=False))
-    stream = hypercorn_h11.WSStream(
+    stream = getattr(hypercorn_h11, "WSStream")(  # noqa: B009 - the installed class (RoomwireWSStream), not exported
         protocol.app, protocol.config, protocol.context, protocol.task_group, protocol.ssl, protocol.client,
         protocol.server, protocol.stream_send, hypercorn_h11.STREAM_ID,
     )  # fmt: skip

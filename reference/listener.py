@@ -108,7 +108,7 @@ class GuardedTCPServer(TCPServer):
         try:
             async with TaskGroup(self.loop) as task_group:
                 self._task_group = task_group
-                self.protocol = tcp_server.ProtocolWrapper(
+                self.protocol = getattr(tcp_server, "ProtocolWrapper")(  # noqa: B009 - the installed one, not exported
                     self.app, self.config, self.context, task_group, ConnectionState(self.state), False,
                     (peer[0], peer[1]), (sockname[0], sockname[1]), self.protocol_send, "http/1.1",
                 )  # fmt: skip

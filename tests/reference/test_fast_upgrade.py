@@ -7,15 +7,18 @@ import asyncio
 import random
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from asyncio import selector_events
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
+from typing import Any
 
 import h11
 import pytest
+from hypercorn.asyncio import serve
 
-from roomwire.reference import fast_upgrade
-from roomwire.reference.fast_upgrade import UpgradedConnection, parse_upgrade
-from roomwire.reference.server import RunningServer
+from roomwire.reference import fast_upgrade, hypercorn_ext
+from roomwire.reference.fast_upgrade import HeldResponse, UpgradedConnection, parse_upgrade
+from roomwire.reference.server import RunningServer, listen
 from tests.reference.helpers import host_port, masked_frame, read_close, serving
 from tests.support.timing import UNIT
 
@@ -160,12 +163,12 @@ def test_a_refusal_after_the_fast_path_is_h11s_answer() -> None:
     """The connection hands the request to h11 at the first HTTP response: the same bytes as h11's own path."""
     response = h11.Response(status_code=403, headers=[(b"content-length", b"2")])
     ours = UpgradedConnection(h11.Connection(h11.SERVER), PLAIN)
-    assert ours.unread
+    unread_before = ours.unread
     theirs = h11.Connection(h11.SERVER)
     theirs.receive_data(PLAIN)
     theirs.next_event()
     assert ours.send(response) == theirs.send(response)
-    assert not ours.unread
+    assert (unread_before, ours.unread) == (True, False)
     assert ours.send(h11.Data(data=b"no")) == theirs.send(h11.Data(data=b"no"))
 
 
@@ -279,3 +282,116 @@ async def test_a_fast_upgrade_keeps_its_connection_alive_and_closes_cleanly() ->
             assert await read_close(reader) == 1000
         finally:
             writer.close()
+
+
+# --- the 101 held for the first frames ----------------------------------------------------------------------------
+
+
+class RecordingTransport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+async def test_a_held_101_goes_out_by_itself_two_loop_turns_after_the_accept() -> None:
+    transport = RecordingTransport()
+    held = HeldResponse(b"HTTP/1.1 101 \r\n\r\n", transport)  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    assert transport.written == []  # one turn: the app's first frames may still take it
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert transport.written == [b"HTTP/1.1 101 \r\n\r\n"] and held.take() == b""
+
+
+async def test_a_held_101_is_taken_once_and_never_written_to_a_closing_connection() -> None:
+    transport = RecordingTransport()
+    held = HeldResponse(b"101", transport)  # type: ignore[arg-type]
+    assert held.take() == b"101" and held.take() == b""
+    closing = RecordingTransport()
+    closing.closing = True
+    HeldResponse(b"101", closing)  # type: ignore[arg-type]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert transport.written == [] and closing.written == []
+
+
+async def test_the_101_and_the_welcome_leave_in_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    writes: list[bytes] = []
+    transport_class: Any = getattr(selector_events, "_SelectorSocketTransport")  # noqa: B009 - private, untyped
+    write = transport_class.write
+
+    def recording(self: object, data: bytes) -> None:
+        writes.append(bytes(data))
+        write(self, data)
+
+    monkeypatch.setattr(transport_class, "write", recording)
+    async with serving() as server:
+        received = await answer(server, [request(server)])
+    first = [data for data in writes if data.startswith(b"HTTP/1.1 101")]
+    assert len(first) == 1 and b'"event":"welcome"' in first[0]
+    assert received.startswith(first[0])
+
+
+@asynccontextmanager
+async def hypercorn_app(app: Any) -> AsyncIterator[RunningServer]:
+    """`app` under Hypercorn with our config (the fast path on), for apps that do what the chat endpoint does not."""
+    hypercorn_ext.install()
+    sock = listen("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    config = hypercorn_ext.RoomwireConfig()
+    config.bind = [f"fd://{sock.detach()}"]
+    config.accesslog = None
+    config.graceful_timeout = 1.0
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait, mode="asgi"))
+    try:
+        await asyncio.sleep(0.2)
+        yield RunningServer(url=f"ws://127.0.0.1:{port}/api/v1/ws/chat/{{room_id}}", app=None, stop=stop)  # type: ignore[arg-type]
+    finally:
+        stop.set()
+        await task
+
+
+def accepting(**accept: Any) -> Any:
+    """An ASGI app that accepts with `accept` (a subprotocol, headers) and then writes nothing."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await send({"type": "websocket.accept", **accept})
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    return app
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        {},
+        {"subprotocol": "chat"},
+        {"headers": [(b"x-app", b"1")]},
+        {"subprotocol": "chat", "headers": [(b"x-a", b"b")]},
+    ],
+    ids=["nothing", "a subprotocol", "headers", "both"],
+)
+async def test_an_app_that_writes_nothing_still_gets_its_101_as_h11_writes_it(
+    accept: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = []
+    for fast in (True, False):
+        async with hypercorn_app(accepting(**accept)) as server:
+            with nullcontext() if fast else fast_path_off(monkeypatch):
+                answers.append(
+                    comparable(await answer(server, [request(server, extra=b"Sec-WebSocket-Protocol: x, chat")]))
+                )
+    assert answers[0] == answers[1]
+    assert answers[0].startswith(b"HTTP/1.1 101 \r\n") and answers[0].endswith(b"\r\n\r\n")
+    assert (b"sec-websocket-protocol: chat\r\n" in answers[0]) == ("subprotocol" in accept)
