@@ -8,8 +8,8 @@ WebSocket upgrade (`parse_upgrade`): `GET /origin-form HTTP/1.1`, tokens for hea
 values, one Host, one Upgrade (`websocket`), one Connection (with `upgrade`), one Sec-WebSocket-Key, one
 Sec-WebSocket-Version (13), no body, no `Expect`, at most `MAX_HEADERS` lines within h11's size limit, and nothing
 after it. The request then reaches the stream as h11 would have given it (lower-case names, values without
-surrounding whitespace), and `RoomwireWSStream` writes the 101 itself (`response_head`, the same bytes h11
-writes) straight to the transport.
+surrounding whitespace), and `RoomwireWSStream` serializes the 101 itself (`response_head`, the same bytes h11
+writes) and holds it for the welcome (`HeldResponse`): both leave in one `send()`.
 
 Anything else takes Hypercorn's path exactly as before: a request in pieces, obs-fold, bytes outside the sets
 above, duplicates, frames behind the request, any other request. The check is a subset of what h11 accepts

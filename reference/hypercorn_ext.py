@@ -28,6 +28,8 @@ Hypercorn (0.17, 0.18) gets six things wrong or slow for this protocol, all insi
    while it is not congested, and sends `roomwire.ws.send_frames` (pre-framed bytes, awaited drain) otherwise.
    permessage-deflate is declined, which is what makes frames shareable, and removes inflate bombs.
    Received frames are unmasked in C (`websockets.speedups.apply_mask`) instead of wsproto's pure-Python masker.
+   The 101 of a plain upgrade that h11 never read (`fast_upgrade`) is serialized here and leaves with the first
+   frames (`_rw_accept_raw`).
 
 Everything is in `RoomwireWSStream`, a subclass installed in place of Hypercorn's `WSStream` by `install()`,
 which behaves exactly as Hypercorn's own unless the server's config is a `RoomwireConfig`. `install()` refuses
