@@ -148,7 +148,7 @@ class Connection:
         extension = self._scope.get("extensions", {}).get(EXTENSION)
         if extension is None:
             return Wire(self._send)
-        return FastWire(self._send, extension.get("transport"), extension["is_open"])
+        return FastWire(self._send, extension.get("transport"), extension["is_open"], extension.get("held"))
 
     async def enter(self) -> bool:
         """Join the room (the broker publishes the join, PRES-001), send the welcome first (CONN-003), then the

@@ -28,6 +28,8 @@ Hypercorn (0.17, 0.18) gets six things wrong or slow for this protocol, all insi
    while it is not congested, and sends `roomwire.ws.send_frames` (pre-framed bytes, awaited drain) otherwise.
    permessage-deflate is declined, which is what makes frames shareable, and removes inflate bombs.
    Received frames are unmasked in C (`websockets.speedups.apply_mask`) instead of wsproto's pure-Python masker.
+   The 101 of a plain upgrade that h11 never read (`fast_upgrade`) is serialized here and leaves with the first
+   frames (`_rw_accept_raw`).
 
 Everything is in `RoomwireWSStream`, a subclass installed in place of Hypercorn's `WSStream` by `install()`,
 which behaves exactly as Hypercorn's own unless the server's config is a `RoomwireConfig`. `install()` refuses
@@ -41,7 +43,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from importlib.metadata import version
-from time import monotonic
+from time import monotonic, time
 from typing import Any, cast
 
 from hypercorn.asyncio.tcp_server import TCPServer
@@ -55,7 +57,7 @@ from wsproto.events import CloseConnection, Message, Ping, Pong
 from wsproto.frame_protocol import CloseReason, FrameDecoder, Opcode, ParseFailed, XorMaskerSimple
 from wsproto.utilities import LocalProtocolError
 
-from roomwire.reference import idle_timer
+from roomwire.reference import fast_upgrade, idle_timer
 
 try:
     from websockets.speedups import apply_mask as _c_apply_mask
@@ -136,6 +138,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         self._rw_watching = False
         self._rw_early = bytearray()  # frames sent before the handshake's answer (RFC 6455 §4.1 says not to)
         self._rw_drop_input = False  # LIMIT-007 tripped: what arrives is not even parsed
+        self._rw_held: fast_upgrade.HeldResponse | None = None  # a 101 not yet written (fast_upgrade)
         rate = getattr(self.config, "roomwire_control_rate", None)
         burst = float(getattr(self.config, "roomwire_control_burst", 0))
         self._rw_control = TokenBucket(rate, burst, monotonic()) if self._rw and rate else None  # LIMIT-007
@@ -190,6 +193,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
     async def handle(self, event: Any) -> None:
         if self._rw and isinstance(event, StreamClosed):
             self._rw_closed.set()
+            if self._rw_held is not None:
+                self._rw_held.flush()  # a peer that half-closed still reads its 101
             if _holds_close_frame(self._rw_early):  # a close frame sent with the request, then FIN: a close
                 await self._rw_tell_app(CloseReason.NORMAL_CLOSURE, "close")
             await self._rw_tell_app(CloseReason.ABNORMAL_CLOSURE, "drop")  # PRES-003: TCP ended, no close frame
@@ -211,7 +216,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         if not self._rw:
             return await super()._accept(message)
         self.handshake.extensions = None  # decline permessage-deflate (module docstring, 6)
-        await super()._accept(message)
+        if not await self._rw_accept_raw(message):
+            await super()._accept(message)
         _unmask_in_c(self.connection)
         upgraded = getattr(self._rw_tcp(), "roomwire_upgraded", None)
         if upgraded is not None:
@@ -221,7 +227,27 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             self.connection.receive_data(early)
             await self._handle_events()
         transport = self._rw_transport() if isinstance(getattr(self.send, "__self__", None), h11.H11Protocol) else None
-        self.scope["extensions"][EXTENSION] = {"transport": transport, "is_open": self._rw_is_open}
+        extension = {"transport": transport, "is_open": self._rw_is_open, "held": self._rw_held}
+        self.scope["extensions"][EXTENSION] = extension
+
+    async def _rw_accept_raw(self, message: WebsocketAcceptEvent) -> bool:
+        """Hypercorn's `_accept` with the 101 written by us (`fast_upgrade`), when h11 has not read the request
+        and the app adds no headers; False (nothing done) otherwise."""
+        if message.get("headers") or not fast_upgrade.unread(getattr(self.send, "__self__", None)):
+            return False
+        self.state = hypercorn_ws.ASGIWebsocketState.CONNECTED
+        status_code, headers, self.connection = self.handshake.accept(message.get("subprotocol"), ())
+        transport = self._rw_transport()
+        if transport is not None and not transport.is_closing():
+            self._rw_held = fast_upgrade.HeldResponse(fast_upgrade.response_head(headers, self.config), transport)
+        await self.config.log.access(self.scope, {"status": status_code, "headers": []}, time() - self.start_time)
+        if self.config.websocket_ping_interval is None:
+            pass
+        elif getattr(self.config, "websocket_ping_timeout", None) is None:
+            self.task_group.spawn(self._send_pings)  # Hypercorn's pinging loop
+        else:
+            await self._send_pings()  # enrols with the loop's pinger: no task (see there)
+        return True
 
     def _rw_is_open(self) -> bool:
         """Whether frames may still go out: after a close frame nothing may follow it (RFC 6455 §5.5.1)."""
@@ -239,7 +265,10 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             kind = message["type"]
             if kind == SEND_FRAMES:
                 if not self.closed and self.connection.state is ConnectionState.OPEN:
-                    await self.send(Data(stream_id=self.stream_id, data=cast(dict[str, Any], message)["data"]))
+                    data = cast(dict[str, Any], message)["data"]
+                    if self._rw_held is not None and self._rw_held.data:
+                        data = self._rw_held.take() + data
+                    await self.send(Data(stream_id=self.stream_id, data=data))
                 return
             if kind == "websocket.close" and self.state is hypercorn_ws.ASGIWebsocketState.CONNECTED:
                 self._rw_watch()
@@ -285,6 +314,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
     async def _send_wsproto_event(self, event: Any) -> None:
         """Hypercorn's, but nothing is written to a transport that is closing (asyncio would warn per write)."""
         if self._rw:
+            if self._rw_held is not None:
+                self._rw_held.flush()  # the 101 first
             transport = self._rw_transport()
             if transport is not None and transport.is_closing():
                 with contextlib.suppress(LocalProtocolError):
@@ -424,5 +455,6 @@ def install() -> bool:
     setattr(h11, "WSStream", RoomwireWSStream)  # noqa: B010 - the name is not exported; we replace it
     setattr(h2, "WSStream", RoomwireWSStream)  # noqa: B010
     idle_timer.install()
+    fast_upgrade.install(RoomwireConfig)
     _installed = True
     return True

@@ -25,7 +25,10 @@ from time import monotonic
 from typing import Any
 
 from hypercorn.asyncio import run as hypercorn_run
+from hypercorn.asyncio import tcp_server
+from hypercorn.asyncio.task_group import TaskGroup
 from hypercorn.asyncio.tcp_server import TCPServer
+from hypercorn.typing import ConnectionState
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +94,31 @@ class GuardedTCPServer(TCPServer):
             return None
         self._roomwire_gate, self._roomwire_address, self.roomwire_pending = gate, address, True
         try:
-            await super().run()
+            await self._serve(peer)
         finally:
             gate.leave(address, self.roomwire_pending)
+
+    async def _serve(self, peer: object) -> None:
+        """Hypercorn's `TCPServer.run` (0.17, 0.18), with the addresses the transport already holds: Hypercorn asks
+        the socket again (two system calls, two enum conversions: ~1% of a reconnect storm's CPU). Plain TLS-less
+        TCP only; anything else is Hypercorn's own."""
+        sockname = self.writer.get_extra_info("sockname")
+        if not isinstance(peer, tuple) or not isinstance(sockname, tuple) or self.writer.get_extra_info("ssl_object"):
+            return await super().run()
+        try:
+            async with TaskGroup(self.loop) as task_group:
+                self._task_group = task_group
+                self.protocol = getattr(tcp_server, "ProtocolWrapper")(  # noqa: B009 - the installed one, not exported
+                    self.app, self.config, self.context, task_group, ConnectionState(self.state), False,
+                    (peer[0], peer[1]), (sockname[0], sockname[1]), self.protocol_send, "http/1.1",
+                )  # fmt: skip
+                await self.protocol.initiate()
+                await self.idle_task.restart(task_group, self._idle_timeout)
+                await self._read_data()
+        except OSError:
+            pass
+        finally:
+            await self._close()
 
     def roomwire_upgraded(self) -> None:
         """Called by the WebSocket extension when this connection's upgrade is accepted."""

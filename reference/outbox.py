@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from roomwire.reference.fast_upgrade import HeldResponse
 from roomwire.reference.frames import WireFrame
 from roomwire.reference.hypercorn_ext import SEND_FRAMES
 
@@ -56,10 +57,14 @@ class Wire:
 class FastWire(Wire):
     """The `roomwire.ws` extension: pre-framed bytes, written directly while the transport keeps up."""
 
-    def __init__(self, send: AsgiSend, transport: asyncio.WriteTransport | None, is_open: Callable[[], bool]) -> None:
+    def __init__(
+        self, send: AsgiSend, transport: asyncio.WriteTransport | None, is_open: Callable[[], bool],
+        held: HeldResponse | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(send)
         self.transport = transport
         self._is_open = is_open  # no frame may follow a close frame the server already sent
+        self._held = held  # the 101, when it waits for the first frames (fast_upgrade.HeldResponse)
 
     def writable(self) -> bool:
         transport = self.transport
@@ -72,6 +77,9 @@ class FastWire(Wire):
 
     def write(self, data: bytes) -> None:
         assert self.transport is not None
+        if self._held is not None:
+            data = self._held.take() + data  # in one write with the 101 (empty when the 101 went out already)
+            self._held = None
         self.transport.write(data)
 
     async def send(self, frames: list[WireFrame]) -> None:

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 HISTORY_BYTES = 64 * 1024 * 1024
 EMPTY_ROOM_TTL_S = 300.0
 EMPTY_ROOMS_KEPT = 1000
+_LANGS = tuple(Lang)  # iterating the enum itself costs a call into `EnumType.__iter__` per event
 
 
 class _Room:
@@ -166,7 +167,7 @@ class MemoryBroker(Broker):
             reason=draft.reason,
         )
         if self.ledger.per_room:
-            for lang in Lang:  # render now what a replay sends, so that its cost is known when it is kept
+            for lang in _LANGS:  # render now what a replay sends, so that its cost is known when it is kept
                 event.frame(lang)
             self.ledger.keep(state.history, event)
         for member in state.snapshot:

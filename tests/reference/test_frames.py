@@ -100,3 +100,18 @@ def test_the_welcome_is_the_spec_s_encoding_in_every_language(
         )  # fmt: skip
         assert frame.text == encode(spec)
         assert frame.data.endswith(frame.text.encode("utf-8")) and frame.kind == "system"
+
+
+@pytest.mark.parametrize("nickname", [None, "ok"])
+def test_a_welcome_with_an_unpaired_surrogate_is_escaped_whole_as_encode_does(nickname: str | None) -> None:
+    limits, capabilities = Limits(), ("ping", "resume")
+    since = Resume(since=3, replayed=1, complete=False)
+    frame = welcome_frame(
+        room="r", nickname=nickname, seq=4, members=["a\ud800b"], limits=limits, capabilities=capabilities,
+        resume=since, lang=Lang.EN,
+    )  # fmt: skip
+    spec = System.welcome(
+        room="r", nickname=nickname, seq=4, members=("a\ud800b",), limits=limits, capabilities=capabilities,
+        resume=since, lang=Lang.EN,
+    )  # fmt: skip
+    assert frame.text == encode(spec) and "\\ud800" in frame.text
