@@ -107,12 +107,17 @@ async def _wait_redis(port: int, within: float = 20.0) -> None:
     while True:
         try:
             reader, writer = await asyncio.open_connection(HOST, port)
-            writer.write(b"PING\r\n")
-            if (await reader.readline()).startswith(b"+PONG"):
-                writer.close()
-                return
         except OSError:
             pass
+        else:
+            try:  # a starting redis-server may answer -LOADING or close: the writer is closed whatever came
+                writer.write(b"PING\r\n")
+                if (await reader.readline()).startswith(b"+PONG"):
+                    return
+            except OSError:
+                pass
+            finally:
+                writer.close()
         if time.monotonic() > deadline:
             raise RuntimeError(f"redis-server did not answer on port {port}")
         await asyncio.sleep(0.05)

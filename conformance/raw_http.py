@@ -63,7 +63,8 @@ async def open_raw(endpoint: Endpoint, context: ssl.SSLContext | None, within: f
         if endpoint.secure
         else asyncio.open_connection(endpoint.host, endpoint.port)
     )
-    reader, writer = await asyncio.wait_for(opening, within)
+    async with asyncio.timeout(within):  # not wait_for: on 3.11 it can drop a connection made as it times out
+        reader, writer = await opening
     return RawConnection(reader, writer)
 
 
