@@ -20,7 +20,7 @@ import time
 from typing import Protocol
 
 from roomwire.reference import redaction
-from roomwire.reference.ai import AiClient, AiEnd, AiRequest
+from roomwire.reference.ai import AiEnd, AiStream
 from roomwire.reference.metrics import Metrics
 from roomwire.reference.upstream_errors import Failure, UpstreamTimeout, classify, empty_answer, from_finish
 from roomwire.spec.codes import AiStatus
@@ -39,8 +39,7 @@ class AiSink(Protocol):
 
 
 async def _read(
-    client: AiClient,
-    request: AiRequest,
+    stream: AiStream,
     sink: AiSink,
     id: str | None,
     *,
@@ -52,7 +51,6 @@ async def _read(
 
     Returns the end and how many chunks were forwarded.
     """
-    stream = client.stream(request)
     scrubber = redaction.AnswerScrubber()
     sent = 0
 
@@ -87,12 +85,12 @@ async def _read(
 
 
 async def relay(
-    client: AiClient, request: AiRequest, sink: AiSink, id: str | None, *, timeout_s: float, metrics: Metrics
+    stream: AiStream, sink: AiSink, id: str | None, *, timeout_s: float, metrics: Metrics, started: float
 ) -> AiStatus:
-    """Stream one answer to `sink`; returns the `ai_done` status it sent (AI-002: exactly one)."""
-    started = time.perf_counter()
+    """Stream one answer (`AiClient.stream`'s, which `relay` closes) to `sink`; returns the `ai_done` status it
+    sent (AI-002: exactly one). `started`: `perf_counter()` when the question was read (the TTFT metric)."""
     try:
-        end, sent = await _read(client, request, sink, id, timeout_s=timeout_s, metrics=metrics, started=started)
+        end, sent = await _read(stream, sink, id, timeout_s=timeout_s, metrics=metrics, started=started)
     except asyncio.CancelledError:
         metrics.ai_requests.labels("cancelled").inc()
         raise
