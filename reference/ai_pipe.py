@@ -5,8 +5,8 @@ Each message is a tuple of plain values (str, int, float, None, lists, dicts: wh
 the same files, which is all `marshal` asks; it is 3-4× quicker than `pickle` or `json` for these tuples and
 cannot build objects of arbitrary classes.
 
-Server -> worker:  ("hello", options)  first, once: the SDK client's settings and the API key (never argv or
-                                       the environment: `/proc/<pid>/cmdline` and `environ` are readable)
+Server -> worker:  ("hello", options)  first, once: the SDK client's settings and the API key (never on the
+                                       worker's command line, which `ps` shows to every user)
                    ("ask", id, contents)   one question, `contents` as `GenaiClient.contents` made it
                    ("cancel", id)          the asker left or the answer timed out (AI-011)
 Worker -> server:  ("ready",)              the SDK client exists

@@ -12,7 +12,7 @@ when a socket is ready, which one asyncio loop cannot; the question leaves in th
     "thread"   a thread of this process with a loop of its own (measured, docs/benchmarks.md; the GIL keeps
                the SDK and the sockets from running at once).
 Both run `ai_worker_process.serve` over a socket pair (`ai_pipe` messages). The key goes to the worker in the
-first message, never on a command line or in the environment.
+first message, never on a command line (a worker's environment is its server's).
 
 Lifecycle: `start()` (the app's start-up) starts the worker and waits until its SDK client exists; `aclose()`
 (shutdown) closes the pair, which ends the worker, and waits for it (SIGKILL after `STOP_WITHIN`). A worker
