@@ -1,13 +1,14 @@
 """`WorkerAiClient`: the google-genai client hosted off the event loop that reads the sockets.
 
-Why (docs/benchmarks.md, "The AI path"): the SDK is ~70% of the server's CPU on the AI path, and on one event
-loop every hop between a question's arrival and its request (Hypercorn's reader, the app, the answer's task)
-waits behind the SDK parsing other answers' chunks. In a worker process the operating system preempts the SDK
-when a socket is ready, which one asyncio loop cannot; the question leaves in the loop turn that read it
-(`stream()` writes it to the worker at once).
+Why it exists (docs/benchmarks.md, "The AI path"): the SDK is ~70% of the server's CPU on the AI path, and on one
+event loop every hop between a question's arrival and its request waits behind the SDK parsing other answers'
+chunks. Off that loop, the operating system (a process) or the GIL's hand-over (a thread) lets the sockets go
+first, and the question leaves in the loop turn that read it (`stream()` writes it to the worker at once). On the
+benchmark's one pinned core this did not pay: the extra wake-ups cost more than the hops they save (measured,
+docs/benchmarks.md); a server with a core to spare can give the SDK's CPU to a worker process.
 
-`host`:
-    "process"  a worker process (the default), forked from a `multiprocessing` fork server that imported
+`host` (`Settings.ai_worker`, whose default "inline" is `GenaiClient` on the socket loop, no worker):
+    "process"  a worker process, forked from a `multiprocessing` fork server that imported
                google-genai once (a fresh interpreter would spend ~1.6 s of CPU importing it, per server);
     "thread"   a thread of this process with a loop of its own (measured, docs/benchmarks.md; the GIL keeps
                the SDK and the sockets from running at once).

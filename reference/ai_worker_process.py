@@ -63,13 +63,12 @@ class WorkerProtocol(asyncio.Protocol):
 
     def hello(self, options: dict[str, Any]) -> None:
         key = options.pop("api_key")
-        if self.configure_logging:  # a worker process; a worker thread shares the server's logging
+        level = options.pop("log_level", "INFO")
+        if self.configure_logging:  # a worker process; a worker thread shares the server's (the key registered)
             from roomwire.reference import logs
 
-            logs.configure(options.pop("log_level", "INFO"))
-        else:
-            options.pop("log_level", None)
-        redaction.install([key] if key else [])
+            logs.configure(level)
+            redaction.install([key] if key else [])
         self.client = GenaiClient(api_key=key, **options)
         self.send(("ready",))
 

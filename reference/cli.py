@@ -37,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--ai-worker",
         choices=("process", "thread", "inline"),
-        help="where google-genai runs: a worker process (default; off the loop that serves the sockets), "
-        "a thread with its own event loop, or inline on that loop (ROOMWIRE_AI_WORKER)",
+        help="where google-genai runs: inline on the loop that serves the sockets (default), a thread with its own "
+        "event loop, or a worker process (for a server with a core to spare) (ROOMWIRE_AI_WORKER)",
     )
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="default INFO")
     parser.set_defaults(handler=run)

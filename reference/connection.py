@@ -434,7 +434,11 @@ class Connection:
             task.cancel()
 
     def send_ai_chunk(self, content: str, id: str | None) -> None:
+        """One frame for one member, on the time-to-first-chunk path: written in this loop turn rather than the
+        flusher's next one (which can wait behind other answers' SDK work); chunks come tens of ms apart, so
+        there is nothing to batch."""
         self.push(AiChunk(content=content, id=id))
+        self.outbox.flush()
 
     def send_ai_error(self, failure: Failure, id: str | None) -> None:
         self.send_error(failure.code, id=id, retry_after=failure.retry_after)

@@ -38,8 +38,9 @@ UNLIMITED_RATE = 1_000_000
 SCHEMA_MAX_CONTENT_CHARS = 2000
 
 GeminiMode = Literal["fake", "real"]
-#: Where google-genai runs (`ai_worker.py`): a worker process (the default), a thread with its own loop, or inline
-#: on the event loop that serves the sockets.
+#: Where google-genai runs (`ai_worker.py`): inline on the event loop that serves the sockets (the default: on the
+#: benchmark's one core neither worker lowered the time to first chunk, docs/benchmarks.md), a thread with its own
+#: loop, or a worker process (for a server with a core to spare).
 AiWorkerHost = Literal["process", "thread", "inline"]
 AI_WORKER_HOSTS: tuple[AiWorkerHost, ...] = ("process", "thread", "inline")
 #: An origin allowed to frame the page (SEC-009): scheme, host (a leading `*.` allowed), optional port.
@@ -97,7 +98,7 @@ class Settings:
     ai_max_tokens: int = DEFAULT_MAX_TOKENS
     ai_system_prompt: str = DEFAULT_SYSTEM_PROMPT
     ai_temperature: float = 0.8
-    ai_worker: AiWorkerHost = "process"
+    ai_worker: AiWorkerHost = "inline"
     # SPEC.md §10, advertised in welcome.limits (CONN-006)
     max_frame_bytes: int = DEFAULT_LIMITS.max_frame_bytes
     max_content_chars: int = DEFAULT_LIMITS.max_content_chars

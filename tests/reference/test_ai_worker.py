@@ -167,7 +167,7 @@ async def test_a_killed_server_leaves_no_worker_and_the_key_is_never_on_a_comman
 
 
 def test_the_host_is_a_setting_and_a_wrong_one_is_refused() -> None:
-    assert Settings().ai_worker in ("process", "thread")
+    assert Settings().ai_worker == "inline"
     assert Settings.from_env({"ROOMWIRE_AI_WORKER": "inline"}, dotenv=None).ai_worker == "inline"
     with pytest.raises(ConfigError, match="ROOMWIRE_AI_WORKER"):
         Settings(ai_worker="fork")  # type: ignore[arg-type]
