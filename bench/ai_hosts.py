@@ -92,7 +92,8 @@ def _line(figures: dict[str, Any]) -> str:
         f = figures[host]
         parts.append(
             f"{host}: share p50 {f['share_p50_ms']:.2f} p99 {f['share_p99_ms']:.1f}, before p50 "
-            f"{f['server_before_p50_ms']:.2f}, after p50 {f['server_after_p50_ms']:.2f}, cpu {f['cpu_ms_per_answer']:.2f}"
+            f"{f['server_before_p50_ms']:.2f}, after p50 {f['server_after_p50_ms']:.2f}, "
+            f"cpu {f['cpu_ms_per_answer']:.2f}"
         )
     return "\n  ".join(parts)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncGenerator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -55,6 +55,8 @@ AiItem = str | AiEnd
 
 class AiStream(Protocol):
     """One answer as it comes: an async generator is one; so is `ai_worker`'s answer from another process."""
+
+    def __aiter__(self) -> AsyncIterator[AiItem]: ...
 
     def __anext__(self) -> Awaitable[AiItem]: ...
 

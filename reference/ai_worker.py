@@ -206,7 +206,7 @@ class _Worker:
             await asyncio.to_thread(runner.join, STOP_WITHIN)
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> multiprocessing.context.ForkServerContext:
     """The fork server's context, with google-genai and the worker imported before it forks anything."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["roomwire.reference.ai_worker_process"])

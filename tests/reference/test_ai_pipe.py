@@ -12,7 +12,11 @@ KEY = "AIzaFAKEcanary-test-key-0000000000000000"[:39]
 
 
 def test_messages_come_out_whole_and_in_order_however_the_bytes_are_cut() -> None:
-    messages = [("ask", 1, [{"role": "user", "parts": [{"text": "핀볼"}]}]), ("text", 1, "안녕"), ("end", 1, "STOP", None, (3, 4))]
+    messages = [
+        ("ask", 1, [{"role": "user", "parts": [{"text": "핀볼"}]}]),
+        ("text", 1, "안녕"),
+        ("end", 1, "STOP", None, (3, 4)),
+    ]
     data = b"".join(ai_pipe.encode(m) for m in messages)
     for cut in range(len(data) + 1):
         decoder = ai_pipe.Decoder()

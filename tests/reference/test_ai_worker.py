@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -52,14 +51,18 @@ async def wait_gone(pids: list[int], within: float) -> list[int]:
 
 async def started_children(pid: int, count: int, within: float) -> list[psutil.Process]:
     deadline = time.monotonic() + within
-    while len(found := psutil.Process(pid).children(recursive=True)) < count and time.monotonic() < deadline:
+    while True:
+        found = psutil.Process(pid).children(recursive=True)
+        if len(found) >= count or time.monotonic() > deadline:
+            assert len(found) >= count
+            return found
         await asyncio.sleep(0.05)
-    assert len(found) >= count
-    return found
 
 
 @asynccontextmanager
-async def worker(double: RunningDouble, host: WorkerHost = "process", key: str = FAKE_API_KEY) -> AsyncIterator[WorkerAiClient]:
+async def worker(
+    double: RunningDouble, host: WorkerHost = "process", key: str = FAKE_API_KEY
+) -> AsyncIterator[WorkerAiClient]:
     options: dict[str, Any] = {"api_key": key, "model": "gemini-2.5-flash", "system_prompt": "짧게",
                                "max_tokens": 100, "base_url": double.base_url}  # fmt: skip
     client = WorkerAiClient(options, host=host)
@@ -76,7 +79,11 @@ async def collect(client: WorkerAiClient, question: str) -> list[AiItem]:
 
 @pytest.mark.parametrize("host", ["process", "thread"])
 async def test_each_host_streams_the_sdk_answer_then_its_end(host: WorkerHost) -> None:
-    async with double_server() as double, worker(double, host) as client, AsyncDoubleControl(double.base_url) as control:
+    async with (
+        double_server() as double,
+        worker(double, host) as client,
+        AsyncDoubleControl(double.base_url) as control,
+    ):
         items, again = await asyncio.gather(collect(client, "marker-a"), collect(client, "marker-b"))
         (entry,) = await control.journal(match="marker-a")
         assert (client.pid is None) == (host == "thread")
@@ -147,23 +154,23 @@ async def test_a_killed_server_leaves_no_worker_and_the_key_is_never_on_a_comman
         env = {**os.environ, "GEMINI_API_KEY": CANARY, "PYTHONUNBUFFERED": "1"}
         argv = [sys.executable, "-m", "roomwire", "serve", "--port", "0", "--gemini", "real",
                 "--gemini-base-url", double.base_url, "--ai-worker", "process", "--log-level", "WARNING"]  # fmt: skip
-        server = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        server = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
         try:
             assert server.stdout is not None
-            line = await asyncio.wait_for(asyncio.to_thread(server.stdout.readline), 30 * UNIT)
+            line = await asyncio.wait_for(server.stdout.readline(), 30 * UNIT)
             assert line.startswith(b"roomwire serve:"), line
             descendants = await started_children(server.pid, 2, 30 * UNIT)  # the fork server and the worker
             for process in descendants:
                 assert CANARY not in " ".join(process.cmdline())  # (its environment is the server's own)
             server.kill()  # no shutdown at all: the worker notices its server's end of the pair close
-            server.wait(10)
+            await asyncio.wait_for(server.wait(), 10 * UNIT)
             assert await wait_gone([p.pid for p in descendants], 10 * UNIT) == []
         finally:
-            if server.poll() is None:
+            if server.returncode is None:
                 server.kill()
-                server.wait()
-            if server.stdout is not None:
-                server.stdout.close()
+                await server.wait()
 
 
 def test_the_host_is_a_setting_and_a_wrong_one_is_refused() -> None:
