@@ -31,7 +31,7 @@ from roomwire.reference.handshake import Admission
 from roomwire.reference.hypercorn_ext import EXTENSION, REASON
 from roomwire.reference.outbox import AsgiSend, FastWire, Outbox, Wire
 from roomwire.reference.ratelimit import FrameRateLimiter, Verdict
-from roomwire.reference.relay import relay
+from roomwire.reference.relay import failed_stream, relay
 from roomwire.reference.rooms.broker import BrokerUnavailable, EventDraft, EventKind, Joined, RoomEvent, RoomFull
 from roomwire.reference.rooms.budget import Grant
 from roomwire.reference.upstream_errors import Failure
@@ -382,7 +382,10 @@ class Connection:
             return
         history = frame.history[-self.hub.limits.max_history_items :]  # AI-009
         started = perf_counter()
-        stream = self.hub.ai.stream(AiRequest(question=frame.content, history=history))  # the AI worker: sent now
+        try:
+            stream = self.hub.ai.stream(AiRequest(question=frame.content, history=history))  # a worker: sent now
+        except Exception as exc:  # a client that fails at once fails the answer, as one that fails later does
+            stream = failed_stream(exc)
         self._ai_stop = "left"
         self._ai_task = task = asyncio.get_running_loop().create_task(self._answer(stream, frame.id, started))
         task.add_done_callback(self._ai_finished)

@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncGenerator
 from typing import Protocol
 
 from roomwire.reference import redaction
-from roomwire.reference.ai import AiEnd, AiStream
+from roomwire.reference.ai import AiEnd, AiItem, AiStream
 from roomwire.reference.metrics import Metrics
 from roomwire.reference.upstream_errors import Failure, UpstreamTimeout, classify, empty_answer, from_finish
 from roomwire.spec.codes import AiStatus
@@ -36,6 +37,14 @@ class AiSink(Protocol):
     def send_ai_error(self, failure: Failure, id: str | None) -> None: ...
 
     def send_ai_done(self, status: AiStatus, id: str | None) -> None: ...
+
+
+async def failed_stream(exc: Exception) -> AsyncGenerator[AiItem, None]:
+    """A stream that fails with `exc` on its first item (for an `AiClient.stream` that raised when called)."""
+    nothing: tuple[AiItem, ...] = ()
+    for item in nothing:  # makes this an async generator
+        yield item
+    raise exc
 
 
 async def _read(
