@@ -97,8 +97,13 @@ class Server:
     process: psutil.Process
 
     def cpu_seconds(self) -> float:
-        times = self.process.cpu_times()
-        return float(times.user + times.system)
+        """The server's CPU and its descendants' (the reference's AI worker and its fork server) while alive."""
+        total = 0.0
+        for process in (self.process, *self.process.children(recursive=True)):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
 
     def rss_bytes(self) -> int:
         return int(self.process.memory_info().rss)

@@ -159,6 +159,7 @@ async def open_connection(
     """
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    transport: asyncio.Transport | None = None
     try:
         if recv_buffer is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
@@ -167,9 +168,14 @@ async def open_connection(
         sock.setblocking(False)
         async with asyncio.timeout(within):
             await loop.sock_connect(sock, (host, port))
-            _, protocol = await loop.create_connection(lambda: BenchConnection(host, port, path, on_text), sock=sock)
+            transport, protocol = await loop.create_connection(
+                lambda: BenchConnection(host, port, path, on_text), sock=sock
+            )
             await protocol.opened
     except BaseException:
-        sock.close()
+        if transport is not None:  # it owns the socket: closing only the socket would leave its fd registered
+            transport.abort()
+        else:
+            sock.close()
         raise
     return protocol

@@ -23,6 +23,9 @@ Modules, one job each (docs/reference.md draws how a frame goes through them):
     ratelimit        the frame rate limit (LIMIT-003/004) and the AI budget's sliding window
     relay            one AI answer, from the question to its `ai_done`
     ai               the only google-genai import: the Gemini client (real or the double)
+    ai_worker        the Gemini client off the socket loop (`--ai-worker process|thread`): start, stop, restart
+    ai_worker_process  the worker's side: the SDK on a loop of its own, answering over a socket pair
+    ai_pipe          the messages between the server and its AI worker
     upstream_errors  what an upstream failure becomes for the client
     metrics          the Prometheus metrics
     redaction        secrets kept out of logs, errors and AI answers

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -53,11 +53,24 @@ class AiEnd:
 AiItem = str | AiEnd
 
 
+class AiStream(Protocol):
+    """One answer as it comes: an async generator is one; so is `ai_worker`'s answer from another process."""
+
+    def __aiter__(self) -> AsyncIterator[AiItem]: ...
+
+    def __anext__(self) -> Awaitable[AiItem]: ...
+
+    def aclose(self) -> Awaitable[None]: ...
+
+
 class AiClient(Protocol):
     """What the server needs from upstream; replaceable through `create_app(ai_client_factory=...)`."""
 
-    def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
-        """Non-empty text pieces in order, then one `AiEnd`; raises on failure (see `upstream_errors.classify`)."""
+    def stream(self, request: AiRequest) -> AiStream:
+        """Non-empty text pieces in order, then one `AiEnd`; raises on failure (see `upstream_errors.classify`).
+
+        Called in the loop turn that read the question; an implementation may send the request then (the AI
+        worker does), or on the first `__anext__` (an async generator)."""
         ...
 
     async def aclose(self) -> None: ...
@@ -187,10 +200,14 @@ class GenaiClient:
             self._client, self._session = sdk_client(self._api_key, self._base_url, self._transport)
         return self._client
 
-    async def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
+    def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
+        return self.stream_contents(self.contents(request))
+
+    async def stream_contents(self, contents: list[types.ContentDict]) -> AsyncGenerator[AiItem, None]:
+        """`stream` for contents already built (the AI worker receives them so)."""
         try:
             response = await self._sdk().aio.models.generate_content_stream(
-                model=self._model, contents=self.contents(request), config=self._config
+                model=self._model, contents=contents, config=self._config
             )
             end = AiEnd(finish_reason=None)
             try:

@@ -23,6 +23,7 @@ from quart import Quart, Response, abort, jsonify
 
 from roomwire.reference import page, redaction
 from roomwire.reference.ai import AiClient
+from roomwire.reference.ai_worker import WorkerAiClient
 from roomwire.reference.connection import Connection
 from roomwire.reference.endpoint import AsgiApp, ChatEndpoint, ChatRouter
 from roomwire.reference.handshake import CHAT_PREFIX
@@ -39,13 +40,17 @@ AiClientFactory = Callable[[Settings, "str | None", str], AiClient]
 
 
 def genai_client(settings: Settings, base_url: str | None, api_key: str) -> AiClient:
-    """The default upstream: the real google-genai SDK, pointed at `base_url` (None: Google itself)."""
+    """The default upstream: the real google-genai SDK, pointed at `base_url` (None: Google itself), in the AI
+    worker that `settings.ai_worker` names (`ai_worker.py`), or on the server's own loop ("inline")."""
     from roomwire.reference.ai import GenaiClient
 
-    return GenaiClient(
-        api_key=api_key, model=settings.ai_model, system_prompt=settings.ai_system_prompt,
-        max_tokens=settings.ai_max_tokens, temperature=settings.ai_temperature, base_url=base_url,
-    )  # fmt: skip
+    options: dict[str, Any] = {
+        "api_key": api_key, "model": settings.ai_model, "system_prompt": settings.ai_system_prompt,
+        "max_tokens": settings.ai_max_tokens, "temperature": settings.ai_temperature, "base_url": base_url,
+    }  # fmt: skip
+    if settings.ai_worker == "inline":
+        return GenaiClient(**options)
+    return WorkerAiClient(options, host=settings.ai_worker, log_level=settings.log_level)
 
 
 def hub_of(app: Quart) -> Hub:
@@ -99,6 +104,8 @@ async def _serving(hub: Hub, ai_client_factory: AiClientFactory) -> AsyncGenerat
         base_url, api_key = await _upstream(settings, key, stack)
         hub.ai = ai_client_factory(settings, base_url, api_key)
         stack.push_async_callback(hub.ai.aclose)
+        if isinstance(hub.ai, WorkerAiClient):
+            await hub.ai.start()
         hub.page = page.load_page(settings.page_frame_ancestors)  # after the AI client: a variant may swap the page
         hub.started = True
         log.info("upstream: %s (%s)", "Gemini double" if settings.gemini == "fake" else "Gemini", base_url or "Google")

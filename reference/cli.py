@@ -2,6 +2,7 @@
 
     roomwire serve [--host 127.0.0.1] [--port 8000] [--gemini fake|real] [--gemini-base-url URL]
                    [--certfile F --keyfile F] [--no-limits] [--broker URL]
+                   [--ai-worker process|thread|inline]
 
 Flags override the environment (`ROOMWIRE_*`, `GEMINI_API_KEY`, `.env`; see `settings.py`). A setting that is
 missing or wrong is one line on stderr and exit code 2, never a traceback. SIGTERM or SIGINT stops gracefully
@@ -33,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--no-limits", action="store_true", default=None, help="lift frame-size and rate limits (benchmarks only)"
     )
     parser.add_argument("--broker", metavar="URL", help="room broker (default memory://)")
+    parser.add_argument(
+        "--ai-worker",
+        choices=("process", "thread", "inline"),
+        help="where google-genai runs: inline on the loop that serves the sockets (default), a thread with its own "
+        "event loop, or a worker process (for a server with a core to spare) (ROOMWIRE_AI_WORKER)",
+    )
     parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="default INFO")
     parser.set_defaults(handler=run)
 
@@ -46,6 +53,7 @@ _FLAGS = {
     "keyfile": "keyfile",
     "no_limits": "no_limits",
     "broker": "broker_url",
+    "ai_worker": "ai_worker",
     "log_level": "log_level",
 }
 

@@ -25,13 +25,13 @@ import logging
 from time import monotonic, perf_counter
 from typing import TYPE_CHECKING, Any
 
-from roomwire.reference.ai import AiRequest
+from roomwire.reference.ai import AiRequest, AiStream
 from roomwire.reference.frames import WireFrame, welcome_frame
 from roomwire.reference.handshake import Admission
 from roomwire.reference.hypercorn_ext import EXTENSION, REASON
 from roomwire.reference.outbox import AsgiSend, FastWire, Outbox, Wire
 from roomwire.reference.ratelimit import FrameRateLimiter, Verdict
-from roomwire.reference.relay import relay
+from roomwire.reference.relay import failed_stream, relay
 from roomwire.reference.rooms.broker import BrokerUnavailable, EventDraft, EventKind, Joined, RoomEvent, RoomFull
 from roomwire.reference.rooms.budget import Grant
 from roomwire.reference.upstream_errors import Failure
@@ -381,10 +381,15 @@ class Connection:
         if await self.withdraw_if_ending(grant, frame.id):
             return
         history = frame.history[-self.hub.limits.max_history_items :]  # AI-009
-        request = AiRequest(question=frame.content, history=history)
+        started = perf_counter()
+        try:
+            stream = self.hub.ai.stream(AiRequest(question=frame.content, history=history))  # a worker: sent now
+        except Exception as exc:  # a client that fails at once fails the answer, as one that fails later does
+            stream = failed_stream(exc)
         self._ai_stop = "left"
-        self._ai_task = asyncio.get_running_loop().create_task(self._answer(request, frame.id))
-        self._ai_task.add_done_callback(self._ai_finished)
+        self._ai_task = task = asyncio.get_running_loop().create_task(self._answer(stream, frame.id, started))
+        task.add_done_callback(self._ai_finished)
+        task.add_done_callback(lambda done: self._spawn(stream.aclose()) if done.cancelled() else None)
 
     async def withdraw_if_ending(self, grant: Grant, id: str | None) -> bool:
         """If the connection began closing or the server stopping while the budget answered (a shared budget
@@ -406,10 +411,12 @@ class Connection:
             self.send_error(code, id=id, retry_after=retry_after)
         self.send_ai_done(AiStatus.REJECTED, id)
 
-    async def _answer(self, request: AiRequest, id: str | None) -> None:
+    async def _answer(self, stream: AiStream, id: str | None, started: float) -> None:
+        """The answer's task (AI-005). Cancelled before its first step, it never runs `relay`, which closes the
+        stream: `on_ai_msg` closes it then (a question already sent to the AI worker is cancelled there)."""
         try:
             await relay(
-                self.hub.ai, request, self, id, timeout_s=self.hub.limits.ai_timeout_s, metrics=self.hub.metrics
+                stream, self, id, timeout_s=self.hub.limits.ai_timeout_s, metrics=self.hub.metrics, started=started
             )
         except asyncio.CancelledError:
             if self._ai_stop == "shutdown":
@@ -430,7 +437,11 @@ class Connection:
             task.cancel()
 
     def send_ai_chunk(self, content: str, id: str | None) -> None:
+        """One frame for one member, on the time-to-first-chunk path: written in this loop turn rather than the
+        flusher's next one (which can wait behind other answers' SDK work); chunks come tens of ms apart, so
+        there is nothing to batch."""
         self.push(AiChunk(content=content, id=id))
+        self.outbox.flush()
 
     def send_ai_error(self, failure: Failure, id: str | None) -> None:
         self.send_error(failure.code, id=id, retry_after=failure.retry_after)

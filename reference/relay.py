@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncGenerator
 from typing import Protocol
 
 from roomwire.reference import redaction
-from roomwire.reference.ai import AiClient, AiEnd, AiRequest
+from roomwire.reference.ai import AiEnd, AiItem, AiStream
 from roomwire.reference.metrics import Metrics
 from roomwire.reference.upstream_errors import Failure, UpstreamTimeout, classify, empty_answer, from_finish
 from roomwire.spec.codes import AiStatus
@@ -38,9 +39,16 @@ class AiSink(Protocol):
     def send_ai_done(self, status: AiStatus, id: str | None) -> None: ...
 
 
+async def failed_stream(exc: Exception) -> AsyncGenerator[AiItem, None]:
+    """A stream that fails with `exc` on its first item (for an `AiClient.stream` that raised when called)."""
+    nothing: tuple[AiItem, ...] = ()
+    for item in nothing:  # makes this an async generator
+        yield item
+    raise exc
+
+
 async def _read(
-    client: AiClient,
-    request: AiRequest,
+    stream: AiStream,
     sink: AiSink,
     id: str | None,
     *,
@@ -52,7 +60,6 @@ async def _read(
 
     Returns the end and how many chunks were forwarded.
     """
-    stream = client.stream(request)
     scrubber = redaction.AnswerScrubber()
     sent = 0
 
@@ -87,12 +94,12 @@ async def _read(
 
 
 async def relay(
-    client: AiClient, request: AiRequest, sink: AiSink, id: str | None, *, timeout_s: float, metrics: Metrics
+    stream: AiStream, sink: AiSink, id: str | None, *, timeout_s: float, metrics: Metrics, started: float
 ) -> AiStatus:
-    """Stream one answer to `sink`; returns the `ai_done` status it sent (AI-002: exactly one)."""
-    started = time.perf_counter()
+    """Stream one answer (`AiClient.stream`'s, which `relay` closes) to `sink`; returns the `ai_done` status it
+    sent (AI-002: exactly one). `started`: `perf_counter()` when the question was read (the TTFT metric)."""
     try:
-        end, sent = await _read(client, request, sink, id, timeout_s=timeout_s, metrics=metrics, started=started)
+        end, sent = await _read(stream, sink, id, timeout_s=timeout_s, metrics=metrics, started=started)
     except asyncio.CancelledError:
         metrics.ai_requests.labels("cancelled").inc()
         raise

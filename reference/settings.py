@@ -38,6 +38,11 @@ UNLIMITED_RATE = 1_000_000
 SCHEMA_MAX_CONTENT_CHARS = 2000
 
 GeminiMode = Literal["fake", "real"]
+#: Where google-genai runs (`ai_worker.py`): inline on the event loop that serves the sockets (the default: on the
+#: benchmark's one core neither worker lowered the time to first chunk, docs/benchmarks.md), a thread with its own
+#: loop, or a worker process (for a server with a core to spare).
+AiWorkerHost = Literal["process", "thread", "inline"]
+AI_WORKER_HOSTS: tuple[AiWorkerHost, ...] = ("process", "thread", "inline")
 #: An origin allowed to frame the page (SEC-009): scheme, host (a leading `*.` allowed), optional port.
 _FRAME_ANCESTOR = re.compile(
     r"^https?://(\*\.)?([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:\d{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?$"
@@ -93,6 +98,7 @@ class Settings:
     ai_max_tokens: int = DEFAULT_MAX_TOKENS
     ai_system_prompt: str = DEFAULT_SYSTEM_PROMPT
     ai_temperature: float = 0.8
+    ai_worker: AiWorkerHost = "inline"
     # SPEC.md §10, advertised in welcome.limits (CONN-006)
     max_frame_bytes: int = DEFAULT_LIMITS.max_frame_bytes
     max_content_chars: int = DEFAULT_LIMITS.max_content_chars
@@ -237,6 +243,8 @@ def _check(settings: Settings) -> None:
         _fail("port", f"{settings.port} is not a TCP port")
     if settings.max_content_chars > SCHEMA_MAX_CONTENT_CHARS:
         _fail("max_content_chars", f"at most {SCHEMA_MAX_CONTENT_CHARS} (the spec's schemas cap content there)")
+    if settings.ai_worker not in AI_WORKER_HOSTS:
+        _fail("ai_worker", f"must be one of {', '.join(AI_WORKER_HOSTS)}, not {settings.ai_worker!r}")
     if settings.ai_max_tokens < 1:
         _fail("ai_max_tokens", "must be at least 1")
     if (settings.certfile is None) != (settings.keyfile is None):

@@ -39,6 +39,19 @@ class UpstreamTimeout(Exception):
     """No first chunk, or no next chunk, within `ai_timeout_s` (UP-004)."""
 
 
+class UpstreamTransportError(Exception):
+    """A transport failure that happened elsewhere (the AI worker process), named as `classify` names one here:
+    the exception's top package and class (`aiohttp.ClientPayloadError`), never its text."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+    @staticmethod
+    def kind_of(exc: BaseException) -> str:
+        return f"{type(exc).__module__.split('.')[0]}.{type(exc).__name__}"
+
+
 @dataclass(frozen=True)
 class Failure:
     """How one failed AI answer ends: the notice, the `ai_done` status, and what the log may say."""
@@ -110,7 +123,7 @@ def classify(exc: BaseException) -> Failure:
         return Failure(ErrorCode.UPSTREAM_TIMEOUT, AiStatus.ERROR, "timeout", "upstream sent nothing in time")
     # UP-002/UP-003: a cut stream (httpx/httpx2 RemoteProtocolError, aiohttp ClientPayloadError), a refused
     # connection, an unparsable chunk (the SDK's UnknownApiResponseError is a ValueError), or anything else.
-    kind = f"{type(exc).__module__.split('.')[0]}.{type(exc).__name__}"
+    kind = exc.kind if isinstance(exc, UpstreamTransportError) else UpstreamTransportError.kind_of(exc)
     return Failure(ErrorCode.UPSTREAM_ERROR, AiStatus.ERROR, "transport", f"upstream failed: {kind}")
 
 

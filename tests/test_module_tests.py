@@ -27,6 +27,10 @@ ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
         ("reference/test_http.py", "reference/test_handshake.py"),
         "create_app's routes, driven through running_server over real sockets",
     ),
+    "roomwire.reference.ai_worker_process": (
+        ("reference/test_ai_worker.py",),
+        "the worker's side, run by WorkerAiClient in a process and in a thread against the double",
+    ),
     "roomwire.reference.endpoint": (("reference/test_seams.py", "reference/test_connection.py"), "the chat route"),
     "roomwire.reference.metrics": (("reference/test_http.py",), "read through /metrics"),
     "roomwire.reference.rooms.broker": (

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from roomwire.reference.ai import AiClient, AiEnd, AiItem, AiRequest, GenaiClient
+from roomwire.reference.ai import AiClient, AiEnd, AiItem, AiRequest, AiStream, GenaiClient
 from roomwire.reference.settings import Settings
 from roomwire.reference.upstream_errors import UpstreamHttpError
 
@@ -179,7 +179,7 @@ class KeyInPage:
         (Path(self._folder.name) / "index.html").write_text(html.replace("</head>", leak + "</head>", 1))
         page.PAGE = Path(self._folder.name) / "index.html"
 
-    def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
+    def stream(self, request: AiRequest) -> AiStream:
         return self.inner.stream(request)
 
     async def aclose(self) -> None:

@@ -166,3 +166,21 @@ async def test_a_storm_counts_what_a_server_refuses_after_the_upgrade() -> None:
     async with running("reference", cpu=None, limits=True, extra_env=limit) as server:
         result = await storm(server, clients=PER_ADDRESS, room_size=10, inflight=20)
     assert result["admitted"] == 5 and result["refused"] == PER_ADDRESS - 5
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_ai_hosts_comparison_runs_every_host_against_the_floor(tmp_path: Path) -> None:
+    out = tmp_path / "hosts.json"
+    command = child.command("bench.ai_hosts", "--rounds", "1", "--blocks", "1", "--askers", "2", "--questions", "1",
+                            "--json", str(out))  # fmt: skip
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path,
+                          env=child.environment())  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before, "a benchmark process outlived it"
+    (figures,) = json.loads(out.read_text(encoding="utf-8"))["rounds"]
+    assert figures["floor"]["sdk_answers"] == 2 and figures["floor"]["sdk_unpaired"] == 0
+    for host in ("inline", "thread", "process"):
+        assert figures[host]["server_answers"] == 2 and figures[host]["server_unpaired"] == 0, host
+        assert math.isfinite(figures[host]["share_p50_ms"]) and figures[host]["cpu_ms_per_answer"] > 0, host

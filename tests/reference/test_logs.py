@@ -159,10 +159,12 @@ def text_event(text: str, finish: str | None = None) -> dict[str, object]:
     return {"candidates": [candidate], "modelVersion": "gemini-2.5-flash", "responseId": "hostile"}
 
 
+@pytest.mark.parametrize("ai_worker", ["inline", "process"])
 async def test_a_hostile_upstream_reaches_no_frame_line_or_stderr_with_the_key_or_a_forged_line(
-    tmp_path: Path,
+    tmp_path: Path, ai_worker: str
 ) -> None:
-    """Issue 13 finding 5, end to end: `roomwire serve` on the real SDK, a canary key, a hostile double."""
+    """Issue 13 finding 5, end to end: `roomwire serve` on the real SDK, a canary key, a hostile double; with the
+    SDK in a worker process, the SDK's warnings are that process's log lines, held to the same rules."""
     (tmp_path / ".env").write_text(f"GEMINI_API_KEY={CANARY}\n")
     split = sse(text_event("Your key is AIzaCANARY-roomwire-"), text_event("FAKE-test-key-00005, keep it.", "STOP"))
     forged = sse(text_event("fine", f"{CANARY}{FORGED}"))  # the SDK warns "<finishReason> is not a valid ..."
@@ -172,7 +174,7 @@ async def test_a_hostile_upstream_reaches_no_frame_line_or_stderr_with_the_key_o
         await control.queue_fault("replay", match="forge", body=forged, count=3)
         await control.queue_fault("replay", match="block", body=blocked)
         await control.queue_fault("key_echo", match="echo")
-        args = ("--gemini", "real", "--gemini-base-url", double.base_url)
+        args = ("--gemini", "real", "--gemini-base-url", double.base_url, "--ai-worker", ai_worker)
         async with serve_process(*args, cwd=tmp_path) as (process, url):
             async with Client.connect(url.replace("{room_id}", "r")) as asker:
                 await asker.welcome()

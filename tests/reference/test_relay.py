@@ -139,3 +139,22 @@ async def test_the_configured_key_never_leaves_in_an_ai_chunk(upstream: Scripted
             assert not [f for f in a.frames if f.get("code") == "ai_empty"]
             assert CANARY[:12] not in json.dumps(a.frames)
             a.check()
+
+
+class FailsAtOnce(Scripted):
+    """An upstream whose `stream` raises when called, before any iteration (not an async generator)."""
+
+    def stream(self, request: AiRequest) -> AsyncGenerator[AiItem, None]:
+        raise ConnectionRefusedError("refused")
+
+
+async def test_a_client_that_fails_when_asked_ends_the_answer_as_upstream_error_and_the_connection_stays() -> None:
+    async with serving(ai_client_factory=factory(FailsAtOnce([]))) as server:
+        async with Client.connect(server.ws("r")) as a:
+            await a.joined()
+            await a.ask("q", id="q")
+            assert await a.answer("q") == {"type": "ai_done", "status": "error", "id": "q"}
+            assert [f["code"] for f in a.frames if f.get("event") == "error"] == ["upstream_error"]
+            await a.ask("again", id="q2")
+            assert (await a.answer("q2"))["status"] == "error"  # still served: the same notice, not a close
+            a.check()
