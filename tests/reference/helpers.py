@@ -89,7 +89,11 @@ class Client:
                 return frame
 
     async def welcome(self) -> dict[str, Any]:
-        frame = await self.recv()
+        """The welcome: the first frame (already received, or the next one)."""
+        if self.frames:
+            frame = self.frames[0]
+        else:
+            frame = await self.recv()
         assert frame["type"] == "system" and frame["event"] == "welcome", frame
         return frame
 

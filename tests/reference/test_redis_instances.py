@@ -28,8 +28,15 @@ pytestmark = pytest.mark.redis
 
 @contextlib.asynccontextmanager
 async def clients(*urls: str) -> AsyncIterator[list[Client]]:
+    """Connected one after the other, each once it has its welcome (its instance has joined it to the room, and
+    subscribed): a member joining on another instance is then always announced to it, never already in its welcome."""
     async with contextlib.AsyncExitStack() as stack:
-        yield [await stack.enter_async_context(Client.connect(url)) for url in urls]
+        connected = []
+        for url in urls:
+            client = await stack.enter_async_context(Client.connect(url))
+            await client.welcome()
+            connected.append(client)
+        yield connected
 
 
 def said(client: Client) -> list[dict[str, Any]]:
