@@ -51,6 +51,10 @@ async def _count_presence(ws: ClientConnection, stop: asyncio.Event, counts: Cou
             counts["bytes"] += len(text.encode("utf-8") if isinstance(text, str) else text)
 
 
+#: Refused cycles after which the churn stops: the server has shown it throttles joins.
+REFUSALS_ENOUGH = 3
+
+
 async def run(target: AttackTarget) -> AttackReport:
     report = AttackReport(NAME, target.endpoint.template)
     size, cycles = target.bounds.count(50, least=4), target.bounds.count(3000, least=40)
@@ -58,7 +62,7 @@ async def run(target: AttackTarget) -> AttackReport:
         size = min(size, 20)  # a remote crowd shares the attacker's address and its join budget
     report.did(
         f"a crowd of {size} members in one room, then join/leave cycles from one address, as fast as they go, up "
-        f"to {cycles} or {target.bounds.max_seconds / 2:.0f} s"
+        f"to {cycles} or {target.bounds.max_seconds / 2:.0f} s, or until {REFUSALS_ENOUGH} are refused"
     )
     crowd = await _crowd(target, size)
     stop, outcomes = asyncio.Event(), Counter[str]()
@@ -70,6 +74,8 @@ async def run(target: AttackTarget) -> AttackReport:
             if time.monotonic() - started > target.bounds.max_seconds / 2:
                 break
             outcomes[(await cycle(target, ROOM, f"churn{n}")).split(" ")[0]] += 1
+            if outcomes["refused"] >= REFUSALS_ENOUGH:
+                break  # held: churning on would only spend the budget's refill
         took = time.monotonic() - started
         await asyncio.sleep(0.5)
     finally:

@@ -45,9 +45,11 @@ class DeferredSingleTask(AsyncioSingleTask):
 
     def _start(self, task_group: Any, action: Callable[[], Any]) -> None:
         self._timer = None
+        coroutine = action()
         try:
-            self._handle = task_group._task_group.create_task(action())
+            self._handle = task_group._task_group.create_task(coroutine)
         except RuntimeError:  # the connection's task group is finishing: nothing left to time out
+            coroutine.close()  # never to run: closed, not left to warn "never awaited" when collected
             self._handle = None
 
     def _disarm(self) -> None:

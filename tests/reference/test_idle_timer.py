@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Coroutine
 from typing import Any
 
@@ -59,6 +60,31 @@ async def test_a_connection_still_idle_after_the_delay_runs_the_task_once() -> N
     assert ran == ["idle timeout"] and len(group.started) == 1
     await single.stop()  # a started task is cancelled and awaited, as Hypercorn's own
     assert group.started[0].cancelled()
+
+
+class FinishingGroup(Group):
+    """A task group that is finishing (its connection closed meanwhile): it takes no new task."""
+
+    def create_task(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        raise RuntimeError("the task group is closing")
+
+
+async def test_a_timer_firing_on_a_finishing_connection_closes_the_coroutine_it_made() -> None:
+    made: list[Coroutine[Any, Any, None]] = []
+
+    async def idle_timeout() -> None:  # pragma: no cover - never runs
+        pass
+
+    def action() -> Coroutine[Any, Any, None]:
+        made.append(idle_timeout())
+        return made[-1]
+
+    single = DeferredSingleTask()
+    await single.restart(FinishingGroup(), action)
+    await asyncio.sleep(0.15)
+    # closed, so it never warns "coroutine was never awaited" (an unraisable warning in whatever runs next)
+    assert len(made) == 1 and inspect.getcoroutinestate(made[0]) == inspect.CORO_CLOSED
+    await single.stop()
 
 
 async def test_the_server_installs_it_and_an_idle_http_connection_is_still_closed() -> None:
