@@ -6,7 +6,7 @@ freed by a full collection only, never by reference counting; and it lives long 
 reach the oldest generation. `roomwire serve` makes full collections rare (`cli.FULL_COLLECTION_EVERY`), which
 is what keeps them from costing every reconnect storm CPU. The price was that a storm's closed connections
 waited, as garbage, for the full collection that some later burst of connections triggered: on one process,
-storms of 2,000 took the RSS to ~265 MB instead of ~175 MB, and each storm that met that collection cost 0.65-0.95
+storms of 2,000 took the RSS to ~265 MB instead of ~170 MB, and each storm that met that collection cost 0.65-0.95
 ms of CPU per admission instead of 0.4 (docs/benchmarks.md, "Memory across reconnect storms").
 
 `QuietCollector` looks once per `INTERVAL` seconds (one timer, no task): if the process used at most `QUIET_SHARE`
