@@ -28,9 +28,15 @@ SETTLE = 0.5
 
 
 async def storm(
-    server: Server, clients: int = CLIENTS, room_size: int = ROOM_SIZE, inflight: int = INFLIGHT, within: float = 60.0
+    server: Server,
+    clients: int = CLIENTS,
+    room_size: int = ROOM_SIZE,
+    inflight: int = INFLIGHT,
+    within: float = 60.0,
+    rooms_named: str = "storm",
 ) -> dict[str, float]:
-    """Admit `clients` at once (see the module docstring); server CPU per admitted connection and the counts."""
+    """Admit `clients` at once (see the module docstring); server CPU per admitted connection and the counts.
+    Rooms are `rooms_named` + a number (`bench.storms` names each storm's rooms afresh)."""
     rooms = max(1, clients // room_size)
     frames = [0]
     slots = asyncio.Semaphore(inflight)
@@ -46,7 +52,7 @@ async def storm(
         async with slots:
             try:
                 connection = await open_connection(
-                    HOST, server.port, f"/api/v1/ws/chat/storm{index % rooms}?nickname=s{index}", on_text,
+                    HOST, server.port, f"/api/v1/ws/chat/{rooms_named}{index % rooms}?nickname=s{index}", on_text,
                     local_host=f"127.0.{source // 250}.{source % 250 + 2}", within=within,
                 )  # fmt: skip
             except (OSError, TimeoutError):

@@ -34,6 +34,7 @@ Modules, one job each (docs/reference.md draws how a frame goes through them):
     idle_timer       Hypercorn's keep-alive idle timeout as a timer until a connection has been idle a while
     fast_upgrade     a plain WebSocket upgrade parsed once and answered without h11 (reconnect storms)
     keepalive        one timer per event loop that pings every WebSocket (PRES-004)
+    quiet_gc         the full garbage collection `roomwire serve` defers, run when the process goes quiet
     page             the chat page's bytes and the HTTP headers it is served with (SEC-009)
     static/          the chat page
 """

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     import signal
 
     from roomwire.reference.app import create_app
+    from roomwire.reference.quiet_gc import QuietCollector
     from roomwire.reference.server import serve
     from roomwire.reference.settings import Settings
 
@@ -81,7 +82,12 @@ def run(args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         keep_startup_out_of_collections()
-        await serve(settings, app=app, stop=stop, ready=announce)
+        collector = QuietCollector()  # the full collections FULL_COLLECTION_EVERY defers, run while quiet
+        collector.start()
+        try:
+            await serve(settings, app=app, stop=stop, ready=announce)
+        finally:
+            collector.stop()
 
     asyncio.run(main())
     return 0

@@ -15,9 +15,12 @@ frames rendered for it, which the broker renders before keeping it (the frames a
 member renders them anyway). tests/reference/test_history.py checks with tracemalloc that the process holds no
 more than the ledger says.
 
-The order of eviction is one deque of (room history, event) in publish order. Entries whose event has already left
+The order of eviction is one deque of (room history, seq) in publish order. Entries whose event has already left
 its room (the per-room count, a forgotten room) stay in it until they reach its head or the deque is compacted
-(when it holds more than twice the live events), so every operation is O(1) amortised.
+(when it holds more than twice the live events), so every operation is O(1) amortised. An entry holds the event's
+`seq`, not the event: a dead entry that held the event kept it and its frames alive, outside the ledger's count,
+until compaction; a reconnect storm that filled its rooms to `per_room` held twice the history the ledger
+reported (docs/benchmarks.md, "Memory across reconnect storms").
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ class HistoryLedger:
         self.max_bytes = max_bytes
         self.bytes = 0
         self.events = 0
-        self._order: deque[tuple[RoomHistory, RoomEvent]] = deque()
+        self._order: deque[tuple[RoomHistory, int]] = deque()
 
     def keep(self, history: RoomHistory, event: RoomEvent) -> None:
         """Keep `event` (its frames already rendered) as `history`'s newest, then evict down to the bounds."""
@@ -83,7 +86,7 @@ class HistoryLedger:
         history.bytes += cost
         self.bytes += cost
         self.events += 1
-        self._order.append((history, event))
+        self._order.append((history, event.seq))
         while self.bytes > self.max_bytes and self._order:
             self._evict_oldest()
         if len(self._order) > 2 * self.events + 64:
@@ -107,12 +110,12 @@ class HistoryLedger:
         if _live(entry):
             self._pop_oldest(entry[0])
 
-    def __iter__(self) -> Iterator[tuple[RoomHistory, RoomEvent]]:
-        """Live entries, oldest first (for tests and diagnostics)."""
+    def __iter__(self) -> Iterator[tuple[RoomHistory, int]]:
+        """Live entries (room history, seq), oldest first (for tests and diagnostics)."""
         return (entry for entry in self._order if _live(entry))
 
 
-def _live(entry: tuple[RoomHistory, RoomEvent]) -> bool:
+def _live(entry: tuple[RoomHistory, int]) -> bool:
     """Whether `entry`'s event is still kept: a room's events leave only from the front, in `seq` order."""
-    history, event = entry
-    return bool(history.entries) and history.entries[0][0].seq <= event.seq
+    history, seq = entry
+    return bool(history.entries) and history.entries[0][0].seq <= seq

@@ -25,6 +25,7 @@ from bench.room import chat_frame
 from bench.run import SCENARIOS
 from bench.servers import HOST, running
 from bench.storm import PER_ADDRESS, storm
+from bench.storms import storms
 from bench.wsclient import open_connection
 
 TARGETS = ("seed", "reference")
@@ -158,6 +159,12 @@ async def test_a_storm_stays_within_the_pending_connections_one_address_may_have
     async with running("reference", cpu=None, limits=True) as server:
         result = await storm(server, clients=clients, room_size=10, inflight=clients)
     assert (result["admitted"], result["refused"]) == (clients, 0)
+
+
+async def test_storms_on_one_server_report_the_rss_after_each() -> None:
+    figures = await storms("reference", 2, pause=0.1, fresh_rooms=True, clients=30, settle=0.1)
+    assert figures["refused"] == [0, 0] and len(figures["server_cpu_ms_per_admission"]) == 2
+    assert len(figures["rss_mb"]) == 3 and all(rss > 10 for rss in figures["rss_mb"] + figures["settled_rss_mb"])
 
 
 async def test_a_storm_counts_what_a_server_refuses_after_the_upgrade() -> None:

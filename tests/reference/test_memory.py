@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import tracemalloc
 
@@ -149,6 +150,33 @@ async def test_a_memory_sink_of_emptied_rooms_and_big_events_stays_within_the_bu
     assert resumed.complete and len(resumed.replay) == 12
     old = await broker.join("room-0", Reader(), capacity=5, since=0)  # forgotten: a fresh room
     assert old.seq == 0
+
+
+async def test_rooms_past_their_event_count_hold_what_the_ledger_counts() -> None:
+    """A reconnect storm's rooms (docs/benchmarks.md, "Memory across reconnect storms"): members join and leave the same
+    rooms round after round, so each room evicts by its count. Each event the count evicted stayed alive in the
+    eviction order until compaction, outside the ledger: twice the history it reported."""
+    broker = MemoryBroker(history=20)
+    rooms, rounds, members = 40, 8, 5
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(rounds):
+            for r in range(rooms):
+                readers = [Reader() for _ in range(members)]
+                for reader in readers:
+                    await broker.join(f"room-{r}", reader, capacity=members, since=None)
+                for reader in readers:
+                    await broker.leave(f"room-{r}", reader, LeaveReason.CLOSE)
+        del readers, reader
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert broker.ledger.events == rooms * 20 and broker.empty_rooms == rooms and broker.stats()[1] == 0
+    dead = 64 * (2 * broker.ledger.events + 64)  # the eviction order's dead entries: a tuple each, at most this many
+    allowed = broker.ledger.bytes + rooms * 1024 + dead + 64 * 1024  # docs/reference.md: ~1 KiB per empty room
+    assert grown <= allowed, f"{grown} bytes held; the ledger counts {broker.ledger.bytes}"
 
 
 async def test_a_room_full_refusal_forgets_an_empty_room() -> None:
