@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 from collections.abc import AsyncGenerator
@@ -28,7 +29,9 @@ class Scripted:
         for item in self.items:
             yield item
         if self.error is not None:
-            raise self.error
+            # a copy: the parametrize list's own instance would keep this test's frames (its server, its sockets)
+            # alive in its traceback, to be collected, with ResourceWarnings, during some later test
+            raise copy.copy(self.error)
         if self.hang:
             await asyncio.Event().wait()
 
