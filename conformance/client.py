@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -234,28 +234,30 @@ class Client:
         (CONN-006's burst probe). False if the connection is already closed."""
         for text in texts:
             self.transcript.sent(text)
-        return await self._guarded(lambda: self._write_at_once(texts))
-
-    async def _write_at_once(self, texts: list[str]) -> None:
-        async with self.ws.send_context():
-            for text in texts:
-                self.ws.protocol.send_text(text.encode())
-            # one write, so one segment on loopback and one read at the target (send_context's own send_data
-            # would write each frame on its own)
-            self.ws.transport.write(b"".join(self.ws.protocol.data_to_send()))
-
-    async def _send(self, message: str | bytes, *, text: bool | None = None) -> bool:
-        return await self._guarded(lambda: self.ws.send(message, text=text))
-
-    async def _guarded(self, sending: Callable[[], Awaitable[None]]) -> bool:
-        """Run `sending()` unless the connection is closed; False if it was or closed meanwhile, SendStalled if the
-        target read nothing for send_timeout."""
         if self.closed.is_set():
             self.transcript.note("not sent: the connection is closed")
             return False
         try:
             async with asyncio.timeout(self.send_timeout):
-                await sending()
+                async with self.ws.send_context():
+                    for text in texts:
+                        self.ws.protocol.send_text(text.encode())
+                    # one write, so one segment on loopback and one read at the target (send_context's own
+                    # send_data would write each frame on its own)
+                    self.ws.transport.write(b"".join(self.ws.protocol.data_to_send()))
+        except ConnectionClosed:
+            self.transcript.note("not sent: the connection closed")
+            return False
+        except TimeoutError as exc:
+            raise SendStalled(f"{self.label}: the target read nothing for {self.send_timeout:.1f} s") from exc
+        return True
+
+    async def _send(self, message: str | bytes, *, text: bool | None = None) -> bool:
+        if self.closed.is_set():
+            self.transcript.note("not sent: the connection is closed")
+            return False
+        try:
+            await asyncio.wait_for(self.ws.send(message, text=text), self.send_timeout)
         except ConnectionClosed:
             self.transcript.note("not sent: the connection closed")
             return False
