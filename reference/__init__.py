@@ -30,7 +30,8 @@ Modules, one job each (docs/reference.md draws how a frame goes through them):
     metrics          the Prometheus metrics
     redaction        secrets kept out of logs, errors and AI answers
     logs             one redacted, escaped, rate-limited line per log record; warnings and uncaught errors too
-    hypercorn_ext    Hypercorn extensions: keepalive, frame limits, control-frame budget, the fast send path
+    hypercorn_ext    Hypercorn extensions: keepalive, frame limits, control-frame budget, fast send and receive
+    ws_receive       client frames read for less: C unmasking, and whole text frames without wsproto
     idle_timer       Hypercorn's keep-alive idle timeout as a timer until a connection has been idle a while
     fast_upgrade     a plain WebSocket upgrade parsed once and answered without h11 (reconnect storms)
     keepalive        one timer per event loop that pings every WebSocket (PRES-004)

@@ -9,9 +9,10 @@ Lifecycle, in the order the methods run:
            │ welcome, replay      │ on_binary ► close 1003
                                   └ websocket.disconnect ► leave_reason_of
 
-Frames go out through `self.outbox` (never awaited: FLOW-001); AI answers run in their own task (`relay.py`,
-AI-005). The server ends a connection with `close_soon`, which announces the leave at once and closes after
-what is queued (or, for a slow consumer, instead of it).
+Frames come in through `read_loop`, or, while it waits, straight from the WebSocket reader (`offer`: a loop turn
+and a queue hop less per frame). Frames go out through `self.outbox` (never awaited: FLOW-001); AI answers run
+in their own task (`relay.py`, AI-005). The server ends a connection with `close_soon`, which announces the leave
+at once and closes after what is queued (or, for a slow consumer, instead of it).
 
 Seams: every rule is a small method, so a deliberately broken variant (the conformance suite's "broken
 references") overrides one of them and passes its class to `create_app(connection_class=...)`.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from time import monotonic, perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +99,8 @@ class Connection:
         self._ai_task: asyncio.Task[None] | None = None
         self._ai_stop = "left"
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting = False  # read_loop waits for its next message: the reader may hand frames over (`offer`)
+        self._offered: asyncio.Future[None] | None = None  # set while a frame taken by `offer` is handled
 
     # --- identity and delivery (broker.Member) ----------------------------------------------------------------
 
@@ -209,23 +213,57 @@ class Connection:
         self.outbox.close(CloseCode.TRY_AGAIN_LATER, CLOSE_REASONS[CloseCode.TRY_AGAIN_LATER])
 
     async def read_loop(self, receive: AsgiReceive) -> LeaveReason:
-        while True:
-            message = await receive()
-            kind = message["type"]
-            if kind == "websocket.receive":
-                try:
-                    text = message.get("text")
-                    if text is not None:
-                        await self.on_text(text)
-                    else:
-                        self.on_binary()
-                except BrokerUnavailable:  # the frame had no effect; the connection and the room stay
-                    self.push(System.notice(NoticeCode.DEGRADED, lang=self.lang))
-                except Exception:  # a bug of ours: end this connection, never the others
-                    log.exception("handling a frame failed; closing that connection")
-                    self.close_soon(CloseCode.INTERNAL_ERROR, LeaveReason.SERVER)
-            elif kind == "websocket.disconnect":
-                return self.leave_reason_of(message)
+        """Frames one at a time, in order, until the disconnect. With the `roomwire.ws` extension a frame that
+        arrives while this loop waits is handled by the WebSocket reader itself (`offer`): a loop turn sooner, and
+        one queue hop less per frame (hypercorn_ext, 7.)."""
+        receive_directly = self._scope.get("extensions", {}).get(EXTENSION, {}).get("receive_directly")
+        if receive_directly is not None:
+            receive_directly(self.offer)
+        try:
+            while True:
+                self._waiting = True
+                message = await receive()
+                self._waiting = False
+                if self._offered is not None:  # a frame the reader took is still being handled: it came first
+                    await asyncio.shield(self._offered)
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    await self.on_message(message)
+                elif kind == "websocket.disconnect":
+                    return self.leave_reason_of(message)
+        finally:
+            self._waiting = False
+            if receive_directly is not None:
+                receive_directly(None)
+
+    def offer(self, message: dict[str, Any]) -> Awaitable[None] | None:
+        """A frame from the reader, to handle in its task: taken (what to await) while `read_loop` waits and no
+        other offered frame is being handled; None otherwise (it then comes through `read_loop`'s queue)."""
+        if not self._waiting or self._offered is not None:
+            return None
+        self._offered = asyncio.get_running_loop().create_future()
+        return self._on_offered(message, self._offered)
+
+    async def _on_offered(self, message: dict[str, Any], done: asyncio.Future[None]) -> None:
+        try:
+            await self.on_message(message)
+        finally:
+            self._offered = None
+            done.set_result(None)
+
+    async def on_message(self, message: dict[str, Any]) -> None:
+        """One received frame; whatever it raises ends this connection only."""
+        try:
+            text = message.get("text")
+            if text is not None:
+                await self.on_text(text)
+            else:
+                self.on_binary()
+        except BrokerUnavailable:  # the frame had no effect; the connection and the room stay
+            self.push(System.notice(NoticeCode.DEGRADED, lang=self.lang))
+        except Exception:  # a bug of ours: end this connection, never the others
+            log.exception("handling a frame failed; closing that connection")
+            self.close_soon(CloseCode.INTERNAL_ERROR, LeaveReason.SERVER)
 
     async def wait_disconnect(self, receive: AsgiReceive) -> None:
         while (await receive())["type"] != "websocket.disconnect":

@@ -1,6 +1,6 @@
 """Our extension of Hypercorn's WebSocket stream: keepalive that closes, exact limits, and a fast send path.
 
-Hypercorn (0.17, 0.18) gets six things wrong or slow for this protocol, all inside `WSStream`:
+Hypercorn (0.17, 0.18) gets seven things wrong or slow for this protocol, all inside `WSStream`:
 
 1. Keepalive (PRES-004). `websocket_ping_interval` sends pings, but pongs are dropped unread, so a half-open
    peer is never noticed. Here a ping that gets no pong within `websocket_ping_timeout` aborts the TCP
@@ -27,9 +27,15 @@ Hypercorn (0.17, 0.18) gets six things wrong or slow for this protocol, all insi
    transport of an HTTP/1.1 WebSocket (scope extension `roomwire.ws`), writes pre-framed bytes to it directly
    while it is not congested, and sends `roomwire.ws.send_frames` (pre-framed bytes, awaited drain) otherwise.
    permessage-deflate is declined, which is what makes frames shareable, and removes inflate bombs.
-   Received frames are unmasked in C (`websockets.speedups.apply_mask`) instead of wsproto's pure-Python masker.
+   Received frames are unmasked in C (`websockets.speedups.apply_mask`) instead of wsproto's pure-Python masker,
+   and whole text frames, nearly all a client sends, are decoded without wsproto (`ws_receive`).
    The 101 of a plain upgrade that h11 never read (`fast_upgrade`) is serialized here and leaves with the first
    frames (`_rw_accept_raw`).
+7. Receiving. Hypercorn hands every received message to the app through a queue, and the app's task runs it a
+   loop turn later, behind whatever else is ready (an AI answer's SDK work, other connections). The app may take
+   messages from the reader itself instead (`receive_directly` in the extension): a message goes to its
+   receiver, in the reader's task, when the app's queue is empty and the receiver accepts it (it returns what to
+   await, or None to decline: then the queue, as before). Disconnects always take the queue.
 
 Everything is in `RoomwireWSStream`, a subclass installed in place of Hypercorn's `WSStream` by `install()`,
 which behaves exactly as Hypercorn's own unless the server's config is a `RoomwireConfig`. `install()` refuses
@@ -53,17 +59,11 @@ from hypercorn.protocol import ws_stream as hypercorn_ws
 from hypercorn.protocol.events import Data, StreamClosed
 from hypercorn.typing import ASGISendEvent, WebsocketAcceptEvent
 from wsproto.connection import ConnectionState
-from wsproto.events import CloseConnection, Message, Ping, Pong
-from wsproto.frame_protocol import CloseReason, FrameDecoder, Opcode, ParseFailed, XorMaskerSimple
+from wsproto.events import CloseConnection, Message, Ping, Pong, TextMessage
+from wsproto.frame_protocol import CloseReason, FrameDecoder, Opcode, ParseFailed
 from wsproto.utilities import LocalProtocolError
 
-from roomwire.reference import fast_upgrade, idle_timer
-
-try:
-    from websockets.speedups import apply_mask as _c_apply_mask
-except ImportError:  # pragma: no cover - websockets ships its C speedups for the platforms we run on
-    _c_apply_mask = None  # type: ignore[assignment]
-
+from roomwire.reference import fast_upgrade, idle_timer, ws_receive
 from roomwire.reference.keepalive import pinger
 from roomwire.reference.ratelimit import TokenBucket
 
@@ -73,6 +73,10 @@ SUPPORTED_VERSIONS = ("0.17.", "0.18.")
 EXTENSION = "roomwire.ws"
 SEND_FRAMES = "roomwire.ws.send_frames"  # {"type": SEND_FRAMES, "data": bytes of whole frames}
 REASON = "roomwire.reason"  # key of websocket.disconnect: "close", "drop", "timeout" or "server"
+
+
+#: The app's taker of received messages (module docstring, 7.): what to await, or None to decline the message.
+Receiver = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 
 class RoomwireConfig(Config):
@@ -85,46 +89,8 @@ class RoomwireConfig(Config):
     roomwire_gate: Any = None  # listener.Gate: TCP connections per address before their upgrade (LIMIT-009)
 
 
-class _CMasker:
-    """wsproto's `XorMaskerSimple` with the XOR done in C; the key rotates past what was consumed, as wsproto's."""
-
-    __slots__ = ("_key",)
-
-    def __init__(self, masking_key: bytes | bytearray) -> None:
-        self._key = bytes(masking_key)
-
-    def process(self, data: bytearray) -> bytes:
-        if not data:
-            return b""
-        key = self._key
-        out: bytes = _c_apply_mask(data, key)
-        turn = len(data) % 4  # a payload may arrive in pieces: the next piece starts at this key byte
-        if turn:
-            self._key = key[turn:] + key[:turn]
-        return out
-
-
-class _CMaskingFrameDecoder(FrameDecoder):
-    """wsproto's frame decoder with `_CMasker` for masked (client) frames."""
-
-    def parse_header(self) -> bool:
-        if not super().parse_header():
-            return False
-        masker = self.masker
-        if type(masker) is XorMaskerSimple:
-            self.masker = _CMasker(masker._masking_key)  # type: ignore[assignment]
-        return True
-
-
-def _unmask_in_c(connection: object) -> None:
-    """Switch a wsproto connection's frame decoder to C unmasking (nothing when its internals are not as known)."""
-    decoder = getattr(getattr(connection, "_proto", None), "_frame_decoder", None)
-    if _c_apply_mask is not None and type(decoder) is FrameDecoder:
-        decoder.__class__ = _CMaskingFrameDecoder
-
-
 class RoomwireWSStream(hypercorn_ws.WSStream):
-    """Hypercorn's `WSStream` with the six changes of the module docstring (only under a `RoomwireConfig`)."""
+    """Hypercorn's `WSStream` with the seven changes of the module docstring (only under a `RoomwireConfig`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -139,6 +105,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         self._rw_early = bytearray()  # frames sent before the handshake's answer (RFC 6455 §4.1 says not to)
         self._rw_drop_input = False  # LIMIT-007 tripped: what arrives is not even parsed
         self._rw_held: fast_upgrade.HeldResponse | None = None  # a 101 not yet written (fast_upgrade)
+        self._rw_receiver: Receiver | None = None  # the app's, while it takes messages from the reader (7.)
+        self._rw_fast: ws_receive.FastReader | None = None  # set at the accept: frames that may skip wsproto (6.)
         rate = getattr(self.config, "roomwire_control_rate", None)
         burst = float(getattr(self.config, "roomwire_control_burst", 0))
         self._rw_control = TokenBucket(rate, burst, monotonic()) if self._rw and rate else None  # LIMIT-007
@@ -200,6 +168,13 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             await self._rw_tell_app(CloseReason.ABNORMAL_CLOSURE, "drop")  # PRES-003: TCP ended, no close frame
         elif self._rw and isinstance(event, Data) and self._rw_drop_input:
             return  # a flooder's bytes after its 1008: dropped unparsed until it closes or the watchdog aborts
+        elif self._rw_fast is not None and isinstance(event, Data) and self._rw_fast_ok():
+            texts, used = ws_receive.complete_text_frames(event.data)
+            for text in texts:  # the common frames, without wsproto (ws_receive.py); what follows takes wsproto
+                await self._rw_message(TextMessage(data=text))
+            if used == len(event.data) or self.closed:
+                return
+            event = Data(stream_id=event.stream_id, data=event.data[used:])
         elif self._rw and isinstance(event, Data) and self._rw_before_accept():
             # RFC 6455 §4.1 has a client wait for the 101 before it sends frames. One that does not (a close frame
             # right behind its request) is read after the accept, instead of Hypercorn's 400 behind the app's back.
@@ -207,6 +182,10 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
                 self._rw_early.extend(event.data)
                 return
         await super().handle(event)
+
+    def _rw_fast_ok(self) -> bool:
+        assert self._rw_fast is not None
+        return not self.closed and not self._rw_discard and self._rw_fast.idle()
 
     def _rw_before_accept(self) -> bool:
         handshake = getattr(self, "handshake", None)
@@ -218,7 +197,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         self.handshake.extensions = None  # decline permessage-deflate (module docstring, 6)
         if not await self._rw_accept_raw(message):
             await super()._accept(message)
-        _unmask_in_c(self.connection)
+        ws_receive.unmask_in_c(self.connection)
+        self._rw_fast = ws_receive.FastReader.of(self.connection)
         upgraded = getattr(self._rw_tcp(), "roomwire_upgraded", None)
         if upgraded is not None:
             upgraded()  # no longer a pending connection of its address (listener.py, LIMIT-009)
@@ -227,7 +207,9 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             self.connection.receive_data(early)
             await self._handle_events()
         transport = self._rw_transport() if isinstance(getattr(self.send, "__self__", None), h11.H11Protocol) else None
-        extension = {"transport": transport, "is_open": self._rw_is_open, "held": self._rw_held}
+        extension: dict[str, Any] = {"transport": transport, "is_open": self._rw_is_open, "held": self._rw_held}
+        if isinstance(getattr(self.app_put, "__self__", None), asyncio.Queue):
+            extension["receive_directly"] = self._rw_receive_directly
         self.scope["extensions"][EXTENSION] = extension
 
     async def _rw_accept_raw(self, message: WebsocketAcceptEvent) -> bool:
@@ -248,6 +230,22 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         else:
             await self._send_pings()  # enrols with the loop's pinger: no task (see there)
         return True
+
+    def _rw_receive_directly(self, receiver: Receiver | None) -> None:
+        """The app takes received messages from the reader from now on (module docstring, 7.); None: no longer."""
+        self._rw_receiver = receiver
+
+    async def _rw_deliver(self, message: dict[str, Any]) -> None:
+        """A received message to the app: to its receiver when nothing waits in its queue (which keeps the order)
+        and the receiver takes it, else through the queue."""
+        receiver = self._rw_receiver
+        if receiver is not None and cast(asyncio.Queue[Any], self.app_put.__self__).empty():  # type: ignore[union-attr]
+            handled = receiver(message)
+            if handled is not None:
+                await handled
+                return
+        assert self.app_put is not None
+        await self.app_put(message)
 
     def _rw_is_open(self) -> bool:
         """Whether frames may still go out: after a close frame nothing may follow it (RFC 6455 §5.5.1)."""
@@ -334,12 +332,19 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         if self._rw_bytes > self.config.websocket_max_message_size:
             await self._rw_refuse(CloseReason.MESSAGE_TOO_BIG)
             return
+        if event.message_finished and self.buffer.value is None:  # a whole message in one event: no buffer
+            self._rw_bytes = 0
+            text = data if isinstance(data, str) else None
+            await self._rw_deliver(
+                {"type": "websocket.receive", "bytes": None if text is not None else bytes(data), "text": text}
+            )
+            return
         self.buffer.extend(event)
         if event.message_finished:
             self._rw_bytes = 0
-            assert self.app_put is not None
-            await self.app_put(self.buffer.to_message())
+            message = self.buffer.to_message()
             self.buffer.clear()
+            await self._rw_deliver(cast(dict[str, Any], message))
 
     async def _rw_close_event(self, event: CloseConnection) -> None:
         if self.connection.state is ConnectionState.OPEN:

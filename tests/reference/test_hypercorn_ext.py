@@ -7,7 +7,6 @@ import gc
 import itertools
 import json
 import logging
-import random
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,9 +15,6 @@ import pytest
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from websockets.speedups import apply_mask
-from wsproto.connection import Connection, ConnectionType
-from wsproto.events import TextMessage
-from wsproto.frame_protocol import XorMaskerSimple
 
 from roomwire.reference import hypercorn_ext
 from roomwire.reference.app import create_app, hub_of
@@ -90,34 +86,6 @@ def test_only_known_hypercorn_versions_are_patched(
     monkeypatch.setattr(hypercorn_ext, "supported", lambda version=None: False)
     assert hypercorn_ext.install() is False
     assert any(r.levelno == logging.ERROR and "not one" in r.getMessage() for r in caplog.records)
-
-
-@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 150, 2001])
-def test_c_unmasking_gives_wsproto_s_bytes_piece_by_piece(size: int) -> None:
-    """A payload may reach the decoder in pieces: the key must rotate past each piece exactly as wsproto's does."""
-    rng = random.Random(size)
-    for _ in range(20):
-        key = rng.randbytes(4)
-        data = rng.randbytes(size)
-        cuts = sorted({0, size, *(rng.randint(0, size) for _ in range(3))})
-        ours, theirs = hypercorn_ext._CMasker(key), XorMaskerSimple(key)
-        for start, end in itertools.pairwise(cuts):
-            piece = bytearray(data[start:end])
-            assert ours.process(bytearray(piece)) == bytes(theirs.process(piece))
-
-
-def test_our_streams_decode_with_c_unmasking() -> None:
-    """`_unmask_in_c` finds wsproto's decoder where it expects it (a wsproto upgrade that moves it fails here)."""
-    connection = Connection(ConnectionType.SERVER)
-    hypercorn_ext._unmask_in_c(connection)
-    assert type(connection._proto._frame_decoder) is hypercorn_ext._CMaskingFrameDecoder
-    key = b"\x37\xfa\x21\x3d"
-    payload = "반가워, masked in C".encode()
-    frame = bytes((0x81, 0x80 | len(payload))) + key + apply_mask(payload, key)
-    for index in range(len(frame)):  # one byte at a time: every rotation of the key
-        connection.receive_data(frame[index : index + 1])
-    texts = "".join(event.data for event in connection.events() if isinstance(event, TextMessage))
-    assert texts == payload.decode()
 
 
 async def test_a_masked_frame_split_across_tcp_writes_arrives_intact() -> None:
