@@ -226,14 +226,12 @@ class Connection:
                 self._waiting = False
                 if self._offered is not None:  # a frame the reader took is still being handled: it came first
                     await asyncio.shield(self._offered)
-                kind = message["type"]
-                if kind == "websocket.receive":
+                if message["type"] == "websocket.receive":
                     await self.on_message(message)
-                elif kind == "websocket.disconnect":
+                elif message["type"] == "websocket.disconnect":
                     return self.leave_reason_of(message)
         finally:
-            self._waiting = False
-            if receive_directly is not None:
+            if receive_directly is not None:  # no frame is offered to a loop that ended
                 receive_directly(None)
 
     def offer(self, message: dict[str, Any]) -> Awaitable[None] | None:
