@@ -8,7 +8,8 @@ Theory of operation:
   system instruction can force one (`[[lang=ko]]`, or naming exactly one language: "answer in English", "영어로",
   "in Korean", "한국어로"), which is how a test observes that systemInstruction is honoured.
 - Directives `[[name=value]]` in the last user turn (or, with lower precedence, in the system instruction) shape
-  one answer without global state: `chunks=N`, `sentences=N`, `lang=ko|en`, `echo=prompt|system|history|config`.
+  one answer without global state: `chunks=N`, `sentences=N`, `lang=ko|en`, `echo=prompt|system|history|config`,
+  and `interval=MS`, the time between chunks of this answer instead of the latency preset's (at most 2000 ms).
 - Tokens are estimated, documented and deterministic: ceil(ASCII characters / 4) + one per non-ASCII character.
   `maxOutputTokens` cuts the answer at the longest prefix within the budget and sets `finishReason: MAX_TOKENS`.
 - Thinking models (2.5 and 3) think first, as Google's do by default: 8 to 48 thought tokens drawn from the
@@ -37,6 +38,7 @@ DIRECTIVE = re.compile(r"\[\[\s*([A-Za-z_]+)\s*(?:=\s*([^\]]*?))?\s*\]\]")
 MAX_CHUNKS = 64
 MAX_SENTENCES = 200
 MAX_THOUGHTS = 65536
+MAX_INTERVAL_MS = 2000
 #: Default thought tokens: THOUGHTS_MIN plus up to THOUGHTS_SPREAD - 1 more, drawn from the request's digest
 #: (real short answers show 16 and 35: the recorded gemini-2.5-flash streams).
 THOUGHTS_MIN = 8
@@ -70,6 +72,7 @@ class Directives:
     lang: str | None = None
     echo: str | None = None
     thoughts: int | None = None
+    interval_ms: int | None = None
 
     def over(self, base: Directives) -> Directives:
         """These directives, falling back to `base` for the ones not given."""
@@ -79,6 +82,7 @@ class Directives:
             lang=self.lang or base.lang,
             echo=self.echo or base.echo,
             thoughts=self.thoughts if self.thoughts is not None else base.thoughts,
+            interval_ms=self.interval_ms if self.interval_ms is not None else base.interval_ms,
         )
 
 
@@ -124,7 +128,14 @@ def _with_directive(found: Directives, name: str, value: str) -> Directives:
         return replace(found, echo=value if value in ECHO_MODES else "prompt")
     if name == "thoughts" and value.isdigit():
         return replace(found, thoughts=min(int(value), MAX_THOUGHTS))
+    if name == "interval" and value.isdigit():
+        return replace(found, interval_ms=min(int(value), MAX_INTERVAL_MS))
     return found
+
+
+def directives_of(request: GenerateRequest) -> Directives:
+    """The request's directives: its last user turn's, over its system instruction's."""
+    return parse_directives(request.last_user_text)[0].over(parse_directives(request.system_text)[0])
 
 
 def is_mostly_hangul(text: str) -> bool:

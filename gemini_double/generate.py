@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import error_bodies, wire
-from .answers import Answer, digest, plan_answer
+from .answers import Answer, digest, directives_of, plan_answer
 from .asgi import ClientWatch, Receive, Send, send_part, send_whole, start_stream
 from .error_bodies import ErrorReply
 from .faults import CUT_KINDS, ERROR_KINDS, Fault
@@ -141,11 +141,14 @@ def _exhausted_thoughts(call: Call, fault: Fault | None) -> int:
 
 
 def _timing(call: Call) -> tuple[float, float]:
-    """(first-chunk delay, chunk interval) in seconds; the delay is drawn from the preset's range by the request."""
+    """(first-chunk delay, chunk interval) in seconds; the delay is drawn from the preset's range by the request,
+    the interval is the preset's unless the request names one (`[[interval=MS]]`)."""
     timing = call.state.config.timing
     low, high = timing.first_chunk_ms
     fraction = digest(call.request, call.state.config.seed)[1] / 255
-    return (low + (high - low) * fraction) / 1000.0, timing.chunk_interval_ms / 1000.0
+    interval_ms = directives_of(call.request).interval_ms
+    interval = timing.chunk_interval_ms if interval_ms is None else interval_ms
+    return (low + (high - low) * fraction) / 1000.0, interval / 1000.0
 
 
 def _frames(call: Call, answer: Answer, fault: Fault | None) -> tuple[list[bytes], list[str], str]:

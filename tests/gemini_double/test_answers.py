@@ -70,6 +70,8 @@ def test_directives() -> None:
     assert parse_directives("[[chunks=0]] [[chunks=x]] [[lang=fr]]")[0] == Directives()
     assert parse_directives("[[chunks=9999]] [[sentences=9999]]")[0] == Directives(chunks=64, sentences=200)
     assert parse_directives("[[echo]]")[0].echo == "prompt" and parse_directives("[[echo=config]]")[0].echo == "config"
+    assert parse_directives("[[interval=150]]")[0].interval_ms == 150
+    assert parse_directives("[[interval=99999]] [[interval=-5]]")[0].interval_ms == 2000
     answer = plan_answer(_request(("user", "x [[chunks=6]] [[sentences=3]]")), seed=0, bank=BANK)
     assert len(answer.chunks) == 6 and answer.text.count(". ") >= 2
 

@@ -7,6 +7,7 @@ they only use what that SDK has too, and they expect its API version (`/v1beta/`
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 from google import genai
@@ -29,6 +30,15 @@ from .helpers import (
     timeout_errors,
     transport_errors,
 )
+
+
+async def test_an_interval_directive_spaces_one_answer_s_chunks(sdk: genai.Client, control: AsyncDoubleControl) -> None:
+    """`[[interval=MS]]`: this answer's chunks that far apart, whatever the latency preset (the tests' is zero)."""
+    chunks = await stream(sdk, "Tell me about tide pools. [[chunks=3]] [[interval=300]]")
+    assert len(chunks) == 3
+    [entry] = await control.journal()
+    times = entry["chunk_times_ms"]
+    assert all(later - earlier >= 290 for earlier, later in itertools.pairwise(times)), times
 
 
 async def test_streaming_yields_several_chunks_via_http_options(sdk: genai.Client, control: AsyncDoubleControl) -> None:
