@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from roomwire.spec.fastcheck import nickname_ok
+from roomwire.spec.hosts import LOOPBACK_NAMES, is_loopback_host
 from roomwire.spec.limits import ROOM_ID_PATTERN
 from roomwire.spec.texts import DEFAULT_LANG, Lang
 
 CHAT_PREFIX = "/api/v1/ws/chat/"
 _ROOM = re.compile(ROOM_ID_PATTERN)
 _SINCE = re.compile(r"^[0-9]+$")
-_LOOPBACK_NAMES = frozenset({"localhost"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +87,6 @@ def parse_query(query_string: bytes) -> tuple[str | None, Lang, int | None] | Re
     return nickname, Lang(lang_text), since
 
 
-def _is_loopback(host: str) -> bool:
-    """`localhost`, 127.0.0.0/8 or ::1 (SPEC.md §13: other names, `*.localhost` included, are not)."""
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
@@ -140,7 +130,7 @@ def _host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
         return False
     if name in {a.lower() for a in allowed}:
         return True
-    return _is_ip_literal(name) or name in _LOOPBACK_NAMES
+    return _is_ip_literal(name) or name in LOOPBACK_NAMES
 
 
 def serialized_origin(origin: str) -> str | None:
@@ -182,7 +172,7 @@ def origin_allowed(origin: str | None, host: str | None, allowed: Iterable[str])
         return True
     name = host_name(host)
     origin_host = urlsplit(wanted).hostname or ""
-    return name is not None and _is_loopback(name) and _is_loopback(origin_host)  # SEC-010
+    return name is not None and is_loopback_host(name) and is_loopback_host(origin_host)  # SEC-010
 
 
 def header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

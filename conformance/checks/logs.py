@@ -77,3 +77,10 @@ async def upstream_error_text_appears_in_no_log_line(ctx: CheckContext) -> None:
     if findings:
         raise ctx.violation("no upstream error text in any log line", f"upstream error text in {describe(findings)}")
     ctx.note(f"no upstream error text in {judged(reads)}, after {len(CASES)} upstream outcomes")
+
+
+#: The checks judged on the target's log, by requirement: what a run without a log reports as not judged.
+LOG_CHECKS = {
+    "SEC-003": the_key_appears_in_no_log_line.__name__,
+    "UP-008": upstream_error_text_appears_in_no_log_line.__name__,
+}

@@ -15,8 +15,6 @@ once the double's journal proves the target uses the canary, as for the other ke
 
 from __future__ import annotations
 
-import ipaddress
-
 from roomwire.conformance.checks.cases import case_exchanges, upstream_case
 from roomwire.conformance.checks.exchanges import PLAIN
 from roomwire.conformance.checks.page import BROWSER_ORDER, SCAN, scan_in_browser
@@ -27,6 +25,7 @@ from roomwire.conformance.registry import Need, requirement
 from roomwire.conformance.shared import shared
 from roomwire.conformance.target import Endpoint
 from roomwire.conformance.upstream import UpstreamCall, fingerprint
+from roomwire.spec.hosts import is_loopback_host
 
 
 async def traced_call(ctx: CheckContext) -> UpstreamCall:
@@ -127,13 +126,6 @@ async def the_key_appears_in_no_frame_close_reason_or_response(ctx: CheckContext
     )
 
 
-def _is_loopback_host(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return host.lower() == "localhost"
-
-
 def allowed_origins(ctx: CheckContext) -> list[tuple[str, str]]:
     """Origins the target must accept: `--allowed-origin`'s when given (the deployment's own list), else SPEC.md
     §13's default: the target's own host, and loopback origins on other ports when that host is loopback (SEC-010
@@ -146,7 +138,7 @@ def allowed_origins(ctx: CheckContext) -> list[tuple[str, str]]:
 def default_allowed_origins(endpoint: Endpoint) -> list[tuple[str, str]]:
     """SEC-004's default for a server at `endpoint`: its own origin, and loopback ones when it is loopback."""
     own = [("the server's own host", endpoint.own_origin)]
-    if not _is_loopback_host(endpoint.host):
+    if not is_loopback_host(endpoint.host):
         return own  # SEC-010: a loopback Origin is refused when the Host is not loopback
     return [
         *own,
@@ -177,7 +169,7 @@ def look_alike_origins(ctx: CheckContext) -> list[tuple[str, str]]:
         ("scheme: the opaque origin null", "null"),
         ("case: LOCALHOST.EVIL.EXAMPLE", "http://LOCALHOST.EVIL.EXAMPLE"),
     ]
-    if not _is_loopback_host(host):  # the own host on another port is another origin (loopback: any port)
+    if not is_loopback_host(host):  # the own host on another port is another origin (loopback: any port)
         cases.append(
             ("port: the server's host on another port", f"{endpoint.own_origin.split('://')[0]}://{wrapped}:1")
         )

@@ -14,6 +14,7 @@ from roomwire.reference import endpoint, handshake, server
 from roomwire.reference.connection import Connection
 from roomwire.reference.frames import WireFrame
 from roomwire.reference.handshake import Refusal
+from roomwire.spec.hosts import is_loopback_host
 from roomwire.spec.messages import ClientPing
 from roomwire.targets.broken.patches import Undo, _config_patch
 
@@ -75,7 +76,7 @@ def loopback_origin_anywhere() -> Undo:
 
     def allowed(origin: str | None, host: str | None, configured: Iterable[str]) -> bool:
         parsed = handshake.serialized_origin(origin) if origin else None
-        loopback = parsed is not None and handshake._is_loopback(urlsplit(parsed).hostname or "")
+        loopback = parsed is not None and is_loopback_host(urlsplit(parsed).hostname or "")
         return loopback or handshake.origin_allowed(origin, host, configured)
 
     return _swap(endpoint, "origin_allowed", allowed)

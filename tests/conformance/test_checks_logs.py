@@ -16,6 +16,7 @@ import pytest
 from roomwire.cli import main
 from roomwire.conformance.bundled import DOUBLE_SETTINGS, TEST_AI_BUDGET, ServerProcess, new_canary, target_command
 from roomwire.conformance.bundled import target_env as bundled_env
+from roomwire.conformance.checks.logs import LOG_CHECKS
 from roomwire.conformance.outcomes import Status
 from roomwire.conformance.runner import RunResult
 from roomwire.conformance.suite import SuiteConfig, run_suite
@@ -23,7 +24,6 @@ from roomwire.gemini_double import DoubleConfig, serve_double
 
 pytest_plugins = ["pytester"]
 QUIET = ("-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=function")
-LOG_CHECKS = {"SEC-003": "the_key_appears_in_no_log_line", "UP-008": "upstream_error_text_appears_in_no_log_line"}
 
 
 def log_side(result: RunResult) -> dict[str, tuple[Status, str]]:

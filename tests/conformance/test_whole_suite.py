@@ -12,9 +12,9 @@ import pytest
 import roomwire.conformance.checks  # noqa: F401 - registers the checks
 from roomwire.cli import main
 from roomwire.conformance import bundled
+from roomwire.conformance.checks.logs import LOG_CHECKS
 from roomwire.conformance.registry import NOT_COVERED, REGISTRY, Need
 from roomwire.spec.requirements import catalog
-from tests.conformance.test_checks_logs import LOG_CHECKS
 
 #: What the seed's design breaks, found by the suite (each explained in docs/conformance.md).
 SEED_FAILS = frozenset(
