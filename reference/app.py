@@ -107,7 +107,7 @@ async def _serving(hub: Hub, ai_client_factory: AiClientFactory) -> AsyncGenerat
         if isinstance(hub.ai, WorkerAiClient):
             await hub.ai.start()
         hub.page = page.load_page(settings.page_frame_ancestors)  # after the AI client: a variant may swap the page
-        hub.started = True
+        hub.serving.set()
         log.info("upstream: %s (%s)", "Gemini double" if settings.gemini == "fake" else "Gemini", base_url or "Google")
         yield
         if hub.shutting_down:

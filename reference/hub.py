@@ -66,7 +66,7 @@ class Hub:
         self.ai: AiClient = _NotStarted()
         self.page: Page | None = None  # the chat page at /, loaded when serving starts
         self.connections: set[Served] = set()
-        self.started = False  # the app's resources exist (while_serving ran)
+        self.serving = asyncio.Event()  # set once the app's resources exist (while_serving ran)
         self.shutting_down = False
         self.resume_enabled = settings.resume_history > 0
         self.capabilities: tuple[str, ...] = (Capability.PING.value,) + (
@@ -81,6 +81,11 @@ class Hub:
         self._empty: asyncio.Event | None = None
         self._shutdown: asyncio.Task[None] | None = None
         broker.on_state_change(self._broker_state)
+
+    @property
+    def started(self) -> bool:
+        """The app's resources exist (`serving` is set)."""
+        return self.serving.is_set()
 
     # --- connections ------------------------------------------------------------------------------------------
 

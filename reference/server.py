@@ -89,7 +89,8 @@ async def serve(
     stop: asyncio.Event | None = None,
     ready: Callable[[str], Any] | None = None,
 ) -> None:
-    """Serve until `stop` is set, then stop gracefully (module docstring). `ready(url)` is called once bound."""
+    """Serve until `stop` is set, then stop gracefully (module docstring). `ready(url)` is called once the app
+    serves (`_announce`)."""
     app = app if app is not None else create_app(settings)
     hub = hub_of(app)
     if not hypercorn_ext.install():
@@ -102,13 +103,23 @@ async def serve(
     if settings.tls:
         config.create_ssl_context()  # fail now on a bad certificate, not at the first client
     stop = stop if stop is not None else asyncio.Event()
-    if ready is not None:
-        ready(websocket_url(settings, port))
-    restore = listener.quiet_accept_errors(asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    announced = loop.create_task(_announce(hub, ready, websocket_url(settings, port))) if ready is not None else None
+    restore = listener.quiet_accept_errors(loop)
     try:
         await hypercorn_serve(app, config, shutdown_trigger=_trigger(stop, hub), mode="asgi")
     finally:
         restore()
+        if announced is not None:
+            announced.cancel()
+
+
+async def _announce(hub: Hub, ready: Callable[[str], Any], url: str) -> None:
+    """`ready(url)` once the app's `while_serving` has run (the broker, the AI client and its worker exist): who
+    waits for the URL (`roomwire serve`'s line, the bundled conformance target, scripts) then connects to a server
+    that answers at once, not to a backlog that waits for an AI worker starting on a busy machine."""
+    await hub.serving.wait()
+    ready(url)
 
 
 def gate_for(settings: Settings, hub: Hub, fd_limit: int) -> listener.Gate:

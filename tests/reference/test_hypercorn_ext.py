@@ -40,8 +40,7 @@ async def plain_hypercorn(**changes: object) -> AsyncIterator[tuple[str, object]
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait, mode="asgi"))
     try:
-        while not hub_of(app).started:  # noqa: ASYNC110 - the app has no event for it
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(hub_of(app).serving.wait(), UNIT)
         yield f"ws://127.0.0.1:{port}/api/v1/ws/chat/", app
     finally:
         stop.set()

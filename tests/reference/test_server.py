@@ -12,6 +12,7 @@ import pytest
 
 from roomwire.reference import listener
 from roomwire.reference import server as server_module
+from roomwire.reference.app import create_app, hub_of
 from roomwire.reference.connection import Connection
 from roomwire.reference.fast_upgrade import HeldResponse
 from roomwire.reference.hypercorn_ext import RoomwireWSStream
@@ -20,7 +21,7 @@ from roomwire.reference.rooms.broker import RoomEvent
 from roomwire.reference.rooms.memory import MemoryBroker
 from roomwire.reference.server import listen
 from roomwire.spec.errors import ConfigError
-from tests.reference.helpers import Client, raw_upgrade, read_close, serving
+from tests.reference.helpers import Client, raw_upgrade, read_close, serving, settings
 from tests.support.timing import UNIT
 
 
@@ -110,3 +111,34 @@ async def test_connections_that_come_and_go_leave_nothing_behind(monkeypatch: py
             assert not left, f"left behind: {dict(left)}"
             events = sum(isinstance(o, RoomEvent) and o.room.startswith("churn-") for o in gc.get_objects())
             assert events == broker.ledger.events - 2 == rooms * 4  # the warm-up room keeps its join and leave
+
+
+class SlowStartBroker(MemoryBroker):
+    """A broker that takes a while to connect, as a Redis broker on a busy machine may."""
+
+    async def start(self) -> None:
+        await asyncio.sleep(0.5)
+        await super().start()
+
+
+async def test_the_url_is_announced_once_the_app_serves() -> None:
+    """`ready` (the CLI's `roomwire serve: URL` line) comes after start-up, so whoever waits for it is answered at
+    once: the first connection made on it is welcomed."""
+    app = create_app(settings(), broker=SlowStartBroker())
+    stop = asyncio.Event()
+    started_when_ready: list[bool] = []
+    welcomed: list[str] = []
+
+    def ready(url: str) -> None:
+        started_when_ready.append(hub_of(app).started)
+        asyncio.get_running_loop().create_task(first_client(url))
+
+    async def first_client(url: str) -> None:
+        try:
+            async with Client.connect(url.replace("{room_id}", "r")) as client:
+                welcomed.append((await client.welcome())["event"])
+        finally:
+            stop.set()
+
+    await asyncio.wait_for(server_module.serve(settings(), app=app, stop=stop, ready=ready), 3 * UNIT)
+    assert started_when_ready == [True] and welcomed == ["welcome"]
