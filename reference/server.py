@@ -172,25 +172,18 @@ async def running_server(settings: Settings, **app_options: Any) -> AsyncIterato
     """Serve `create_app(settings, **app_options)` in a task while the block runs; stop it gracefully after."""
     app = create_app(settings, **app_options)
     stop = asyncio.Event()
-    bound: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(settings, app=app, stop=stop, ready=bound.set_result))
+    url: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, app=app, stop=stop, ready=url.set_result))
     try:
-        url = await asyncio.wait_for(asyncio.shield(bound), 30)
-        await _wait_started(app, task)
-        yield RunningServer(url=url, app=app, stop=stop)
+        # `ready` comes once the app serves (`_announce`); a start-up that fails ends the task first: its error
+        either: list[asyncio.Future[Any]] = [url, task]
+        await asyncio.wait(either, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        if not url.done():
+            if task.done():
+                task.result()
+                raise RuntimeError("the server stopped during start-up")
+            raise TimeoutError("the server did not start within 30 s")
+        yield RunningServer(url=url.result(), app=app, stop=stop)
     finally:
         stop.set()
         await task
-
-
-async def _wait_started(app: Quart, task: asyncio.Task[None]) -> None:
-    """Until the app's `while_serving` has run (the AI client exists), or the server failed to start."""
-    hub = hub_of(app)
-    for _ in range(3000):
-        if task.done():
-            task.result()
-            raise RuntimeError("the server stopped during start-up")
-        if hub.started:
-            return
-        await asyncio.sleep(0.01)
-    raise TimeoutError("the server did not start within 30 s")

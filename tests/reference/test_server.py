@@ -142,3 +142,20 @@ async def test_the_url_is_announced_once_the_app_serves() -> None:
 
     await asyncio.wait_for(server_module.serve(settings(), app=app, stop=stop, ready=ready), 3 * UNIT)
     assert started_when_ready == [True] and welcomed == ["welcome"]
+
+
+class FailingStartBroker(MemoryBroker):
+    """A broker that cannot connect (a Redis that is down at start)."""
+
+    async def start(self) -> None:
+        raise OSError("the broker is down")
+
+
+async def test_a_start_up_that_fails_is_raised_at_once_not_after_the_start_timeout() -> None:
+    """`running_server` waits for the app to serve or for the server to end: a failed start-up is its error, at
+    once (the 30 s start timeout is for a start that hangs)."""
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(Exception, match="the broker is down"):
+        async with server_module.running_server(settings(), broker=FailingStartBroker()):
+            pass  # pragma: no cover - never serves
+    assert asyncio.get_running_loop().time() - started < 3 * UNIT
