@@ -97,6 +97,7 @@ class Answer:
     finish_reason: str
     prompt_tokens: int
     thoughts_tokens: int = 0
+    interval_ms: int | None = None  # between chunks, when the request names it (`[[interval=MS]]`)
 
     def running_tokens(self) -> tuple[int, ...]:
         """`candidatesTokenCount` after each chunk (the usage Google reports grows chunk by chunk)."""
@@ -131,11 +132,6 @@ def _with_directive(found: Directives, name: str, value: str) -> Directives:
     if name == "interval" and value.isdigit():
         return replace(found, interval_ms=min(int(value), MAX_INTERVAL_MS))
     return found
-
-
-def directives_of(request: GenerateRequest) -> Directives:
-    """The request's directives: its last user turn's, over its system instruction's."""
-    return parse_directives(request.last_user_text)[0].over(parse_directives(request.system_text)[0])
 
 
 def is_mostly_hangul(text: str) -> bool:
@@ -323,6 +319,7 @@ def plan_answer(
         finish_reason=finish,
         prompt_tokens=prompt_tokens(request),
         thoughts_tokens=thoughts,
+        interval_ms=directives.interval_ms,
     )
 
 

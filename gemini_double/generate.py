@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import error_bodies, wire
-from .answers import Answer, digest, directives_of, plan_answer
+from .answers import Answer, digest, plan_answer
 from .asgi import ClientWatch, Receive, Send, send_part, send_whole, start_stream
 from .error_bodies import ErrorReply
 from .faults import CUT_KINDS, ERROR_KINDS, Fault
@@ -140,14 +140,13 @@ def _exhausted_thoughts(call: Call, fault: Fault | None) -> int:
     return wire.output_token_limit(call.model)
 
 
-def _timing(call: Call) -> tuple[float, float]:
+def _timing(call: Call, answer: Answer) -> tuple[float, float]:
     """(first-chunk delay, chunk interval) in seconds; the delay is drawn from the preset's range by the request,
     the interval is the preset's unless the request names one (`[[interval=MS]]`)."""
     timing = call.state.config.timing
     low, high = timing.first_chunk_ms
     fraction = digest(call.request, call.state.config.seed)[1] / 255
-    interval_ms = directives_of(call.request).interval_ms
-    interval = timing.chunk_interval_ms if interval_ms is None else interval_ms
+    interval = timing.chunk_interval_ms if answer.interval_ms is None else answer.interval_ms
     return (low + (high - low) * fraction) / 1000.0, interval / 1000.0
 
 
@@ -207,7 +206,7 @@ def _event_text(event: str) -> str:
 
 async def _stream(call: Call, answer: Answer, fault: Fault | None, watch: ClientWatch) -> None:
     entry, send = call.entry, call.send
-    first, interval = _timing(call)
+    first, interval = _timing(call, answer)
     events, texts, ending = _frames(call, answer, fault)
     if await watch.pause(first):
         await _stopped_before_headers(call, watch)
@@ -256,7 +255,7 @@ def _sent_finish(answer: Answer, fault: Fault | None) -> str | None:
 async def _whole(call: Call, answer: Answer, fault: Fault | None, watch: ClientWatch) -> None:
     """generateContent (and streamGenerateContent without alt=sse, sent as one JSON array)."""
     entry, send = call.entry, call.send
-    first, interval = _timing(call)
+    first, interval = _timing(call, answer)
     if await watch.pause(first + interval * (len(answer.chunks) - 1)):
         await _stopped_before_headers(call, watch)
         return

@@ -106,6 +106,7 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
         self._rw_drop_input = False  # LIMIT-007 tripped: what arrives is not even parsed
         self._rw_held: fast_upgrade.HeldResponse | None = None  # a 101 not yet written (fast_upgrade)
         self._rw_receiver: Receiver | None = None  # the app's, while it takes messages from the reader (7.)
+        self._rw_app_queue: asyncio.Queue[Any] | None = None  # Hypercorn's queue to the app, once known (7.)
         self._rw_fast: ws_receive.FastReader | None = None  # set at the accept: frames that may skip wsproto (6.)
         rate = getattr(self.config, "roomwire_control_rate", None)
         burst = float(getattr(self.config, "roomwire_control_burst", 0))
@@ -208,7 +209,9 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
             await self._handle_events()
         transport = self._rw_transport() if isinstance(getattr(self.send, "__self__", None), h11.H11Protocol) else None
         extension: dict[str, Any] = {"transport": transport, "is_open": self._rw_is_open, "held": self._rw_held}
-        if isinstance(getattr(self.app_put, "__self__", None), asyncio.Queue):
+        queue = getattr(self.app_put, "__self__", None)
+        if isinstance(queue, asyncio.Queue):  # the receiver may take a message only when this queue is empty
+            self._rw_app_queue = queue
             extension["receive_directly"] = self._rw_receive_directly
         self.scope["extensions"][EXTENSION] = extension
 
@@ -238,8 +241,8 @@ class RoomwireWSStream(hypercorn_ws.WSStream):
     async def _rw_deliver(self, message: dict[str, Any]) -> None:
         """A received message to the app: to its receiver when nothing waits in its queue (which keeps the order)
         and the receiver takes it, else through the queue."""
-        receiver = self._rw_receiver
-        if receiver is not None and cast(asyncio.Queue[Any], self.app_put.__self__).empty():  # type: ignore[union-attr]
+        receiver, queue = self._rw_receiver, self._rw_app_queue
+        if receiver is not None and queue is not None and queue.empty():
             handled = receiver(message)
             if handled is not None:
                 await handled
