@@ -47,7 +47,7 @@ from roomwire.reference.ai import TRANSPORT
 from .child import command as child_command
 from .child import environment as child_environment
 from .direct import question
-from .servers import HOST, Server, free_port, spawn, stop
+from .servers import HOST, Server, free_port, listens, spawn, stop
 from .wsclient import open_connection
 
 #: A server that never ends an answer (the seed after an error) fails its asker after this long.
@@ -62,12 +62,14 @@ _TAG = re.compile(r"#(\d+)-(\d+)-(\d+)")
 
 @dataclass(frozen=True)
 class Sample:
-    """One question as the asker saw it (`time.monotonic_ns()`; `first_ns` 0 when no chunk came)."""
+    """One question as the asker saw it (`time.monotonic_ns()`; `first_ns` 0 when no chunk came). `wire_ns`: when
+    the first chunk's bytes reached the asker's socket, by the kernel's stamp (0 for the floor, or without stamps)."""
 
     asker: int
     n: int
     sent_ns: int
     first_ns: int
+    wire_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,11 +107,14 @@ async def _wait_healthy(child: subprocess.Popen[bytes], url: str, within: float 
             raise RuntimeError(f"the Gemini double exited with {child.returncode}")
         try:
             await asyncio.to_thread(urllib.request.urlopen, f"{url}_double/health", timeout=2)
-            return
+            if listens(child.pid, urllib.parse.urlsplit(url).port or 0):  # not another program's double
+                return
         except OSError:
             if time.monotonic() > deadline:
                 raise
-            await asyncio.sleep(0.1)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} answers, but not from the Gemini double started here")
+        await asyncio.sleep(0.1)
 
 
 async def journal(url: str, run: int) -> dict[tuple[int, int], Upstream]:
@@ -139,8 +144,11 @@ def percentiles(prefix: str, values: Iterable[float]) -> dict[str, float]:
 
 
 def added(prefix: str, samples: Iterable[Sample], upstream: dict[tuple[int, int], Upstream]) -> dict[str, float]:
-    """Per-request added ms (module docstring) of the counted samples (`n` > 0), with its two halves."""
+    """Per-request added ms (module docstring) of the counted samples (`n` > 0), with its two halves; where the
+    samples carry the kernel's arrival stamp, also `added_wire` (the clock stopped when the first chunk reached the
+    asker's socket: the server's part without the load generator's wake-up) and that wake-up (`client_wake`)."""
     total, before, after, own, ttft = [], [], [], [], []
+    wire_total, wire_after, wake = [], [], []
     counted = unpaired = 0
     for sample in samples:
         if sample.n == 0 or not sample.first_ns:
@@ -156,10 +164,17 @@ def added(prefix: str, samples: Iterable[Sample], upstream: dict[tuple[int, int]
         own.append(entry.first_chunk_ms - entry.received_ms)
         ttft.append(first_ms - sent_ms)
         total.append(before[-1] + after[-1])
+        if sample.wire_ns:
+            wire_after.append(sample.wire_ns / 1e6 - entry.first_chunk_ms)
+            wire_total.append(before[-1] + wire_after[-1])
+            wake.append((sample.first_ns - sample.wire_ns) / 1e6)
     result = percentiles(f"{prefix}_added", total)
     result[f"{prefix}_added_mean_ms"] = sum(total) / len(total) if total else float("nan")
     result |= percentiles(f"{prefix}_before", before) | percentiles(f"{prefix}_after", after)
     result |= percentiles(f"{prefix}_ttft", ttft) | percentiles(f"{prefix}_upstream_ttft", own)
+    if wire_total:
+        result |= percentiles(f"{prefix}_added_wire", wire_total) | percentiles(f"{prefix}_after_wire", wire_after)
+        result |= percentiles(f"{prefix}_client_wake", wake)
     result[f"{prefix}_answers"] = float(counted)
     result[f"{prefix}_unpaired"] = float(unpaired)
     return result
@@ -217,21 +232,21 @@ async def server_samples(server: Server, askers: int, questions: int, *, run: in
 
     async def asker(index: int) -> None:
         nonlocal errors
-        done: asyncio.Queue[int] = asyncio.Queue()
-        state = {"first": 0}
+        done: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        state = {"first": 0, "wire": 0}
 
         def on_text(payload: bytes) -> None:
             nonlocal errors
             if b'"ai_chunk"' in payload:
                 if not state["first"]:
-                    state["first"] = time.monotonic_ns()
+                    state["first"], state["wire"] = time.monotonic_ns(), connection.arrived_ns
             elif b'"ai_done"' in payload:
-                done.put_nowait(state["first"])
+                done.put_nowait((state["first"], state["wire"]))
             elif json.loads(payload).get("event") == "error":
                 errors += 1
 
         path = f"/api/v1/ws/chat/ai{index % 4}?nickname=a{index}"
-        connection = await open_connection(HOST, server.port, path, on_text)
+        connection = await open_connection(HOST, server.port, path, on_text, stamp_arrivals=True)
         try:
             for n in range(questions + 1):
                 frame = json.dumps({"type": "ai_msg", "nickname": f"a{index}", "content": question(run, index, n)})
@@ -239,8 +254,8 @@ async def server_samples(server: Server, askers: int, questions: int, *, run: in
                 state["first"] = 0
                 sent = time.monotonic_ns()
                 connection.send_text(payload)
-                first = await asyncio.wait_for(done.get(), ANSWER_TIMEOUT)
-                samples.append(Sample(index, n, sent, first))
+                first, wire = await asyncio.wait_for(done.get(), ANSWER_TIMEOUT)
+                samples.append(Sample(index, n, sent, first, wire))
         finally:
             connection.abort()
 

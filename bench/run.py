@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import datetime
 import json
+import math
 import os
 import platform
 import shlex
@@ -88,7 +89,9 @@ async def ai_path(launch: Launch, o: Options) -> dict[str, float]:
     async with ai.double_running(o.loadgen_cpu) as (url, _), launch(gemini_url=url) as server:
         both = await ai.side_by_side(server, url, o.askers, o.ai_questions, o.server_cpu, blocks=1 if o.quick else 4)
     beyond = {
-        f"added_beyond_sdk_{p}_ms": both[f"server_added_{p}_ms"] - both[f"sdk_added_{p}_ms"] for p in ("p50", "p99")
+        f"added_beyond_sdk{wire}_{p}_ms": both.get(f"server_added{wire}_{p}_ms", math.nan) - both[f"sdk_added_{p}_ms"]
+        for p in ("p50", "p99")
+        for wire in ("", "_wire")
     }
     return both | beyond | {"relay_cpu_ms_per_answer": both["server_cpu_ms_per_answer"] - both["sdk_cpu_ms_per_answer"]}
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -138,35 +139,74 @@ async def running(
     ready_within: float = 30.0,
     limits: bool = False,
 ) -> AsyncIterator[Server]:
-    """Start `target` pinned to `cpu`, wait until it completes a WebSocket upgrade, stop it on exit."""
-    port = free_port()
-    argv = command(target, port, gemini_url, limits=limits)
-    log = tempfile.NamedTemporaryFile(prefix=f"bench-{target}-", suffix=".log", delete=False)
-    child = spawn(argv, cpu, env=environment(target, gemini_url, extra_env or {}), output=log)
-    try:
-        await _wait_ready(child, port, ready_within, log.name)
-        yield Server(target=target, port=port, argv=argv, process=psutil.Process(child.pid))
-    finally:
-        await stop(child)
-        log.close()
-        with contextlib.suppress(OSError):
-            os.unlink(log.name)
+    """Start `target` pinned to `cpu`, wait until it completes a WebSocket upgrade, stop it on exit.
+
+    The port is picked free but only bound by the child, so another program may take it in between (a test suite
+    running in parallel starts servers and clients on ephemeral ports all the time): the child then fails to bind
+    and is started again on another port, at most `PORT_ATTEMPTS` times.
+    """
+    env = environment(target, gemini_url, extra_env or {})
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = free_port()
+        argv = command(target, port, gemini_url, limits=limits)
+        log = tempfile.NamedTemporaryFile(prefix=f"bench-{target}-", suffix=".log", delete=False)
+        child = spawn(argv, cpu, env=env, output=log)
+        try:
+            try:
+                await _wait_ready(child, port, ready_within, log.name)
+            except PortTaken:
+                if attempt == PORT_ATTEMPTS:
+                    raise
+                continue
+            yield Server(target=target, port=port, argv=argv, process=psutil.Process(child.pid))
+            return
+        finally:
+            await stop(child)
+            log.close()
+            with contextlib.suppress(OSError):
+                os.unlink(log.name)
+
+
+#: How often `running` starts a target again when someone else took the port it was given.
+PORT_ATTEMPTS = 3
+_PORT_IN_USE = re.compile(r"address already in use|EADDRINUSE", re.IGNORECASE)
+
+
+class PortTaken(ServerFailed):
+    """The child could not bind the port it was given: another program took it after `free_port` picked it."""
 
 
 async def _wait_ready(child: subprocess.Popen[bytes], port: int, within: float, log_path: str) -> None:
+    """Until the child answers a WebSocket upgrade on `port`, and is the one listening there: an upgrade answered
+    by another program's server on a port taken meanwhile does not count (its answers would be measured)."""
     deadline = time.monotonic() + within
     while True:
         if child.poll() is not None:
-            raise ServerFailed(f"exited with {child.returncode}:\n{_tail(log_path)}")
+            tail = _tail(log_path)
+            failure = PortTaken if _PORT_IN_USE.search(tail) else ServerFailed
+            raise failure(f"exited with {child.returncode}:\n{tail}")
         try:
             connection = await open_connection(HOST, port, "/api/v1/ws/chat/bench-ready?nickname=ready", within=2.0)
         except (OSError, TimeoutError):
-            if time.monotonic() > deadline:
-                raise ServerFailed(f"no WebSocket upgrade within {within} s:\n{_tail(log_path)}") from None
-            await asyncio.sleep(0.1)
-            continue
-        connection.abort()
-        return
+            pass
+        else:
+            connection.abort()
+            if listens(child.pid, port):
+                return
+        if time.monotonic() > deadline:
+            raise ServerFailed(f"no WebSocket upgrade within {within} s:\n{_tail(log_path)}") from None
+        await asyncio.sleep(0.1)
+
+
+def listens(pid: int, port: int) -> bool:
+    """Whether the process `pid`, or one it started, has a TCP socket listening on `port`."""
+    with contextlib.suppress(psutil.Error):
+        process = psutil.Process(pid)
+        for each in (process, *process.children(recursive=True)):
+            for socket_ in each.net_connections(kind="tcp"):
+                if socket_.status == psutil.CONN_LISTEN and socket_.laddr and socket_.laddr.port == port:
+                    return True
+    return False
 
 
 def _tail(path: str, lines: int = 30) -> str:

@@ -17,6 +17,7 @@ import base64
 import os
 import socket
 import struct
+import time
 from collections.abc import Callable
 
 try:
@@ -26,6 +27,41 @@ except ImportError:  # pragma: no cover - websockets ships its C speedups for th
 
 OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x8, 0x9, 0xA
 FrameHandler = Callable[[bytes], None]
+#: Linux's SO_TIMESTAMPNS (= SCM_TIMESTAMPNS; asm-generic, x86 and arm), which the socket module does not export.
+SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@qq")
+
+
+class ArrivalStampingSocket(socket.socket):
+    """A TCP socket that learns from the kernel when the bytes of each read arrived (SO_TIMESTAMPNS), as
+    `time.monotonic_ns()` in `arrived_ns`: the AI scenario stops the server's clock there, not when the load
+    generator's process got around to reading them (its core is shared with the Gemini double).
+
+    On loopback the kernel stamps a segment as the sender's `send()` passes it to the receiving side, so the stamp
+    is when the server handed the bytes over. When one read returns several segments, the stamp is the last one's:
+    never earlier than the arrival of any frame in that read (a late stamp only overstates the server's time).
+    asyncio's transport reads with `recv()`, so overriding it is all the transport needs.
+    """
+
+    arrived_ns = 0
+
+    def enable_stamps(self) -> bool:
+        """Ask the kernel for arrival stamps; False where it has none to give (then `arrived_ns` stays 0)."""
+        try:
+            self.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except OSError:
+            return False
+        return True
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        data, ancillary, _, _ = self.recvmsg(bufsize, socket.CMSG_SPACE(_TIMESPEC.size), flags)
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
+                seconds, nanos = _TIMESPEC.unpack_from(value)
+                # CLOCK_REALTIME to CLOCK_MONOTONIC, with the offset of this very moment (NTP may slew the former)
+                offset = time.clock_gettime_ns(time.CLOCK_REALTIME) - time.monotonic_ns()
+                self.arrived_ns = seconds * 1_000_000_000 + nanos - offset
+        return data
 
 
 def _ignore(payload: bytes) -> None:
@@ -47,6 +83,7 @@ class BenchConnection(asyncio.Protocol):
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.received_bytes = 0
+        self.stamping: ArrivalStampingSocket | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -137,6 +174,11 @@ class BenchConnection(asyncio.Protocol):
             self.transport.abort()
 
     @property
+    def arrived_ns(self) -> int:
+        """The kernel's arrival time of the bytes being handled (`ArrivalStampingSocket`); 0 without stamps."""
+        return self.stamping.arrived_ns if self.stamping is not None else 0
+
+    @property
     def is_open(self) -> bool:
         return self._open and self.transport is not None and not self.transport.is_closing()
 
@@ -150,17 +192,21 @@ async def open_connection(
     recv_buffer: int | None = None,
     local_host: str | None = None,
     within: float = 10.0,
+    stamp_arrivals: bool = False,
 ) -> BenchConnection:
-    """Connect and upgrade; `recv_buffer` shrinks SO_RCVBUF (before connect, so autotuning is off).
+    """Connect and upgrade; `recv_buffer` shrinks SO_RCVBUF (before connect, so autotuning is off);
+    `stamp_arrivals` gives the connection the kernel's arrival time of what it reads (`arrived_ns`).
 
     Raises:
         ConnectionError: refused, or the upgrade was not answered 101.
         TimeoutError: no upgrade within `within` seconds.
     """
     loop = asyncio.get_running_loop()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    kind = ArrivalStampingSocket if stamp_arrivals else socket.socket
+    sock = kind(socket.AF_INET, socket.SOCK_STREAM)
     transport: asyncio.Transport | None = None
     try:
+        stamping = sock if isinstance(sock, ArrivalStampingSocket) and sock.enable_stamps() else None
         if recv_buffer is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
         if local_host is not None:
@@ -171,6 +217,7 @@ async def open_connection(
             transport, protocol = await loop.create_connection(
                 lambda: BenchConnection(host, port, path, on_text), sock=sock
             )
+            protocol.stamping = stamping
             await protocol.opened
     except BaseException:
         if transport is not None:  # it owns the socket: closing only the socket would leave its fd registered

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import socket
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -23,10 +26,10 @@ from bench.profile import breakdown, function_of, package_of
 from bench.report import HEADLINES, Run, summarize, table
 from bench.room import chat_frame
 from bench.run import SCENARIOS
-from bench.servers import HOST, running
+from bench.servers import HOST, PortTaken, ServerFailed, _wait_ready, free_port, listens, running, spawn
 from bench.storm import PER_ADDRESS, storm
 from bench.storms import storms
-from bench.wsclient import open_connection
+from bench.wsclient import ArrivalStampingSocket, open_connection
 
 TARGETS = ("seed", "reference")
 
@@ -129,6 +132,7 @@ def test_ai_added_pairs_each_answer_with_its_journal_entry() -> None:
         (1, 1): Upstream(received_ms=2_010.0, first_chunk_ms=2_210.0),  # 10 ms before, 200 ms upstream, 5 ms after
     }
     result = added("server", samples, upstream)
+    assert "server_added_wire_p50_ms" not in result  # no kernel stamps in these samples
     assert result["server_answers"] == 3 and result["server_unpaired"] == 1
     assert result["server_added_p50_ms"] == pytest.approx(15.0)
     assert result["server_added_max_ms"] == pytest.approx(15.0)
@@ -136,6 +140,37 @@ def test_ai_added_pairs_each_answer_with_its_journal_entry() -> None:
     assert result["server_after_max_ms"] == pytest.approx(5.0)
     assert result["server_upstream_ttft_max_ms"] == pytest.approx(300.0)
     assert math.isnan(added("x", [], {})["x_added_p99_ms"])
+
+
+def test_ai_added_stops_the_clock_at_the_socket_where_the_kernel_stamped_the_arrival() -> None:
+    """`added_wire` ends when the first chunk reached the asker's socket; the rest is the asker's own wake-up."""
+    samples = [Sample(asker=0, n=1, sent_ns=1_000_000_000, first_ns=1_307_000_000, wire_ns=1_303_500_000)]
+    upstream = {(0, 1): Upstream(received_ms=1_002.0, first_chunk_ms=1_302.0)}
+    result = added("server", samples, upstream)
+    assert result["server_added_p50_ms"] == pytest.approx(7.0)  # 2 before, 5 after
+    assert result["server_added_wire_p50_ms"] == pytest.approx(3.5)  # 2 before, 1.5 to the socket
+    assert result["server_after_wire_p50_ms"] == pytest.approx(1.5)
+    assert result["server_client_wake_p50_ms"] == pytest.approx(3.5)
+
+
+async def test_a_stamping_socket_learns_when_the_bytes_arrived_before_it_read_them() -> None:
+    """The kernel's arrival stamp (SO_TIMESTAMPNS, as monotonic ns) falls between the send and the read."""
+    listener = socket.create_server((HOST, 0))
+    client = ArrivalStampingSocket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        assert client.enable_stamps()
+        client.connect(listener.getsockname())
+        peer, _ = listener.accept()
+        with peer:
+            sent = time.monotonic_ns()
+            peer.sendall(b"chunk")
+            await asyncio.sleep(0.05)  # the bytes wait in the socket: the read comes well after the arrival
+            assert client.recv(100) == b"chunk"
+            read = time.monotonic_ns()
+        assert sent <= client.arrived_ns < read - 40_000_000, (sent, client.arrived_ns, read)
+    finally:
+        client.close()
+        listener.close()
 
 
 def test_ai_questions_carry_a_tag_the_journal_parser_reads() -> None:
@@ -191,3 +226,24 @@ def test_the_ai_hosts_comparison_runs_every_host_against_the_floor(tmp_path: Pat
     for host in ("inline", "thread", "process"):
         assert figures[host]["server_answers"] == 2 and figures[host]["server_unpaired"] == 0, host
         assert math.isfinite(figures[host]["share_p50_ms"]) and figures[host]["cpu_ms_per_answer"] > 0, host
+
+
+async def test_a_server_that_answers_on_the_port_is_not_taken_for_the_child_started_there(tmp_path: Path) -> None:
+    """Another program's server on the port picked for a target does not pass for the target: the wait goes on
+    until the child itself listens there, and a child that could not bind it is reported as such (and retried)."""
+    log = tmp_path / "child.log"
+    async with running("ceiling", cpu=None) as other:
+        idle = spawn([sys.executable, "-c", "import time; time.sleep(30)"], None)
+        try:
+            assert not listens(idle.pid, other.port) and listens(other.process.pid, other.port)
+            log.write_text("")
+            with pytest.raises(ServerFailed, match="no WebSocket upgrade within"):
+                await _wait_ready(idle, other.port, 0.5, str(log))
+        finally:
+            idle.kill()
+            idle.wait()
+    log.write_text("OSError: [Errno 98] Address already in use\n")
+    taken = spawn([sys.executable, "-c", "raise SystemExit(1)"], None)
+    taken.wait()
+    with pytest.raises(PortTaken):
+        await _wait_ready(taken, free_port(), 5.0, str(log))
