@@ -67,6 +67,12 @@ class Timeouts:
         """A whole normal AI answer (real Gemini takes seconds for 300 tokens)."""
         return self(20.0)
 
+    @property
+    def first_chunk(self) -> float:
+        """An answer's first ai_chunk, while upstream holds the rest back (AI-003): the time a correct server may
+        take, however loaded, to forward one chunk it has (and so all a buffering target costs the run)."""
+        return self(10.0)
+
 
 def new_run_id() -> str:
     return secrets.token_hex(3)

@@ -47,6 +47,10 @@ UPSTREAM_ERROR_PHRASES = (
 )
 
 
+#: The longest `hold_s` the double takes for a `hold` fault (`roomwire gemini-double --help`).
+MAX_HOLD_S = 300.0
+
+
 def fingerprint(key: str) -> str:
     """The double's key fingerprint: the first 8 hex digits of SHA-256 (roomwire.gemini_double.keys)."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
@@ -87,6 +91,7 @@ class UpstreamCall:
     finished: bool
     path: str
     query: dict[str, str]
+    hold_end: str | None = None  # a `hold` fault's: released, timeout or interrupted
 
     @classmethod
     def from_json(cls, entry: dict[str, Any]) -> UpstreamCall:
@@ -112,6 +117,7 @@ class UpstreamCall:
             finished=entry.get("finished_ms") is not None,
             path=str(entry.get("path", "")),
             query={str(k): str(v) for k, v in query.items()},
+            hold_end=entry.get("hold_end") if isinstance(entry.get("hold_end"), str) else None,
         )
 
 
@@ -162,6 +168,11 @@ class Upstream:
     async def fault(self, kind: str, *, match: str, count: int = 1, **extra: Any) -> None:
         """Queue a fault for the requests whose question contains `match` (see the module docstring)."""
         await self._call("POST", "faults", {"kind": kind, "count": count, "match": match, **extra})
+
+    async def release(self, match: str) -> int:
+        """Let the answers a `hold` fault holds back for `match` go on; how many there were."""
+        released = (await self._call("POST", "release", {"match": match})).get("released")
+        return released if isinstance(released, int) else 0
 
     async def journal(self, match: str | None = None) -> list[UpstreamCall]:
         response = await self._call("GET", "journal", params=None if match is None else {"match": match})

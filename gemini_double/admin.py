@@ -9,6 +9,8 @@
     GET    /_double/journal[?match=T]  {"entries": [...]}, oldest first; `match` filters on the last user turn
     DELETE /_double/journal            clear the journal
     POST   /_double/reset              clear faults, journal and quota counters (not the config)
+    POST   /_double/release            {"match": T}: go on with every stream a `hold` fault holds whose last user
+                                       turn contains T -> {"released": N}; a release before the hold begins counts
 
 Errors use Google's envelope, `{"error": {"code", "message", "status"}}`, so one client parser serves both.
 """
@@ -53,6 +55,7 @@ def _dispatch(
         ("journal", "GET"): lambda: (200, {"entries": state.journal.entries(query.get("match"))}),
         ("journal", "DELETE"): lambda: _clear_journal(state),
         ("reset", "POST"): lambda: _reset(state),
+        ("release", "POST"): lambda: _release(state, body),
     }
     handler = handlers.get((route, method))
     if handler is not None:
@@ -105,6 +108,16 @@ def _clear_faults(state: DoubleState) -> tuple[int, dict[str, object]]:
 def _clear_journal(state: DoubleState) -> tuple[int, dict[str, object]]:
     state.journal.clear()
     return 200, {"cleared": True}
+
+
+def _release(state: DoubleState, body: bytes) -> tuple[int, dict[str, object]]:
+    try:
+        match = _json_object(body).get("match")
+    except ValueError as exc:
+        return _error(400, "INVALID_ARGUMENT", str(exc))
+    if not isinstance(match, str) or not match:
+        return _error(400, "INVALID_ARGUMENT", "match must be a non-empty string")
+    return 200, {"released": state.release_held(match)}
 
 
 def _reset(state: DoubleState) -> tuple[int, dict[str, object]]:

@@ -35,12 +35,14 @@ Control API (JSON in and out; never under /v1*):
   GET    /_double/journal?match=TEXT  requests received (key only as location + fingerprint)
   DELETE /_double/journal             clear the journal
   POST   /_double/reset               clear faults, journal and quota counters (not the settings)
+  POST   /_double/release             {"match": TEXT}: go on with the streams a hold fault holds for TEXT
 
 Fault kinds: rate_limit (429, "retry_delay_s"), rate_limit_help_only (429, no RetryInfo), rate_limit_per_day,
   rate_limit_several (three violations), server_error (500), server_error_encountered (500, 2026 wording),
   unavailable (503), unavailable_high_demand (503, 2026 wording), invalid_key (400), invalid_key_debug (400 with
   the key in a DebugInfo detail), key_echo (403 echoing the key in message and details), key_echo_2024 (in
   message only), abort (drop the connection after "after_chunks", default 1), stall (200 headers, then nothing),
+  hold (after "after_chunks", default 1, wait for POST /_double/release or "hold_s" seconds, then the rest),
   no_finish (no finishReason), safety (finishReason SAFETY), prompt_blocked (promptFeedback.blockReason, no
   candidates; "block_reason"), thinking_exhausted (MAX_TOKENS, no text, only thoughts; "thoughts"), stream_error
   (data: {"error": ...} with "code" after "after_chunks"), stream_error_raw (the same as raw JSON lines), replay
@@ -48,7 +50,7 @@ Fault kinds: rate_limit (429, "retry_delay_s"), rate_limit_help_only (429, no Re
   model.
 
 Directives in the last user turn shape one answer: [[chunks=N]] [[sentences=N]] [[lang=ko|en]] [[thoughts=N]]
-  [[echo=prompt|system|history|config]]. Details: docs/gemini-double.md.
+  [[echo=prompt|system|history|config]] [[interval=MS]]. Details: docs/gemini-double.md.
 """
 
 

@@ -121,6 +121,10 @@ class AsyncDoubleControl:
     async def clear_journal(self) -> None:
         await self._call("DELETE", "journal")
 
+    async def release(self, match: str) -> int:
+        """Let the streams a `hold` fault holds for `match` go on; how many it released."""
+        return cast(int, (await self._call("POST", "release", json={"match": match}))["released"])
+
     async def reset(self) -> None:
         """Clear faults, journal and quota counters (the config stays)."""
         await self._call("POST", "reset")
@@ -188,6 +192,9 @@ class DoubleControl:
 
     def clear_journal(self) -> None:
         self._call("DELETE", "journal")
+
+    def release(self, match: str) -> int:
+        return cast(int, self._call("POST", "release", json={"match": match})["released"])
 
     def reset(self) -> None:
         self._call("POST", "reset")

@@ -33,6 +33,7 @@ ERROR_KINDS = (
 STREAM_KINDS = (
     "abort",
     "stall",
+    "hold",
     "no_finish",
     "safety",
     "prompt_blocked",
@@ -44,6 +45,9 @@ STREAM_KINDS = (
 KINDS = ERROR_KINDS + STREAM_KINDS
 #: Kinds that send `after_chunks` chunks of the answer first, then act.
 CUT_KINDS = ("abort", "stream_error", "stream_error_raw", "safety")
+#: `hold`: the longest a held stream waits for its release (`hold_s`), and the default.
+MAX_HOLD_S = 300.0
+DEFAULT_HOLD_S = 60.0
 #: google.genai.types.BlockedReason: what `promptFeedback.blockReason` may say.
 BLOCK_REASONS = ("BLOCKED_REASON_UNSPECIFIED", "SAFETY", "OTHER", "BLOCKLIST", "PROHIBITED_CONTENT", "IMAGE_SAFETY")
 
@@ -61,6 +65,7 @@ _FIELDS = frozenset(
         "fixture",
         "block_reason",
         "thoughts",
+        "hold_s",
     }
 )
 
@@ -78,7 +83,10 @@ class Fault:
         remaining: requests it still applies to.
         model: only requests for this model (None: any).
         match: only requests whose last user turn contains this text (None: any).
-        after_chunks: `abort`/`stream_error`/`stream_error_raw`/`safety`: chunks sent first (defaults 1, 1, 1, 0).
+        after_chunks: `abort`/`stream_error`/`stream_error_raw`/`safety`/`hold`: chunks sent first (defaults 1, 1,
+            1, 0, 1).
+        hold_s: `hold`: the longest the stream waits, after `after_chunks` chunks, for `POST /_double/release` with
+            a `match` its request contains; then it goes on by itself (the journal says which: `hold_end`).
         retry_delay_s: `rate_limit*`: the delay announced in the message and RetryInfo (not `_help_only`).
         code: `stream_error`/`stream_error_raw`: the error code inside the stream (the SDK picks the class from it).
         body: `replay`: the response body sent verbatim (split into events for streams).
@@ -100,6 +108,7 @@ class Fault:
     status: int = 200
     block_reason: str = "PROHIBITED_CONTENT"
     thoughts: int | None = None
+    hold_s: float = DEFAULT_HOLD_S
     id: int = 0
 
     def applies_to(self, model: str, last_user_text: str) -> bool:
@@ -138,6 +147,11 @@ def fault_from_json(data: Mapping[str, object], load_fixture: Callable[[str], st
         if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
             raise FaultError("retry_delay_s must be a number >= 0")
         fields["retry_delay_s"] = float(delay)
+    if "hold_s" in data:
+        hold = data["hold_s"]
+        if isinstance(hold, bool) or not isinstance(hold, int | float) or not 0 < hold <= MAX_HOLD_S:
+            raise FaultError(f"hold_s must be a number in (0, {MAX_HOLD_S:g}]")
+        fields["hold_s"] = float(hold)
     fields["code"] = _integer(data, "code", 503, minimum=400, maximum=599)
     if data.get("block_reason", "PROHIBITED_CONTENT") not in BLOCK_REASONS:
         raise FaultError(f"block_reason must be one of {', '.join(BLOCK_REASONS)}")

@@ -14,6 +14,7 @@ written into the call's journal entry as it happens.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -78,7 +79,7 @@ async def run(call: Call) -> None:
             )
             await reply_error(call.send, entry, reply, call.key, "quota_exceeded")
             return
-    cut_after = fault is not None and fault.kind in CUT_KINDS
+    cut_after = fault is not None and fault.kind in (*CUT_KINDS, "hold")
     min_chunks = fault.after_chunks + 1 if fault is not None and cut_after else 1  # N chunks, then the fault
     thinking = wire.is_thinking_model(call.model)
     answer = plan_answer(
@@ -87,16 +88,19 @@ async def run(call: Call) -> None:
     entry.answer_text, entry.chunks_planned = answer.text, len(answer.chunks)
     exhausted = _kind(fault) == "thinking_exhausted"
     entry.thoughts_tokens = _exhausted_thoughts(call, fault) if exhausted else answer.thoughts_tokens
-    entry.outcome = fault.kind if fault is not None else "ok"
+    entry.outcome = fault.kind if fault is not None and fault.kind != "hold" else "ok"  # a held answer is whole
     interrupt = state.interrupt_event()
+    release = state.hold_for(call.request.last_user_text) if _kind(fault) == "hold" else None
     try:
         async with ClientWatch(call.receive, interrupt) as watch:
             if call.stream and call.sse:
-                await _stream(call, answer, fault, watch)
+                await _stream(call, answer, fault, watch, release)
             else:
                 await _whole(call, answer, fault, watch)
     finally:
         state.release(interrupt)
+        if release is not None:
+            state.end_hold(release)
     entry.disconnected = watch.client_gone
     entry.finished_ms = state.now_ms()
     if watch.interrupt.is_set() and entry.outcome == "ok":
@@ -204,7 +208,10 @@ def _event_text(event: str) -> str:
         return ""
 
 
-async def _stream(call: Call, answer: Answer, fault: Fault | None, watch: ClientWatch) -> None:
+async def _stream(
+    call: Call, answer: Answer, fault: Fault | None, watch: ClientWatch, release: asyncio.Event | None = None
+) -> None:
+    """Send the events one by one; a `hold` fault (`release` given) holds them back after its `after_chunks`."""
     entry, send = call.entry, call.send
     first, interval = _timing(call, answer)
     events, texts, ending = _frames(call, answer, fault)
@@ -216,6 +223,9 @@ async def _stream(call: Call, answer: Answer, fault: Fault | None, watch: Client
     await start_stream(send, status, (*headers, ("server-timing", f"gfet4t7; dur={round(first * 1000)}")))
     entry.status = status
     for index, (event, text) in enumerate(zip(events, texts, strict=True)):
+        if release is not None and fault is not None and index == fault.after_chunks:
+            if await _held(call, release, fault.hold_s, watch):
+                return
         if index and await watch.pause(interval):
             return
         await send_part(send, event)
@@ -232,6 +242,22 @@ async def _stream(call: Call, answer: Answer, fault: Fault | None, watch: Client
         entry.finish_reason = _sent_finish(answer, fault)
 
 
+async def _held(call: Call, release: asyncio.Event, seconds: float, watch: ClientWatch) -> bool:
+    """Hold the rest of the stream until `release`, the end of `seconds`, or a disconnect or shutdown (then True).
+    The journal says how long and what ended it (`held_ms`, `hold_end`)."""
+    started = call.state.now_ms()
+    waits = [asyncio.ensure_future(release.wait()), asyncio.ensure_future(watch.interrupt.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    call.entry.held_ms = call.state.now_ms() - started
+    interrupted = watch.interrupt.is_set()
+    call.entry.hold_end = "interrupted" if interrupted else "released" if release.is_set() else "timeout"
+    return interrupted
+
+
 async def _stopped_before_headers(call: Call, watch: ClientWatch) -> None:
     """The double stops before answering: 503 UNAVAILABLE (a client that left gets nothing)."""
     if not watch.client_gone:
@@ -239,7 +265,7 @@ async def _stopped_before_headers(call: Call, watch: ClientWatch) -> None:
 
 
 def _sent_finish(answer: Answer, fault: Fault | None) -> str | None:
-    if fault is None:
+    if fault is None or fault.kind == "hold":
         return answer.finish_reason
     return {
         "safety": "SAFETY",

@@ -52,6 +52,8 @@ class JournalEntry:
     chunk_times_ms: list[float] = field(default_factory=list)
     disconnected: bool = False
     finished_ms: float | None = None
+    held_ms: float | None = None  # a `hold` fault: how long the rest of the stream was held back
+    hold_end: str | None = None  # and what ended the hold: released, timeout (its hold_s) or interrupted
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)

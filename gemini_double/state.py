@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 
 from . import canned
@@ -16,6 +17,9 @@ from .config import DoubleConfig
 from .faults import FaultQueue
 from .journal import Journal
 from .quota import QuotaTracker
+
+#: How many `release` matches a double remembers for requests that have not come yet.
+RELEASES_KEPT = 1_000
 
 
 class DoubleState:
@@ -36,6 +40,8 @@ class DoubleState:
         self.journal = Journal(config.journal_limit)
         self.stopping = False
         self._live: set[asyncio.Event] = set()
+        self._held: dict[asyncio.Event, str] = {}
+        self._released: deque[str] = deque(maxlen=RELEASES_KEPT)
 
     def configure(self, changes: Mapping[str, object]) -> DoubleConfig:
         """Apply control-API changes; raises `ConfigError` and changes nothing when one is bad."""
@@ -44,10 +50,11 @@ class DoubleState:
         return self.config
 
     def reset(self) -> None:
-        """Forget faults, journal and quota counters; keep the config."""
+        """Forget faults, journal, quota counters and past releases; keep the config."""
         self.faults.clear()
         self.journal.clear()
         self.quota.clear()
+        self._released.clear()
 
     def interrupt_event(self) -> asyncio.Event:
         """An event for one request, set at shutdown; give it back with `release`."""
@@ -59,6 +66,27 @@ class DoubleState:
 
     def release(self, event: asyncio.Event) -> None:
         self._live.discard(event)
+
+    def hold_for(self, last_user_text: str) -> asyncio.Event:
+        """The release of one `hold`-faulted stream (set by `release_held`); give it back with `end_hold`. Made
+        before the stream starts, and set at once for a request that a release already named (the last
+        `RELEASES_KEPT`): a release that comes before the hold begins, or before the request, is not lost."""
+        event = asyncio.Event()
+        if any(match in last_user_text for match in self._released):
+            event.set()
+        self._held[event] = last_user_text
+        return event
+
+    def end_hold(self, event: asyncio.Event) -> None:
+        self._held.pop(event, None)
+
+    def release_held(self, match: str) -> int:
+        """Release every held stream whose request's last user turn contains `match`; how many there were."""
+        self._released.append(match)
+        released = [event for event, text in self._held.items() if match in text and not event.is_set()]
+        for event in released:
+            event.set()
+        return len(released)
 
     def stop_all(self) -> None:
         """Interrupt every live request, now and later: the double is shutting down."""

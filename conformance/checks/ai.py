@@ -14,7 +14,7 @@ from roomwire.conformance.checks.common import (
     skip_if_not_answered,
     slow_question,
 )
-from roomwire.conformance.checks.exchanges import KOREAN, PLAIN, Asked
+from roomwire.conformance.checks.exchanges import KOREAN, PLAIN, Asked, hold_wait
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.outcomes import Blocked
@@ -91,21 +91,32 @@ async def a_multi_sentence_answer_streams_in_several_chunks(ctx: CheckContext) -
 
 
 @requirement("AI-003", needs=[Need.DOUBLE], shares=[PLAIN])
-async def chunks_are_forwarded_as_upstream_streams_them(ctx: CheckContext) -> None:
-    """With upstream streaming 12 chunks over time, the chunks reach the client spread over that time."""
+async def the_first_chunk_is_forwarded_before_upstream_ends(ctx: CheckContext) -> None:
+    """With upstream holding its answer back after the first chunk, that chunk reaches the client meanwhile."""
     asked = await shared(ctx, PLAIN)
     call, answer = asked.call, asked.answer
-    if call is None or len(call.chunk_times_ms) < 2 or answer.failed:
-        raise ctx.skip(f"upstream did not stream a normal answer ({call.outcome if call else 'no call'})")
-    upstream_ms = call.chunk_times_ms[-1] - call.chunk_times_ms[0]
-    times = [c.at for c in answer.chunks if c.at is not None]
-    client_ms = (max(times) - min(times)) * 1000 if len(times) >= 2 else 0.0
-    if client_ms < 0.4 * upstream_ms:
-        raise ctx.violation(
-            f"chunks forwarded as they stream: spread over about {upstream_ms:.0f} ms like upstream's",
-            f"{len(times)} chunk(s) within {client_ms:.0f} ms (buffered)",
-        )
-    ctx.note(f"upstream streamed over {upstream_ms:.0f} ms, the client received over {client_ms:.0f} ms")
+    if call is None or not call.chunk_times_ms:
+        raise ctx.skip(f"upstream sent no chunk to forward ({call.outcome if call else 'no call'})")
+    hold = asked.hold
+    if hold is None or call.hold_end not in HOLD_OBSERVED:
+        ended = call.hold_end or "never began"
+        raise ctx.skip(f"upstream's hold of the answer ended {ended}, so the order was not observed")
+    if hold.chunk_while_held:
+        ctx.note("the first ai_chunk came while upstream held the rest of the answer back")
+        return
+    if hold.chunk_seen:  # the chunk came, but upstream's answer had ended (the target hung up) by the release
+        raise ctx.skip("the target ended upstream's held answer before the suite saw whether its chunk came first")
+    after = "upstream was let go" if hold.released else "the target gave up on upstream"
+    raise ctx.violation(
+        "the first ai_chunk forwarded while upstream has not ended its answer",
+        f"no ai_chunk within {hold_wait(ctx):.1f} s while upstream held all but its first chunk back; "
+        f"{len(answer.chunks)} chunk(s) came after {after} (buffered until upstream ended)",
+    )
+
+
+#: How a hold ends when its order was observed: the suite let it go after its wait, or the target hung up on
+#: upstream first (a timeout: it held the first chunk all that time without forwarding it).
+HOLD_OBSERVED = ("released", "interrupted")
 
 
 def _whitespace_cuts(chunks: tuple[str, ...]) -> tuple[int, int]:

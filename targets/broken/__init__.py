@@ -88,6 +88,12 @@ VARIANTS: Mapping[str, Variant] = MappingProxyType(
                 "AI-003",
                 connection="BuffersAiAnswer",
             ),
+            _v(
+                "replays_ai_answer_at_the_end",
+                "keeps the answer's chunks until upstream has ended, then sends them one frame each",
+                "AI-003",
+                connection="ReplaysAiAnswerAtTheEnd",
+            ),
             _v("any_origin", "accepts upgrades from any Origin", "SEC-004", settings={"allowed_origins": ("*",)}),
             _v(
                 "keeps_slow_consumers",

@@ -111,6 +111,16 @@ class BuffersAiAnswer(Connection):
         super().send_ai_done(status, id)
 
 
+class ReplaysAiAnswerAtTheEnd(BuffersAiAnswer):
+    """AI-003: the answer's chunks are kept until upstream has ended, then sent one frame each (several chunks, but
+    no typing effect while the answer streams)."""
+
+    def _flush(self, id: str | None) -> None:
+        for content in self._buffer or ():
+            Connection.send_ai_chunk(self, content, id)
+        self._buffer = None
+
+
 class EscapesHtml(Connection):
     """CHAT-002: content is HTML-escaped before the broadcast (rendering is the client's job, CLIENT-004)."""
 

@@ -28,6 +28,7 @@ NEIGHBOURS: dict[str, str] = {
     "ai_chunks_to_room": "AI-002 AI-004 UP-002",
     "no_keepalive": "PRES-003 PRES-002",
     "buffers_ai_answer": "AI-004 AI-001 AI-002 UP-003",
+    "replays_ai_answer_at_the_end": "AI-004 AI-001 AI-002 AI-012 UP-003",
     "any_origin": "CONN-001 CONN-002",
     "keeps_slow_consumers": "FLOW-001",
     "awaits_slow_member": "CHAT-001",

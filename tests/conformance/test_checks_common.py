@@ -15,6 +15,7 @@ from roomwire.conformance.checks.common import (
     leave_deadline,
     whitespace_padded,
 )
+from roomwire.conformance.checks.exchanges import hold_wait
 from roomwire.conformance.session import Timeouts
 from roomwire.fixtures import invalid_frames
 from roomwire.spec.cases import LabelledPayload
@@ -47,6 +48,14 @@ def test_deadlines_follow_advertised_limits_within_spec_bounds() -> None:
     assert half_open_deadline(fake_ctx(Limits(ping_interval_s=30, ping_timeout_s=30))) == 60 + 5
     assert half_open_deadline(fake_ctx(fast, advertised=False)) == 60 + 5
     assert leave_deadline(fake_ctx()) == 7.0
+
+
+def test_the_wait_for_a_held_first_chunk_ends_before_the_targets_own_ai_timeout() -> None:
+    """AI-003's hold: 10 s, but short of ai_timeout_s (a buffering target must not time out on the held answer
+    first), and never less than half of it."""
+    assert hold_wait(fake_ctx(DEFAULT_LIMITS)) == 10.0  # ai_timeout_s 30
+    assert hold_wait(fake_ctx(Limits(ai_timeout_s=5))) == 3.5
+    assert hold_wait(fake_ctx(Limits(ai_timeout_s=2))) == 1.0
 
 
 async def test_pacer_spends_the_burst_then_waits() -> None:

@@ -54,6 +54,10 @@ async def test_journal_clear(control: AsyncDoubleControl, double: RunningDouble)
         ("PUT", "config", {"nope": 1}, 400),
         ("DELETE", "config", None, 405),
         ("GET", "reset", None, 405),
+        ("POST", "release", {}, 400),
+        ("POST", "release", {"match": ""}, 400),
+        ("POST", "release", [1], 400),
+        ("GET", "release", None, 405),
         ("GET", "teapot", None, 404),
         ("GET", "", None, 404),
     ],
@@ -68,6 +72,7 @@ async def test_bad_control_requests(raw: httpx.AsyncClient, method: str, path: s
 async def test_bad_json_and_too_large_bodies(raw: httpx.AsyncClient) -> None:
     assert (await raw.post("faults", content=b"{nope")).status_code == 400
     assert (await raw.patch("config", content=b"\xff")).status_code == 400
+    assert (await raw.post("release", content=b"{nope")).status_code == 400
     assert (await raw.post("config", content=b"x" * (8 * 1024 * 1024 + 1))).status_code == 400
 
 

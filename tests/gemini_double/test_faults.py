@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from roomwire.gemini_double.faults import KINDS, Fault, FaultError, FaultQueue, fault_from_json
+from roomwire.gemini_double.faults import (
+    DEFAULT_HOLD_S,
+    KINDS,
+    MAX_HOLD_S,
+    Fault,
+    FaultError,
+    FaultQueue,
+    fault_from_json,
+)
 
 
 def test_defaults_per_kind() -> None:
@@ -72,3 +80,11 @@ def test_queue_takes_the_oldest_applicable_fault_count_times() -> None:
     queue.add(Fault(kind="abort"))
     queue.clear()
     assert queue.pending() == []
+
+
+def test_a_hold_takes_its_longest_wait_within_bounds() -> None:
+    assert fault_from_json({"kind": "hold"}).hold_s == DEFAULT_HOLD_S
+    assert fault_from_json({"kind": "hold", "hold_s": 2.5, "after_chunks": 3}).hold_s == 2.5
+    for bad in (0, -1, MAX_HOLD_S + 1, "5", True):
+        with pytest.raises(FaultError, match="hold_s"):
+            fault_from_json({"kind": "hold", "hold_s": bad})

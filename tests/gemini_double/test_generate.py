@@ -156,3 +156,54 @@ async def test_client_gone_before_the_body_is_read(double: RunningDouble, contro
     del reader
     entries = await control.wait_for(lambda es: bool(es) and es[0]["outcome"] is not None)
     assert entries[0]["outcome"] == "client_disconnected" and entries[0]["disconnected"] is True
+
+
+async def test_a_hold_sends_its_first_chunks_then_waits_for_the_release(
+    http: httpx.AsyncClient, control: AsyncDoubleControl
+) -> None:
+    """`hold`: after_chunks chunks, then nothing until POST /_double/release names the request; then the rest,
+    ending normally (a whole answer, outcome ok), and the journal says how long it was held and why it ended."""
+    await control.queue_fault("hold", match="tok-h", after_chunks=2)
+    got: list[bytes] = []
+    async with http.stream("POST", STREAM, json=_body("tok-h [[chunks=5]]")) as response:
+        events = response.aiter_bytes()
+        while b"".join(got).count(b"\r\n\r\n") < 2:
+            got.append(await anext(events))
+        third = asyncio.ensure_future(anext(events))
+        done, _ = await asyncio.wait([third], timeout=0.3)
+        assert not done  # held: no third chunk comes by itself
+        assert await control.release("tok-other") == 0
+        assert await control.release("tok-h") == 1
+        got.append(await third)
+        got += [part async for part in events]
+    chunks = as_json(check_stream_body(b"".join(got)))
+    assert len(chunks) == 5 and chunks[-1]["candidates"][0]["finishReason"] == "STOP"
+    [entry] = await control.wait_for(lambda es: bool(es) and es[0]["finished_ms"] is not None, match="tok-h")
+    assert entry["outcome"] == "ok" and entry["hold_end"] == "released" and entry["held_ms"] >= 250
+    assert entry["finish_reason"] == "STOP" and len(entry["sent_chunks"]) == 5
+    times = entry["chunk_times_ms"]
+    assert times[2] - times[1] >= 250  # the gap is the hold
+
+
+async def test_a_hold_goes_on_by_itself_after_hold_s(http: httpx.AsyncClient, control: AsyncDoubleControl) -> None:
+    await control.queue_fault("hold", match="tok-t", hold_s=0.2)
+    response = await http.post(STREAM, json=_body("tok-t [[chunks=3]]"))
+    assert len(as_json(check_stream_body(response.content))) == 3
+    [entry] = await control.journal(match="tok-t")
+    assert entry["hold_end"] == "timeout" and entry["held_ms"] >= 150
+
+
+async def test_a_release_before_the_request_still_counts(http: httpx.AsyncClient, control: AsyncDoubleControl) -> None:
+    """A release that reaches the double before the request (or before its hold begins) is remembered; a reset
+    forgets it."""
+    await control.queue_fault("hold", match="tok-early", hold_s=30)
+    assert await control.release("tok-early") == 0  # no request yet: remembered
+    response = await asyncio.wait_for(http.post(STREAM, json=_body("tok-early [[chunks=3]]")), 10)
+    assert len(as_json(check_stream_body(response.content))) == 3
+    [entry] = await control.journal(match="tok-early")
+    assert entry["hold_end"] == "released" and entry["held_ms"] < 5_000
+    await control.reset()
+    await control.queue_fault("hold", match="tok-early", hold_s=0.3)
+    await http.post(STREAM, json=_body("tok-early [[chunks=3]]"))
+    [entry] = await control.journal(match="tok-early")
+    assert entry["hold_end"] == "timeout"  # the release before the reset no longer counts
