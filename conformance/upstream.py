@@ -47,10 +47,6 @@ UPSTREAM_ERROR_PHRASES = (
 )
 
 
-#: The longest `hold_s` the double takes for a `hold` fault (`roomwire gemini-double --help`).
-MAX_HOLD_S = 300.0
-
-
 def fingerprint(key: str) -> str:
     """The double's key fingerprint: the first 8 hex digits of SHA-256 (roomwire.gemini_double.keys)."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]

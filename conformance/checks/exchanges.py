@@ -26,7 +26,8 @@ from roomwire.conformance.checks.common import Answer, ask, ask_within_budget, c
 from roomwire.conformance.client import Client
 from roomwire.conformance.context import CheckContext
 from roomwire.conformance.shared import Exchange
-from roomwire.conformance.upstream import MAX_HOLD_S, Upstream, UpstreamCall
+from roomwire.conformance.upstream import Upstream, UpstreamCall
+from roomwire.gemini_double.faults import MAX_HOLD_S
 from roomwire.spec.messages import HistoryItem
 
 MULTI_SENTENCE = "Explain in four sentences how a pinball flipper works."
