@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from roomwire.reference.rooms.broker import EventDraft, EventKind
 from roomwire.reference.rooms.redis.codec import body, decode, decode_all, nickname_json, rename_message
 from roomwire.reference.rooms.redis.config import RedisOptions, redact
+from roomwire.reference.rooms.redis.link import Link
 from roomwire.reference.rooms.redis.scripts import Keys
 from roomwire.spec.codes import LeaveReason
 from roomwire.spec.errors import ConfigError
@@ -117,3 +119,27 @@ def test_passwords_never_show() -> None:
     with pytest.raises(ConfigError) as caught:
         RedisOptions.from_url("redis://:secret@h?lease=x")
     assert "secret" not in str(caught.value)
+
+
+async def test_closing_a_link_does_not_swallow_its_callers_cancellation() -> None:
+    """The reconnect loop closes the lost link before opening a new one; cancelled there (the broker closing), it
+    must stop, not go on to open a link nobody closes. The link's connections are released either way."""
+
+    async def reader_slow_to_stop() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.2)
+            raise
+
+    link = Link(RedisOptions(url="redis://127.0.0.1:9/0", timeout_s=1.0, lease_s=5.0, backoff_s=1.0),
+                lambda channel, data: None, lambda exc: None, "t")  # fmt: skip
+    reader = link._reader = asyncio.ensure_future(reader_slow_to_stop())
+    await asyncio.sleep(0)
+    closing = asyncio.ensure_future(link.close())
+    await asyncio.sleep(0.05)  # close() now waits for the reader
+    closing.cancel()
+    await asyncio.wait([closing])
+    assert closing.cancelled() and link.closed and link._sub is None
+    await asyncio.wait([reader])
+    assert reader.cancelled()

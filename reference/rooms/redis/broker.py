@@ -86,9 +86,10 @@ class RedisBroker(Broker):
     async def close(self) -> None:
         reachable = self.instance.closing()
         self.batcher.close()
-        for task in [*self._tasks, self._reconnect]:
-            if task is not None:
-                task.cancel()
+        tasks = [task for task in (*self._tasks, self._reconnect) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)  # none of them touches Redis after this
         if reachable:
             await presence.deregister(self.store, self.instance)
         await self.store.close()

@@ -150,22 +150,27 @@ class Link:
         self._on_lost(exc)
 
     async def close(self) -> None:
-        """Release every connection (idempotent); a reader still running is cancelled."""
+        """Release every connection (idempotent); a reader still running is cancelled.
+
+        The wait for the reader swallows nothing of the caller's: a caller cancelled meanwhile (the reconnect
+        loop, stopped by the broker's close) stops here, instead of going on to open a new link that nobody
+        would close (its connections then leaked, found only by the garbage collector)."""
         self.closed = True
         reader, self._reader = self._reader, None
-        if reader is not None and reader is not asyncio.current_task():
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
-        sub, self._sub = self._sub, None
-        if sub is not None:
+        try:
+            if reader is not None and reader is not asyncio.current_task():
+                reader.cancel()
+                await asyncio.wait([reader])  # the reader's own end (cancelled, or lost and reported) is not raised
+        finally:  # also when the caller is cancelled meanwhile: the connections go either way
+            sub, self._sub = self._sub, None
+            if sub is not None:
+                with contextlib.suppress(Exception):
+                    await sub.disconnect(nowait=True)
+            for pool in (self._pool, self._sub_pool):
+                with contextlib.suppress(Exception):
+                    await pool.disconnect()
             with contextlib.suppress(Exception):
-                await sub.disconnect(nowait=True)
-        for pool in (self._pool, self._sub_pool):
-            with contextlib.suppress(Exception):
-                await pool.disconnect()
-        with contextlib.suppress(Exception):
-            await self.client.aclose(close_connection_pool=False)
+                await self.client.aclose(close_connection_pool=False)
 
 
 def why(exc: BaseException) -> str:
