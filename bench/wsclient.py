@@ -40,6 +40,8 @@ class ArrivalStampingSocket(socket.socket):
     On loopback the kernel stamps a segment as the sender's `send()` passes it to the receiving side, so the stamp
     is when the server handed the bytes over. When one read returns several segments, the stamp is the last one's:
     never earlier than the arrival of any frame in that read (a late stamp only overstates the server's time).
+    Linux turns stamping on a moment after the first socket of the machine asks for it (the switch is deferred to
+    a work queue), so the first reads may carry no stamp: `arrived_ns` is then 0 and the sample has no wire time.
     asyncio's transport reads with `recv()`, so overriding it is all the transport needs.
     """
 
@@ -55,6 +57,7 @@ class ArrivalStampingSocket(socket.socket):
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         data, ancillary, _, _ = self.recvmsg(bufsize, socket.CMSG_SPACE(_TIMESPEC.size), flags)
+        self.arrived_ns = 0  # a read the kernel did not stamp has no arrival time, not the previous read's
         for level, kind, value in ancillary:
             if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
                 seconds, nanos = _TIMESPEC.unpack_from(value)
