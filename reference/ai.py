@@ -212,7 +212,7 @@ class GenaiClient:
             end = AiEnd(finish_reason=None)
             try:
                 async for chunk in response:
-                    text = chunk.text
+                    text = chunk_text(chunk)
                     if text:
                         yield text
                     end = _merge(end, chunk)
@@ -235,6 +235,15 @@ async def _close(response: object) -> None:
     if aclose is not None:
         with contextlib.suppress(RuntimeError):  # "already running": it failed mid-iteration and is closing
             await aclose()
+
+
+def chunk_text(chunk: types.GenerateContentResponse) -> str:
+    """The chunk's answer text: its first candidate's text parts that are not thoughts, as the SDK's
+    `GenerateContentResponse.text` joins them, without the `model_dump` of every part that property makes only to
+    warn about non-text parts once per process (~30 µs a chunk, on the time-to-first-chunk path)."""
+    if not chunk.candidates or chunk.candidates[0].content is None or not chunk.candidates[0].content.parts:
+        return ""
+    return "".join(part.text for part in chunk.candidates[0].content.parts if part.text and not part.thought)
 
 
 def _merge(end: AiEnd, chunk: types.GenerateContentResponse) -> AiEnd:

@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from google.genai import types
 
 from roomwire.gemini_double import FAKE_API_KEY, AsyncDoubleControl
-from roomwire.reference.ai import TRANSPORTS, AiEnd, AiRequest, GenaiClient, aiohttp_session
+from roomwire.reference.ai import TRANSPORTS, AiEnd, AiRequest, GenaiClient, aiohttp_session, chunk_text
 from roomwire.spec.messages import HistoryItem
 from tests.reference.helpers import Client, double_server, serving
 
@@ -354,6 +355,30 @@ async def test_every_transport_streams_the_same_answer(transport: str) -> None:
     *texts, end = items
     assert len(texts) == 3 and all(isinstance(t, str) for t in texts)
     assert isinstance(end, AiEnd) and end.finish_reason == "STOP"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"candidates": []},
+        {"candidates": [{"finishReason": "STOP"}]},
+        {"candidates": [{"content": {"role": "model", "parts": []}}]},
+        {"candidates": [{"content": {"parts": [{"text": "핀볼은 "}, {"text": "재밌어요"}]}}]},
+        {"candidates": [{"content": {"parts": [{"text": "생각 중", "thought": True}, {"text": "답"}]}}]},
+        {"candidates": [{"content": {"parts": [{"text": ""}, {"functionCall": {"name": "f", "args": {}}}]}}]},
+        {
+            "candidates": [
+                {"content": {"parts": [{"text": "a", "thought": False}]}},
+                {"content": {"parts": [{"text": "b"}]}},
+            ]
+        },
+    ],
+)
+def test_a_chunks_text_is_what_the_sdk_calls_its_text(body: dict[str, Any]) -> None:
+    """`chunk_text` skips the per-part `model_dump` but must join exactly the parts `.text` joins (no thoughts)."""
+    chunk = types.GenerateContentResponse.model_validate(body)
+    assert chunk_text(chunk) == (chunk.text or "")
 
 
 async def test_an_unknown_transport_is_refused_at_start() -> None:
