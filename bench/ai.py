@@ -39,7 +39,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
 from roomwire.reference.ai import TRANSPORT
@@ -47,6 +47,7 @@ from roomwire.reference.ai import TRANSPORT
 from .child import command as child_command
 from .child import environment as child_environment
 from .direct import question
+from .report import Measured
 from .servers import HOST, Server, free_port, listens, spawn, stop
 from .wsclient import open_connection
 
@@ -136,46 +137,75 @@ async def journal(url: str, run: int) -> dict[tuple[int, int], Upstream]:
     return found
 
 
+def quantile(ordered: Sequence[float], q: float) -> float:
+    """The `q` quantile of sorted values as every figure here takes it: the value at index ⌊q·n⌋ (the largest
+    for q = 1); so a p99 of 480 answers is the fifth largest."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def percentiles(prefix: str, values: Iterable[float]) -> dict[str, float]:
     ordered = sorted(values)
     if not ordered:
         return {f"{prefix}_{name}_ms": float("nan") for name, _ in PERCENTILES}
-    return {f"{prefix}_{name}_ms": ordered[min(len(ordered) - 1, int(q * len(ordered)))] for name, q in PERCENTILES}
+    return {f"{prefix}_{name}_ms": quantile(ordered, q) for name, q in PERCENTILES}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One counted answer paired with its journal entry, in ms (the module docstring's terms). `after_wire`:
+    double sent chunk 1 → the kernel stamped its arrival at the asker's socket (None without a stamp)."""
+
+    asker: int
+    before: float
+    after: float
+    upstream_ttft: float
+    after_wire: float | None = None
+
+    @property
+    def added(self) -> float:
+        return self.before + self.after
+
+    @property
+    def added_wire(self) -> float | None:
+        return None if self.after_wire is None else self.before + self.after_wire
+
+
+def paired(samples: Iterable[Sample], upstream: dict[tuple[int, int], Upstream]) -> tuple[list[Answer], int]:
+    """The counted samples (`n` > 0, a first chunk came) that have a journal entry, and how many had none."""
+    answers: list[Answer] = []
+    unpaired = 0
+    for sample in samples:
+        if sample.n == 0 or not sample.first_ns:
+            continue
+        entry = upstream.get((sample.asker, sample.n))
+        if entry is None:
+            unpaired += 1
+            continue
+        wire = sample.wire_ns / 1e6 - entry.first_chunk_ms if sample.wire_ns else None
+        answers.append(Answer(sample.asker, entry.received_ms - sample.sent_ns / 1e6,
+                              sample.first_ns / 1e6 - entry.first_chunk_ms,
+                              entry.first_chunk_ms - entry.received_ms, wire))  # fmt: skip
+    return answers, unpaired
 
 
 def added(prefix: str, samples: Iterable[Sample], upstream: dict[tuple[int, int], Upstream]) -> dict[str, float]:
     """Per-request added ms (module docstring) of the counted samples (`n` > 0), with its two halves; where the
     samples carry the kernel's arrival stamp, also `added_wire` (the clock stopped when the first chunk reached the
     asker's socket: the server's part without the load generator's wake-up) and that wake-up (`client_wake`)."""
-    total, before, after, own, ttft = [], [], [], [], []
-    wire_total, wire_after, wake = [], [], []
-    counted = unpaired = 0
-    for sample in samples:
-        if sample.n == 0 or not sample.first_ns:
-            continue
-        counted += 1
-        entry = upstream.get((sample.asker, sample.n))
-        if entry is None:
-            unpaired += 1
-            continue
-        sent_ms, first_ms = sample.sent_ns / 1e6, sample.first_ns / 1e6
-        before.append(entry.received_ms - sent_ms)
-        after.append(first_ms - entry.first_chunk_ms)
-        own.append(entry.first_chunk_ms - entry.received_ms)
-        ttft.append(first_ms - sent_ms)
-        total.append(before[-1] + after[-1])
-        if sample.wire_ns:
-            wire_after.append(sample.wire_ns / 1e6 - entry.first_chunk_ms)
-            wire_total.append(before[-1] + wire_after[-1])
-            wake.append((sample.first_ns - sample.wire_ns) / 1e6)
+    answers, unpaired = paired(samples, upstream)
+    total = [a.added for a in answers]
     result = percentiles(f"{prefix}_added", total)
     result[f"{prefix}_added_mean_ms"] = sum(total) / len(total) if total else float("nan")
-    result |= percentiles(f"{prefix}_before", before) | percentiles(f"{prefix}_after", after)
-    result |= percentiles(f"{prefix}_ttft", ttft) | percentiles(f"{prefix}_upstream_ttft", own)
-    if wire_total:
-        result |= percentiles(f"{prefix}_added_wire", wire_total) | percentiles(f"{prefix}_after_wire", wire_after)
-        result |= percentiles(f"{prefix}_client_wake", wake)
-    result[f"{prefix}_answers"] = float(counted)
+    result |= percentiles(f"{prefix}_before", (a.before for a in answers))
+    result |= percentiles(f"{prefix}_after", (a.after for a in answers))
+    result |= percentiles(f"{prefix}_ttft", (a.added + a.upstream_ttft for a in answers))
+    result |= percentiles(f"{prefix}_upstream_ttft", (a.upstream_ttft for a in answers))
+    stamped = [(a, a.after_wire) for a in answers if a.after_wire is not None]
+    if stamped:
+        result |= percentiles(f"{prefix}_added_wire", (a.before + wire for a, wire in stamped))
+        result |= percentiles(f"{prefix}_after_wire", (wire for _, wire in stamped))
+        result |= percentiles(f"{prefix}_client_wake", (a.after - wire for a, wire in stamped))
+    result[f"{prefix}_answers"] = float(len(answers) + unpaired)
     result[f"{prefix}_unpaired"] = float(unpaired)
     return result
 
@@ -267,7 +297,7 @@ async def server_samples(server: Server, askers: int, questions: int, *, run: in
 
 async def side_by_side(
     server: Server, url: str, askers: int, questions: int, cpu: int | None, *, blocks: int = BLOCKS
-) -> dict[str, float]:
+) -> Measured:
     """The floor and the server in alternating blocks (ABBA...), each block `questions / blocks` per asker, so
     that both sample sets span the same minutes of a shared machine; figures over the pooled samples of each.
 
@@ -294,7 +324,7 @@ async def side_by_side(
                               via.failed + part.failed)  # fmt: skip
     upstream = await journal(url, run)
     answers = blocks * askers * (per_block + 1)
-    return (
+    figures = (
         added("server", via.samples, upstream)
         | added("sdk", floor, upstream)
         | {
@@ -304,3 +334,14 @@ async def side_by_side(
             "askers_failed": float(via.failed),
         }
     )
+    return Measured(figures, per_block_answers(paired(via.samples, upstream)[0], paired(floor, upstream)[0]))
+
+
+def per_block_answers(server: list[Answer], floor: list[Answer]) -> dict[str, list[tuple[int, float]]]:
+    """The per-answer values `ai_share.py` pools over rounds, each with its block (askers are numbered from
+    block × 1000, `side_by_side`), in µs-rounded ms."""
+    return {
+        "server_added": [(a.asker // 1000, round(a.added, 3)) for a in server],
+        "server_added_wire": [(a.asker // 1000, round(w, 3)) for a in server if (w := a.added_wire) is not None],
+        "sdk_added": [(a.asker // 1000, round(a.added, 3)) for a in floor],
+    }

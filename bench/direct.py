@@ -17,13 +17,13 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from google import genai
 from google.genai import types
 
 from roomwire.gemini_double.keys import FAKE_API_KEY
-from roomwire.reference.ai import TRANSPORT, TRANSPORTS, AiRequest, GenaiClient, sdk_client
+from roomwire.reference.ai import TRANSPORT, TRANSPORTS, AiRequest, GenaiClient, chunk_text, sdk_client
 
 #: Four chunks per answer; the tag (`question()`) pairs a request with its journal entry.
 QUESTION = "[[chunks=4]] 핀볼 점수 올리는 법 알려줘"
@@ -36,41 +36,62 @@ def question(run: int, asker: int, n: int) -> str:
     return f"{QUESTION} #{run}-{asker}-{n}"
 
 
+class Floor:
+    """google-genai as the reference calls it (`reference.ai.sdk_client` on `transport`, the request built as the
+    reference builds it: contents as dicts, no function calling, each chunk's text by `chunk_text`), for the floor
+    and for the ceiling's AI path; make it inside the event loop that uses it (the aiohttp session)."""
+
+    def __init__(self, url: str, transport: str = TRANSPORT) -> None:
+        if transport == SDK_DEFAULTS:
+            self.client, self.session = (
+                genai.Client(api_key=FAKE_API_KEY, http_options=types.HttpOptions(base_url=url)),
+                None,
+            )
+        else:
+            self.client, self.session = sdk_client(FAKE_API_KEY, url, transport)
+        self.config = types.GenerateContentConfig(
+            system_instruction="bench", max_output_tokens=300, temperature=0.8,
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        )  # fmt: skip
+
+    async def answer(self, text: str) -> AsyncIterator[str]:
+        """The answer's text pieces as they come."""
+        stream = await self.client.aio.models.generate_content_stream(
+            model=MODEL, contents=GenaiClient.contents(AiRequest(text)), config=self.config
+        )
+        async for chunk in stream:
+            piece = chunk_text(chunk)
+            if piece:
+                yield piece
+
+    async def aclose(self) -> None:
+        await self.client.aio.aclose()
+        if self.session is not None:
+            await self.session.close()
+
+
 async def measure(
     url: str, askers: int, questions: int, run: int, transport: str = TRANSPORT, first_asker: int = 0
 ) -> tuple[list[list[int]], float]:
-    """`askers` concurrent closed loops of `questions` + 1 streams (the first, warming the pool, is `n` 0), through
-    the SDK client as the reference makes it (`reference.ai.sdk_client`) on `transport`, with the request as the
-    reference builds it (contents as dicts, no function calling); the samples, and the CPU seconds of the loops
-    (the process's start and the client's creation not included, as a running server has them behind it)."""
-    if transport == SDK_DEFAULTS:
-        client, session = genai.Client(api_key=FAKE_API_KEY, http_options=types.HttpOptions(base_url=url)), None
-    else:
-        client, session = sdk_client(FAKE_API_KEY, url, transport)
-    config = types.GenerateContentConfig(
-        system_instruction="bench", max_output_tokens=300, temperature=0.8,
-        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
-    )  # fmt: skip
+    """`askers` concurrent closed loops of `questions` + 1 streams (the first, warming the pool, is `n` 0) through
+    a `Floor`; the samples, and the CPU seconds of the loops (the process's start and the client's creation not
+    included, as a running server has them behind it)."""
+    floor = Floor(url, transport)
     samples: list[list[int]] = []
 
     async def asker(index: int) -> None:
         for n in range(questions + 1):
             sent = time.monotonic_ns()
             first = 0
-            stream = await client.aio.models.generate_content_stream(
-                model=MODEL, contents=GenaiClient.contents(AiRequest(question(run, index, n))), config=config
-            )
-            async for chunk in stream:
-                if not first and chunk.text:
+            async for _ in floor.answer(question(run, index, n)):
+                if not first:
                     first = time.monotonic_ns()
             samples.append([index, n, sent, first])
 
     cpu = time.process_time()
     await asyncio.gather(*(asker(first_asker + i) for i in range(askers)))
     cpu = time.process_time() - cpu
-    await client.aio.aclose()
-    if session is not None:
-        await session.close()
+    await floor.aclose()
     return samples, cpu
 
 

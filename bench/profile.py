@@ -9,13 +9,16 @@ and meanwhile runs `py-spy record --nonblocking` on the server (from the load ge
 the share of samples whose innermost frame is in each package (self time) and the share whose stack passes
 through each package or function (inclusive). py-spy comes from PyPI (`pip install py-spy`); it needs ptrace,
 which root has. `--scenario storm` drives reconnect storms (`storm.storm`, the target with its default limits)
-one after another for `--seconds` instead, and writes `<target>-storm.*`.
+one after another for `--seconds` instead, and writes `<target>-storm.*`. `--scenario ai` drives the AI scenario's
+load (`ai.server_samples`: 20 askers in closed loops, against a Gemini double on the load generator's core at the
+seed's latency) for `--seconds`, and writes `<target>-ai.*`; the server's CPU then includes the SDK's.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
@@ -23,7 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import fanout, servers, storm
+from . import ai, fanout, servers, storm
 
 #: (label, a folder name in the frame's file path), tried in order; the first match names a frame's package.
 PACKAGES = (
@@ -110,8 +113,14 @@ async def profile(
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     os.sched_setaffinity(0, {loadgen_cpu})
     timing = fanout.Timing(warmup=1.0, measure=seconds, stall_fill=0.0)
-    stem = out / (f"{target}-storm" if scenario == "storm" else f"{target}-room{room_size}")
-    async with servers.running(target, cpu=server_cpu, limits=scenario == "storm") as server:
+    stem = out / (f"{target}-{scenario}" if scenario in ("storm", "ai") else f"{target}-room{room_size}")
+    async with contextlib.AsyncExitStack() as stack:
+        gemini_url = None
+        if scenario == "ai":
+            gemini_url, _ = await stack.enter_async_context(ai.double_running(loadgen_cpu))
+        server = await stack.enter_async_context(
+            servers.running(target, cpu=server_cpu, limits=scenario == "storm", gemini_url=gemini_url)
+        )
         records = []
         for fmt, suffix in (("flamegraph", ".svg"), ("raw", ".txt")):
             records.append(
@@ -135,10 +144,13 @@ async def profile(
             )
         if scenario == "storm":
             result = await _storms(server, seconds)
+        elif scenario == "ai":
+            result = await _answers(server, seconds)
         else:
             result = await fanout.capacity(server, timing, room_size=room_size)
         await asyncio.gather(*(r.wait() for r in records))
-    header = f"{target}, {scenario}, room of {room_size}: " + ", ".join(f"{k}={v:.4g}" for k, v in result.items())
+    where = f"room of {room_size}" if scenario == "capacity" else "20 askers" if scenario == "ai" else "storms"
+    header = f"{target}, {scenario}, {where}: " + ", ".join(f"{k}={v:.4g}" for k, v in result.items())
     return header, Path(str(stem) + ".txt")
 
 
@@ -152,10 +164,19 @@ async def _storms(server: servers.Server, seconds: float) -> dict[str, float]:
     return {**result, "storms": float(count)}
 
 
+async def _answers(server: servers.Server, seconds: float, askers: int = 20) -> dict[str, float]:
+    """The AI scenario's askers, in runs of 5 questions each (~3 s), for `seconds`; answers and CPU per answer."""
+    deadline, answers, cpu_s = asyncio.get_running_loop().time() + seconds, 0, 0.0
+    while asyncio.get_running_loop().time() < deadline:
+        through = await ai.server_samples(server, askers, 5, run=ai.new_run_id())
+        answers, cpu_s = answers + len(through.samples), cpu_s + through.cpu_s
+    return {"answers": float(answers), "cpu_ms_per_answer": 1000 * cpu_s / answers if answers else float("nan")}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile")
     parser.add_argument("--target", default="reference", choices=[t for t in servers.TARGETS if t != "node"])
-    parser.add_argument("--scenario", default="capacity", choices=["capacity", "storm"])
+    parser.add_argument("--scenario", default="capacity", choices=["capacity", "storm", "ai"])
     parser.add_argument("--room-size", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=Path("bench-profile"))

@@ -62,6 +62,15 @@ HEADLINES: Mapping[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
+class Measured(dict[str, float]):
+    """A scenario's figures, with the per-answer values behind them when the scenario keeps them (the AI
+    scenario: `{name: [(block, ms), ...]}`, pooled over rounds by `ai_share.py`)."""
+
+    def __init__(self, figures: Mapping[str, float], per_answer: Mapping[str, list[tuple[int, float]]]) -> None:
+        super().__init__(figures)
+        self.per_answer = dict(per_answer)
+
+
 @dataclass
 class Run:
     """One measurement: a target in a scenario in a round."""
@@ -72,6 +81,7 @@ class Run:
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     load_average: float | None = None  # the machine's 1-minute load when the run started (2 cores: > 2 is busy)
+    per_answer: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # see `Measured`
 
     def to_json(self) -> dict[str, object]:
         return {k: _finite(v) if k == "metrics" else v for k, v in asdict(self).items()}

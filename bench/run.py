@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import json
 import math
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from . import ai, fanout, idle, node_ws, report, servers, storm
+from . import ai, ai_share, fanout, idle, node_ws, report, servers, storm
 
 Launch = Callable[..., contextlib.AbstractAsyncContextManager[servers.Server]]
 
@@ -84,7 +85,7 @@ async def stall(launch: Launch, o: Options) -> dict[str, float]:
     }
 
 
-async def ai_path(launch: Launch, o: Options) -> dict[str, float]:
+async def ai_path(launch: Launch, o: Options) -> report.Measured:
     """Per-request ms added to time to first chunk, through the server and (the floor) by the SDK alone (`ai.py`)."""
     async with ai.double_running(o.loadgen_cpu) as (url, _), launch(gemini_url=url) as server:
         both = await ai.side_by_side(server, url, o.askers, o.ai_questions, o.server_cpu, blocks=1 if o.quick else 4)
@@ -93,7 +94,8 @@ async def ai_path(launch: Launch, o: Options) -> dict[str, float]:
         for p in ("p50", "p99")
         for wire in ("", "_wire")
     }
-    return both | beyond | {"relay_cpu_ms_per_answer": both["server_cpu_ms_per_answer"] - both["sdk_cpu_ms_per_answer"]}
+    relay_cpu = {"relay_cpu_ms_per_answer": both["server_cpu_ms_per_answer"] - both["sdk_cpu_ms_per_answer"]}
+    return report.Measured(both | beyond | relay_cpu, both.per_answer)
 
 
 async def admission_storm(launch: Launch, o: Options) -> dict[str, float]:
@@ -113,7 +115,7 @@ SCENARIOS: dict[str, tuple[Callable[[Launch, Options], Awaitable[dict[str, float
     "capacity100": (capacity100, servers.TARGETS),
     "latency": (latency, servers.TARGETS),
     "stall": (stall, servers.TARGETS),
-    "ai": (ai_path, ("seed", "reference")),
+    "ai": (ai_path, ("seed", "reference", "ceiling")),
     "idle": (idle_connections, servers.TARGETS),
     "storm": (admission_storm, servers.TARGETS),
 }
@@ -187,7 +189,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 run = report.Run(round=round_, scenario=scenario, target=target, load_average=os.getloadavg()[0])
                 launch = _launcher(target, options, commands)
                 try:
-                    run.metrics = await runner(launch, options)
+                    measured = await runner(launch, options)
+                    run.metrics = dict(measured)
+                    run.per_answer = measured.per_answer if isinstance(measured, report.Measured) else {}
                 except Exception as exc:  # a failed run is a result; the others still run
                     run.error = f"{type(exc).__name__}: {exc}"
                     traceback.print_exc()
@@ -206,6 +210,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "runs": [r.to_json() for r in runs],
         "summary": report.summarize(runs),
         "summary_vs_node": report.summarize(runs, base="node") if "node" in targets else None,
+        "ai_share_pooled": {t: dataclasses.asdict(p) for t, p in ai_share.pooled(runs).items()},
         "targets": targets,
     }
 
@@ -236,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if result["summary_vs_node"] is not None:  # the reference against what another ecosystem would use
         against_node = [t for t in result["targets"] if t != "seed"]
         tables.append(report.table(result["summary_vs_node"], against_node, base="node"))
+    pooled = {t: ai_share.Pooled(**p) for t, p in result["ai_share_pooled"].items()}
+    tables += ["\n".join(ai_share.lines(pooled))] if pooled else []
     print("\n" + "\n\n".join(tables) + f"\n\n{machine_note}\nresults: {args.json}")  # noqa: T201
     failed = [r for r in result["runs"] if r["error"]]
     return 1 if failed else 0

@@ -5,7 +5,8 @@ Targets:
 - `seed`: the seed's FastAPI design on uvicorn (`roomwire.targets.seed_fastapi`), uvicorn's defaults.
 - `reference`: `roomwire serve --no-limits` (Quart + Hypercorn); `--gemini fake` unless a double URL is given.
 - `ceiling`: the `websockets` library's own server with `broadcast()` (`bench/ceiling.py`): what a lean server
-  reaches on this core, and so proof that the load generator can deliver more than the two servers take.
+  reaches on this core, and so proof that the load generator can deliver more than the two servers take; given a
+  double URL, it answers `ai_msg` through google-genai as leanly as a server can.
 - `node`: a Node server on the `ws` library (`bench/node_ws.py`, `bench/node/server.js`): what another ecosystem
   would use, side by side in every run.
 
@@ -67,7 +68,8 @@ def command(target: str, port: int, gemini_url: str | None, *, limits: bool = Fa
         return [python, "-m", "roomwire", "serve", "--host", HOST, "--port", str(port), *lifted,
                 "--log-level", "WARNING", *upstream]  # fmt: skip
     if target == "ceiling":
-        return child.command("bench.ceiling", "--host", HOST, "--port", str(port))
+        upstream = ["--gemini-base-url", gemini_url] if gemini_url else []
+        return child.command("bench.ceiling", "--host", HOST, "--port", str(port), *upstream)
     if target == "node":
         return node_ws.command(HOST, port)
     raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")

@@ -19,11 +19,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench import child
-from bench.ai import _TAG, Sample, Upstream, added
+from bench import ai, ai_share, child
+from bench.ai import _TAG, Answer, Sample, Upstream, added, per_block_answers
 from bench.direct import question
 from bench.profile import breakdown, function_of, package_of
-from bench.report import HEADLINES, Run, summarize, table
+from bench.report import HEADLINES, Measured, Run, summarize, table
 from bench.room import chat_frame
 from bench.run import SCENARIOS
 from bench.servers import HOST, PortTaken, ServerFailed, _wait_ready, free_port, listens, running, spawn
@@ -61,6 +61,11 @@ def test_quick_benchmark_produces_a_well_formed_result(tmp_path: Path) -> None:
             assert set(metrics[key]["targets"]) == set(TARGETS)
             assert set(metrics[key]["ratios"]) == {"reference"}
     assert "reference÷seed" in done.stdout
+    for target in TARGETS:  # the AI share pooled over the run, from the per-answer values the runs kept
+        pooled = result["ai_share_pooled"][target]
+        assert pooled["server_answers"] == len(runs[("ai", target)]["per_answer"]["server_added"]) > 0
+        assert set(pooled["shares"]) >= {"share_p50_ms", "share_p99_ms"}
+        assert f"AI share over the floor, {target}, pooled over 1 rounds" in done.stdout
 
 
 def test_profile_breakdown_attributes_samples_to_packages_and_functions() -> None:
@@ -116,6 +121,14 @@ async def test_ceiling_target_broadcasts_to_the_room_once_per_member() -> None:
         for member in room:
             member.abort()
     assert len(got) == 3 and all(b"bench:00000:" in frame for frame in got)
+
+
+async def test_the_ceiling_answers_each_ai_msg_through_the_sdk_when_given_a_double() -> None:
+    """The ceiling's AI path (the lean server of the AI scenario): chunks, then ai_done, for every question."""
+    async with ai.double_running(None) as (url, _), running("ceiling", cpu=None, gemini_url=url) as server:
+        through = await ai.server_samples(server, 2, 1, run=ai.new_run_id())
+    assert (through.failed, through.errors, len(through.samples)) == (0, 0, 4)
+    assert all(sample.first_ns > sample.sent_ns for sample in through.samples)
 
 
 def test_ai_added_pairs_each_answer_with_its_journal_entry() -> None:
@@ -180,6 +193,50 @@ async def test_a_stamping_socket_learns_when_the_bytes_arrived_before_it_read_th
     finally:
         client.close()
         listener.close()
+
+
+def _block(server: list[float], floor: list[float], wire: list[float] | None = None) -> dict[str, list[float]]:
+    return {"server_added": server, "sdk_added": floor, "server_added_wire": server if wire is None else wire}
+
+
+def _runs_of(blocks: dict[tuple[int, int], dict[str, list[float]]]) -> list[Run]:
+    runs: dict[int, Run] = {}
+    for (round_, block), values in blocks.items():
+        run = runs.setdefault(round_, Run(round=round_, scenario="ai", target="reference"))
+        for key, answers in values.items():
+            run.per_answer.setdefault(key, []).extend((block, v) for v in answers)
+    return list(runs.values())
+
+
+def test_the_ai_share_is_pooled_over_rounds_and_blocks_with_a_block_bootstrap_interval() -> None:
+    """share = quantile(every server answer) − quantile(every floor answer); the interval resamples whole blocks."""
+    even = _block([5.0] * 100, [4.0] * 100)  # the server 1 ms above the floor in every answer
+    slow = _block([5.0] * 90 + [40.0] * 10, [4.0] * 100, wire=[5.0] * 100)  # one block where 10% of answers lag
+    runs = _runs_of({(0, 0): even, (0, 1): even, (1, 0): slow, (1, 1): even})
+    pooled = ai_share.pooled(runs, resamples=200)["reference"]
+    assert (pooled.rounds, pooled.blocks, pooled.server_answers, pooled.sdk_answers) == (2, 4, 400, 400)
+    assert pooled.shares["share_p50_ms"] == pytest.approx(1.0)
+    assert pooled.shares["share_p99_ms"] == pytest.approx(36.0)  # the 4th largest of 400 is a lagging one
+    assert pooled.shares["share_wire_p99_ms"] == pytest.approx(1.0)  # at the socket, no answer lagged
+    assert pooled.intervals["share_p50_ms"] == pytest.approx((1.0, 1.0))
+    low, high = pooled.intervals["share_p99_ms"]
+    assert low == pytest.approx(1.0) and high == pytest.approx(36.0)  # draws without the slow block, and with it
+    assert ai_share.pooled(runs, resamples=200) == ai_share.pooled(runs, resamples=200)  # seeded
+    text = "\n".join(ai_share.lines({"reference": pooled}))
+    assert "pooled over 2 rounds (4 blocks, 400 answers through the server, 400 by the SDK alone)" in text
+    assert "p99 36.00 [1.00–36.00]" in text
+
+
+def test_the_ai_runs_keep_each_answer_with_its_block() -> None:
+    """Askers are numbered from block × 1000 (`side_by_side`): that number, not the order, names the block."""
+    server = [Answer(asker=2501, before=1.0, after=2.0, upstream_ttft=300.0, after_wire=1.5),
+              Answer(asker=503, before=1.0, after=1.0, upstream_ttft=300.0)]  # fmt: skip
+    floor = [Answer(asker=1004, before=0.5, after=0.5, upstream_ttft=250.0)]
+    kept = per_block_answers(server, floor)
+    assert kept == {"server_added": [(2, 3.0), (0, 2.0)], "server_added_wire": [(2, 2.5)], "sdk_added": [(1, 1.0)]}
+    measured = Measured({"x": 1.0}, kept)
+    run = Run(round=0, scenario="ai", target="reference", metrics=dict(measured), per_answer=measured.per_answer)
+    assert json.loads(json.dumps(run.to_json()))["per_answer"]["server_added"] == [[2, 3.0], [0, 2.0]]
 
 
 def test_ai_questions_carry_a_tag_the_journal_parser_reads() -> None:
