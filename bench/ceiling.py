@@ -54,7 +54,7 @@ async def chat(connection: ServerConnection, ai: Floor | None = None) -> None:
         room.discard(connection)
 
 
-async def serve_forever(host: str, port: int, gemini_base_url: str | None) -> None:
+async def serve_forever(host: str, port: int, gemini_base_url: str | None = None) -> None:
     ai = None
     if gemini_base_url:
         from .direct import Floor  # google-genai only when asked for
