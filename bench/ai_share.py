@@ -11,10 +11,17 @@ The interval resamples *blocks*, not answers: a block is the floor's and the ser
 so they are not independent). A draw takes as many blocks as there are, with replacement, keeping each block's
 two sides together, and computes the share of the draw; the 5th and 95th percentiles of 1,000 draws are the 90%
 interval. The draws are seeded, so the same results give the same interval.
+
+    python -m bench.ai_share run1.json run2.json ...
+
+pools the AI runs of several result files of `python -m bench` (their rounds numbered apart) and prints the same
+lines the benchmark prints under its tables: a longer run, made of shorter ones.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
 import random
 from collections import defaultdict
@@ -114,3 +121,33 @@ def lines(pooled_shares: Mapping[str, Pooled]) -> list[str]:
                     cells.append(f"{name} {p.shares[key]:.2f} [{low:.2f}–{high:.2f}]")
             out.append(f"  {label}: " + ", ".join(cells))
     return out
+
+
+def runs_of(results: Sequence[Mapping[str, object]]) -> list[Run]:
+    """The runs of several result files as one run list, each file's rounds numbered after the previous file's."""
+    runs: list[Run] = []
+    for offset, result in enumerate(results):
+        entries = result.get("runs")
+        for entry in entries if isinstance(entries, list) else ():
+            per_answer = {key: [(int(block), float(ms)) for block, ms in values]
+                          for key, values in (entry.get("per_answer") or {}).items()}  # fmt: skip
+            runs.append(Run(round=offset * 1_000 + entry["round"], scenario=entry["scenario"], target=entry["target"],
+                            error=entry["error"], per_answer=per_answer))  # fmt: skip
+    return runs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ai_share", description=__doc__.split("\n")[0])
+    parser.add_argument("results", nargs="+", help="result files of `python -m bench` with the ai scenario")
+    args = parser.parse_args(argv)
+    results = []
+    for path in args.results:
+        with open(path, encoding="utf-8") as handle:
+            results.append(json.load(handle))
+    found = pooled(runs_of(results))
+    print("\n".join(lines(found)) if found else "no AI runs with per-answer values in these files")  # noqa: T201
+    return 0 if found else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -227,6 +227,24 @@ def test_the_ai_share_is_pooled_over_rounds_and_blocks_with_a_block_bootstrap_in
     assert "p99 36.00 [1.00–36.00]" in text
 
 
+def test_result_files_pool_into_one_longer_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m bench.ai_share a.json b.json`: each file's rounds stay apart, so no block of one merges into
+    a block of the other; a file without AI answers is refused."""
+    files = []
+    for name in ("a", "b"):
+        runs = _runs_of({(0, 0): _block([5.0] * 10, [4.0] * 10), (1, 0): _block([6.0] * 10, [4.0] * 10)})
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"runs": [run.to_json() for run in runs]}), encoding="utf-8")
+        files.append(str(path))
+    assert ai_share.main(files) == 0
+    out = capsys.readouterr().out
+    assert "pooled over 4 rounds (4 blocks, 40 answers through the server, 40 by the SDK alone)" in out
+    assert "p50 2.00 [1.00–2.00]" in out  # half the answers 1 ms above the floor, half 2 ms
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"runs": [Run(round=0, scenario="idle", target="reference").to_json()]}))
+    assert ai_share.main([str(empty)]) == 1
+
+
 def test_the_ai_runs_keep_each_answer_with_its_block() -> None:
     """Askers are numbered from block × 1000 (`side_by_side`): that number, not the order, names the block."""
     server = [Answer(asker=2501, before=1.0, after=2.0, upstream_ttft=300.0, after_wire=1.5),
