@@ -12,6 +12,7 @@ budget.py      `RedisBudget`: the AI budget shared by every instance (LIMIT-005)
 scripts.py     the key layout and the Lua scripts that make each room change atomic across instances
 codec.py       the compact encoding of room events on the room's channel and in its history
 link.py        `Link`: this instance's command pool and its one subscriber connection, never retried silently
+stopping.py    `stop`: background tasks cancelled until they end, within a bound, so a close always ends
 config.py      `RedisOptions`: the tunables the broker URL carries, and the URL without its password
 
 Imports go one way, down this list read from the bottom: shared, outage, presence and budget get a `Store` and

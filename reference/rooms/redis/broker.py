@@ -33,7 +33,7 @@ from redis import exceptions as redis_errors
 
 from roomwire.reference.rooms.broker import Broker, EventDraft, Joined, Member, RoomEvent, RoomFull
 from roomwire.reference.rooms.budget import Budget
-from roomwire.reference.rooms.redis import outage, presence, shared
+from roomwire.reference.rooms.redis import outage, presence, shared, stopping
 from roomwire.reference.rooms.redis.batch import Batcher
 from roomwire.reference.rooms.redis.budget import RedisBudget
 from roomwire.reference.rooms.redis.codec import decode, decode_all
@@ -87,9 +87,7 @@ class RedisBroker(Broker):
         reachable = self.instance.closing()
         self.batcher.close()
         tasks = [task for task in (*self._tasks, self._reconnect) if task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)  # none of them touches Redis after this
+        await stopping.stop(tasks, within=2 * self.options.timeout_s)  # none of them touches Redis after this
         if reachable:
             await presence.deregister(self.store, self.instance)
         await self.store.close()

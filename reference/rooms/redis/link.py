@@ -24,6 +24,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from roomwire.reference.rooms.redis import stopping
 from roomwire.reference.rooms.redis.config import RedisOptions
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,8 @@ class Link:
                 future = self._confirm[name] = loop.create_future()
             waits.append(future)
         await self._send("SUBSCRIBE", *names)
-        await asyncio.wait_for(asyncio.gather(*waits), self.options.timeout_s * 2)
+        async with asyncio.timeout(self.options.timeout_s * 2):  # not wait_for: on 3.11 it can swallow a cancel
+            await asyncio.gather(*waits)
 
     async def unsubscribe_idle(self, pick: Callable[[], list[str]]) -> None:
         """UNSUBSCRIBE what `pick` returns; `pick` runs under the send lock, so a SUBSCRIBE for a room it keeps
@@ -106,16 +108,15 @@ class Link:
         async with self._send_lock:
             channels = pick()
             if channels:
-                await asyncio.wait_for(
-                    sub.send_command("UNSUBSCRIBE", *channels, check_health=False), self.options.timeout_s
-                )
+                async with asyncio.timeout(self.options.timeout_s):
+                    await sub.send_command("UNSUBSCRIBE", *channels, check_health=False)
 
     async def _send(self, *args: bytes | str) -> None:
         sub = self._sub
         if sub is None or self.closed:
             raise redis_errors.ConnectionError("the Redis link is closed")
-        async with self._send_lock:
-            await asyncio.wait_for(sub.send_command(*args, check_health=False), self.options.timeout_s)
+        async with self._send_lock, asyncio.timeout(self.options.timeout_s):
+            await sub.send_command(*args, check_health=False)
 
     async def _read(self, sub: AbstractConnection) -> None:
         try:
@@ -158,9 +159,8 @@ class Link:
         self.closed = True
         reader, self._reader = self._reader, None
         try:
-            if reader is not None and reader is not asyncio.current_task():
-                reader.cancel()
-                await asyncio.wait([reader])  # the reader's own end (cancelled, or lost and reported) is not raised
+            if reader is not None and reader is not asyncio.current_task():  # its own end is not raised
+                await stopping.stop([reader], within=2 * self.options.timeout_s)
         finally:  # also when the caller is cancelled meanwhile: the connections go either way
             sub, self._sub = self._sub, None
             if sub is not None:
