@@ -189,10 +189,14 @@ def paired(samples: Iterable[Sample], upstream: dict[tuple[int, int], Upstream])
 
 
 def added(prefix: str, samples: Iterable[Sample], upstream: dict[tuple[int, int], Upstream]) -> dict[str, float]:
-    """Per-request added ms (module docstring) of the counted samples (`n` > 0), with its two halves; where the
-    samples carry the kernel's arrival stamp, also `added_wire` (the clock stopped when the first chunk reached the
-    asker's socket: the server's part without the load generator's wake-up) and that wake-up (`client_wake`)."""
-    answers, unpaired = paired(samples, upstream)
+    """Per-request added ms (module docstring) of the counted samples (`n` > 0): `figures` of their pairing."""
+    return figures(prefix, *paired(samples, upstream))
+
+
+def figures(prefix: str, answers: list[Answer], unpaired: int) -> dict[str, float]:
+    """The percentiles of paired answers' added ms, with its two halves; where the answers carry the kernel's
+    arrival stamp, also `added_wire` (the clock stopped when the first chunk reached the asker's socket: the
+    server's part without the load generator's wake-up) and that wake-up (`client_wake`)."""
     total = [a.added for a in answers]
     result = percentiles(f"{prefix}_added", total)
     result[f"{prefix}_added_mean_ms"] = sum(total) / len(total) if total else float("nan")
@@ -324,9 +328,11 @@ async def side_by_side(
                               via.failed + part.failed)  # fmt: skip
     upstream = await journal(url, run)
     answers = blocks * askers * (per_block + 1)
-    figures = (
-        added("server", via.samples, upstream)
-        | added("sdk", floor, upstream)
+    server_answers, server_unpaired = paired(via.samples, upstream)
+    floor_answers, floor_unpaired = paired(floor, upstream)
+    result = (
+        figures("server", server_answers, server_unpaired)
+        | figures("sdk", floor_answers, floor_unpaired)
         | {
             "server_cpu_ms_per_answer": 1000 * via.cpu_s / answers,
             "sdk_cpu_ms_per_answer": 1000 * floor_cpu / answers,
@@ -334,7 +340,7 @@ async def side_by_side(
             "askers_failed": float(via.failed),
         }
     )
-    return Measured(figures, per_block_answers(paired(via.samples, upstream)[0], paired(floor, upstream)[0]))
+    return Measured(result, per_block_answers(server_answers, floor_answers))
 
 
 def per_block_answers(server: list[Answer], floor: list[Answer]) -> dict[str, list[tuple[int, float]]]:

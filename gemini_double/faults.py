@@ -43,8 +43,10 @@ STREAM_KINDS = (
     "replay",
 )
 KINDS = ERROR_KINDS + STREAM_KINDS
-#: Kinds that send `after_chunks` chunks of the answer first, then act.
+#: Kinds that send `after_chunks` chunks of the answer first, then cut it (the rest is never sent).
 CUT_KINDS = ("abort", "stream_error", "stream_error_raw", "safety")
+#: Kinds that send `after_chunks` chunks of the answer first, then act: the cuts, and `hold` (which then waits).
+AFTER_CHUNKS_KINDS = (*CUT_KINDS, "hold")
 #: `hold`: the longest a held stream waits for its release (`hold_s`), and the default.
 MAX_HOLD_S = 300.0
 DEFAULT_HOLD_S = 60.0

@@ -24,7 +24,7 @@ from . import error_bodies, wire
 from .answers import Answer, digest, plan_answer
 from .asgi import ClientWatch, Receive, Send, send_part, send_whole, start_stream
 from .error_bodies import ErrorReply
-from .faults import CUT_KINDS, ERROR_KINDS, Fault
+from .faults import AFTER_CHUNKS_KINDS, CUT_KINDS, ERROR_KINDS, Fault
 from .journal import JournalEntry
 from .keys import KeyInfo
 from .request import GenerateRequest
@@ -79,7 +79,7 @@ async def run(call: Call) -> None:
             )
             await reply_error(call.send, entry, reply, call.key, "quota_exceeded")
             return
-    cut_after = fault is not None and fault.kind in (*CUT_KINDS, "hold")
+    cut_after = fault is not None and fault.kind in AFTER_CHUNKS_KINDS
     min_chunks = fault.after_chunks + 1 if fault is not None and cut_after else 1  # N chunks, then the fault
     thinking = wire.is_thinking_model(call.model)
     answer = plan_answer(
